@@ -1,0 +1,17 @@
+package main
+
+import (
+	"os"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/plugin"
+)
+
+func main() {
+	if err := datasource.Manage("nrp-fleetefficiency-datasource", plugin.NewDatasource, datasource.ManageOpts{}); err != nil {
+		log.DefaultLogger.Error(err.Error())
+		os.Exit(1)
+	}
+}

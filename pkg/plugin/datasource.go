@@ -1,0 +1,83 @@
+// Package plugin is the data source as Grafana sees it: instance lifecycle, query handlers (one per query
+// type behind a QueryTypeMux), health check and resources. Handlers fetch through pkg/source, compute with
+// pkg/fleet and answer with pkg/frames; nothing here computes.
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
+)
+
+var (
+	_ backend.QueryDataHandler      = (*Datasource)(nil)
+	_ backend.CheckHealthHandler    = (*Datasource)(nil)
+	_ backend.CallResourceHandler   = (*Datasource)(nil)
+	_ instancemgmt.InstanceDisposer = (*Datasource)(nil)
+)
+
+// Datasource is one configured instance of the data source.
+type Datasource struct {
+	settings *models.Settings
+	// settingsErr is kept instead of failing the instance, so every query and the health check can say
+	// what is wrong with the settings.
+	settingsErr error
+	source      source.Source
+	httpClient  *http.Client
+	mux         *datasource.QueryTypeMux
+	resources   backend.CallResourceHandler
+}
+
+// NewDatasource builds an instance from its settings. Grafana calls it again (and Dispose on the old one)
+// whenever the settings change.
+func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
+	d := &Datasource{}
+	d.mux = d.newQueryTypeMux()
+	d.resources = httpadapter.New(d.newResourceMux())
+
+	cfg, err := models.LoadSettings(s)
+	if err != nil {
+		d.settingsErr = fmt.Errorf("the data source settings are not valid: %w", err)
+		return d, nil
+	}
+	d.settings = cfg
+	if cfg.Mode == models.ModeDemo {
+		d.source = source.NewDemo(cfg)
+		return d, nil
+	}
+	opts, err := s.HTTPClientOptions(ctx)
+	if err != nil {
+		d.settingsErr = fmt.Errorf("the HTTP settings of the data source are not valid: %w", err)
+		return d, nil
+	}
+	opts.Timeouts.Timeout = cfg.Timeout()
+	client, err := httpclient.New(opts)
+	if err != nil {
+		d.settingsErr = fmt.Errorf("could not build an HTTP client from the data source settings: %w", err)
+		return d, nil
+	}
+	d.httpClient = client
+	src, err := source.NewPrometheus(cfg, client)
+	if err != nil {
+		d.settingsErr = err
+		return d, nil
+	}
+	d.source = src
+	return d, nil
+}
+
+// Dispose releases the instance's idle connections when Grafana replaces it.
+func (d *Datasource) Dispose() {
+	if d.httpClient != nil {
+		d.httpClient.CloseIdleConnections()
+	}
+}

@@ -1,0 +1,54 @@
+package plugin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
+)
+
+// CallResource serves the lists that the query editor and dashboard variables read.
+func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	return d.resources.CallResource(ctx, req, sender)
+}
+
+func (d *Datasource) newResourceMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, kind := range []source.ValueKind{source.ValueModels, source.ValueGPUTypes, source.ValueNamespaces} {
+		mux.HandleFunc("GET /"+string(kind), func(w http.ResponseWriter, r *http.Request) { d.serveValues(w, r, kind) })
+	}
+	return mux
+}
+
+// serveValues answers a JSON list of strings, or {"error": "..."} with the status that says whose fault it is.
+func (d *Datasource) serveValues(w http.ResponseWriter, r *http.Request, kind source.ValueKind) {
+	w.Header().Set("Content-Type", "application/json")
+	if d.settingsErr != nil {
+		writeJSON(r.Context(), w, http.StatusBadRequest, map[string]string{"error": d.settingsErr.Error()})
+		return
+	}
+	values, err := d.source.Values(r.Context(), kind)
+	if err != nil {
+		status := http.StatusInternalServerError
+		if backend.IsDownstreamError(err) {
+			status = http.StatusBadGateway
+		}
+		writeJSON(r.Context(), w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	if values == nil {
+		values = []string{}
+	}
+	writeJSON(r.Context(), w, http.StatusOK, values)
+}
+
+func writeJSON(ctx context.Context, w http.ResponseWriter, status int, v any) {
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		log.DefaultLogger.FromContext(ctx).Warn("could not write resource response", "error", err)
+	}
+}

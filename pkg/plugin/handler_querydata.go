@@ -1,0 +1,109 @@
+package plugin
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+)
+
+// analysis answers one parsed query from the fleet read for it.
+type analysis func(ctx context.Context, q models.Query, f *fleet.Fleet, dq backend.DataQuery) (data.Frames, error)
+
+func (d *Datasource) newQueryTypeMux() *datasource.QueryTypeMux {
+	mux := datasource.NewQueryTypeMux()
+	mux.Handle(models.QueryFleetTimeseries, d.handler(d.fleetTimeseries))
+	mux.Handle(models.QueryEfficiencyCurve, d.handler(d.efficiencyCurve))
+	mux.Handle(models.QueryIdleAttribution, d.handler(d.idleAttribution))
+	mux.Handle(models.QueryRightSizing, d.handler(d.rightSizing))
+	mux.Handle(models.QueryConsolidation, d.handler(d.consolidation))
+	mux.Handle(models.QueryFleetSummary, d.handler(d.fleetSummary))
+	mux.HandleFunc("", unknownQueryType)
+	return mux
+}
+
+// QueryData answers every query of a request. A dashboard panel sends several query types at once; the fleet
+// is read once per request window and shared by all of them.
+func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	ctx = withFleetMemo(ctx)
+	return d.mux.QueryData(ctx, req)
+}
+
+// handler runs an analysis for every query of its type, concurrently, each with its own response.
+func (d *Datasource) handler(run analysis) backend.QueryDataHandler {
+	return backend.QueryDataHandlerFunc(func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+		resp := backend.NewQueryDataResponse()
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for _, dq := range req.Queries {
+			wg.Go(func() {
+				r := d.runQuery(ctx, req, dq, run)
+				mu.Lock()
+				resp.Responses[dq.RefID] = r
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return resp, nil
+	})
+}
+
+func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest, dq backend.DataQuery, run analysis) (res backend.DataResponse) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.DefaultLogger.FromContext(ctx).Error("query panicked", "refId", dq.RefID, "queryType", dq.QueryType, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res = errorResponse(backend.PluginErrorf("internal error while answering %s query %s: %v (please report it)", dq.QueryType, dq.RefID, r))
+		}
+	}()
+	if d.settingsErr != nil {
+		return errorResponse(backend.PluginError(d.settingsErr))
+	}
+	q, err := models.ParseQuery(dq)
+	if err != nil {
+		return errorResponse(backend.PluginError(err))
+	}
+	f, err := d.readFleet(ctx, req, dq)
+	if err != nil {
+		return errorResponse(err)
+	}
+	frames, err := run(ctx, q, f, dq)
+	if err != nil {
+		return errorResponse(err)
+	}
+	return backend.DataResponse{Frames: frames}
+}
+
+func unknownQueryType(_ context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	resp := backend.NewQueryDataResponse()
+	for _, dq := range req.Queries {
+		msg := fmt.Sprintf("unknown query type %q; use one of %v", dq.QueryType, models.QueryTypes)
+		if dq.QueryType == "" {
+			msg = fmt.Sprintf("the query has no queryType; use one of %v", models.QueryTypes)
+		}
+		resp.Responses[dq.RefID] = errorResponse(backend.PluginErrorf("%s", msg))
+	}
+	return resp, nil
+}
+
+// errorResponse is the one place that turns an error into a query response. Errors from pkg/source are
+// already marked downstream where Prometheus is at fault; anything unmarked is ours.
+func errorResponse(err error) backend.DataResponse {
+	if !backend.IsDownstreamError(err) && !backend.IsPluginError(err) {
+		err = backend.PluginError(err)
+	}
+	r := backend.ErrorResponseWithErrorSource(err)
+	if backend.IsDownstreamError(err) {
+		r.Status = backend.StatusBadGateway
+	} else {
+		r.Status = backend.StatusBadRequest
+	}
+	return r
+}
