@@ -101,6 +101,10 @@ type Fleet struct {
 	Grid         Grid
 	Models       []Model
 	EnergySource EnergySource
+	// RateWindow is the window of rate() behind the per-step token rates.
+	RateWindow time.Duration
+	// ExecutedQueries are the engine queries that produced this fleet, shown in Explore's query inspector.
+	ExecutedQueries []string
 	// Notices are facts about the data a user should see next to the numbers (gaps, fallbacks, partial answers).
 	Notices []string
 }
