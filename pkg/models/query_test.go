@@ -1,0 +1,99 @@
+package models
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+type optionsFixture struct {
+	QueryTypes map[string][]string `json:"queryTypes"`
+	Defaults   map[string]any      `json:"defaults"`
+	Choices    map[string][]string `json:"choices"`
+}
+
+func readFixture(t *testing.T) optionsFixture {
+	t.Helper()
+	b, err := os.ReadFile("testdata/query_options.json")
+	require.NoError(t, err)
+	var f optionsFixture
+	require.NoError(t, json.Unmarshal(b, &f))
+	return f
+}
+
+// The editor writes the option names in the fixture; the backend must read exactly those.
+func TestQueryOptionsMatchTheSharedFixture(t *testing.T) {
+	f := readFixture(t)
+	tags := map[string]bool{}
+	typ := reflect.TypeFor[Query]()
+	for i := range typ.NumField() {
+		if tag := strings.Split(typ.Field(i).Tag.Get("json"), ",")[0]; tag != "" && tag != "-" && tag != "queryType" {
+			tags[tag] = true
+		}
+	}
+	used := map[string]bool{}
+	for qt, opts := range f.QueryTypes {
+		assert.Contains(t, QueryTypes, qt)
+		for _, o := range opts {
+			assert.True(t, tags[o], "fixture option %q of %s is not a field of models.Query", o, qt)
+			used[o] = true
+		}
+	}
+	for tag := range tags {
+		assert.True(t, used[tag], "models.Query field %q is missing from the fixture", tag)
+	}
+	assert.Len(t, f.QueryTypes, len(QueryTypes))
+
+	// Defaults: a query with only a queryType parses to the fixture's defaults.
+	q, err := ParseQuery(backend.DataQuery{RefID: "A", JSON: []byte(`{"queryType":"right-sizing"}`)})
+	require.NoError(t, err)
+	got, err := json.Marshal(q)
+	require.NoError(t, err)
+	var gotMap map[string]any
+	require.NoError(t, json.Unmarshal(got, &gotMap))
+	for k, v := range f.Defaults {
+		assert.Equal(t, v, gotMap[k], "default of %s", k)
+	}
+	assert.Equal(t, TimeseriesMetrics, f.Choices["metric"])
+	assert.True(t, slices.Equal([]string{"total", "generation"}, f.Choices["tokens"]))
+}
+
+func TestParseQueryErrorsNameTheOption(t *testing.T) {
+	cases := []struct {
+		name, json, want string
+	}{
+		{"malformed JSON", `{"queryType": "idle-attribution",`, "not valid JSON"},
+		{"wrong type", `{"idleThreshold": "high"}`, `"idleThreshold" must be a number`},
+		{"models not a list", `{"models": "gpt-oss-120b"}`, `"models" must be a list`},
+		{"negative threshold", `{"idleThreshold": -1}`, "idleThreshold -1 tok/s is outside"},
+		{"absurd headroom", `{"kvHeadroom": 50}`, "kvHeadroom 50 is outside"},
+		{"unknown tokens", `{"tokens": "prompt"}`, `tokens "prompt" is not`},
+		{"unknown metric", `{"metric": "watts"}`, `metric "watts" is not one of`},
+		{"bad regex", `{"modelRegex": "gpt-(oss"}`, `modelRegex "gpt-(oss" does not compile`},
+		{"unexpanded variable", `{"models": ["$model"]}`, "dashboard variable that was not expanded"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseQuery(backend.DataQuery{RefID: "A", JSON: []byte(c.json)})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+func TestParseQueryKeepsExplicitZeroAndFilters(t *testing.T) {
+	q, err := ParseQuery(backend.DataQuery{QueryType: "idle-attribution", JSON: []byte(`{"idleThreshold": 0, "modelRegex": "gpt.*|gemma.*", "models": ["gpt-oss-120b", "Kimi-K2.5"]}`)})
+	require.NoError(t, err)
+	assert.Equal(t, "idle-attribution", q.QueryType, "queryType comes from the request when the JSON lacks it")
+	assert.Equal(t, 0.0, q.IdleThreshold)
+	assert.True(t, q.Selects("gpt-oss-120b"))
+	assert.False(t, q.Selects("Kimi-K2.5"), "in the list but not matched by the regex")
+	assert.False(t, q.Selects("gemma-4-31B"), "matched by the regex but not in the list")
+}
