@@ -3,7 +3,6 @@
 package models
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -151,8 +150,8 @@ var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 func LoadSettings(s backend.DataSourceInstanceSettings) (*Settings, error) {
 	cfg := Settings{}
 	if len(s.JSONData) > 0 && string(s.JSONData) != "null" {
-		if err := json.Unmarshal(s.JSONData, &cfg); err != nil {
-			return nil, fmt.Errorf("the data source settings (jsonData) are not valid JSON: %w", err)
+		if err := decodeJSON(s.JSONData, &cfg); err != nil {
+			return nil, fmt.Errorf("the data source settings (jsonData) %w", err)
 		}
 	}
 	cfg.URL = strings.TrimSpace(s.URL)
