@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -158,6 +159,9 @@ func (c *promClient) failure(ctx context.Context, what string, ex *exchange, err
 		return backend.DownstreamErrorf("%s did not answer %s in time (the data source timeout is %s): shorten the time range or raise the timeout", at, what, c.timeout)
 	case errors.As(err, &apiErr):
 		return c.apiFailure(at, what, ex, apiErr)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return backend.DownstreamErrorf("the answer of %s to %s was cut short (%v): the server or a proxy closed the connection", at, what, err)
 	}
 	var urlErr *url.Error
 	if errors.As(err, &urlErr) {

@@ -97,7 +97,8 @@ func decodeValues[K comparable](v model.Value, key func(model.Metric) (K, bool))
 }
 
 // namespacesOf collects the namespaces of each model's token series.
-func (s schema) namespacesOf(v model.Value, into map[string]map[string]bool) {
+func (s schema) namespacesOf(v model.Value) map[string]map[string]bool {
+	out := map[string]map[string]bool{}
 	matrix, _ := v.(model.Matrix)
 	for _, ss := range matrix {
 		name, ok := s.tokenModelOf(ss.Metric)
@@ -105,11 +106,12 @@ func (s schema) namespacesOf(v model.Value, into map[string]map[string]bool) {
 		if !ok || ns == "" {
 			continue
 		}
-		if into[name] == nil {
-			into[name] = map[string]bool{}
+		if out[name] == nil {
+			out[name] = map[string]bool{}
 		}
-		into[name][ns] = true
+		out[name][ns] = true
 	}
+	return out
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -125,8 +125,8 @@ func TestHealth(t *testing.T) {
 		},
 		{
 			name: "a model label on the GPU series replaces the join", version: "2.42.0", wantOK: true,
-			series: []labels{dcgm(power, "node-a", "GPU-1", a100, "served_model", "qwen"), vllm(gen, "qwen", "llm", "qwen-0"), vllm(prompt, "qwen", "llm", "qwen-0")},
-			mutate: func(s *models.Settings) { s.Mapping.GPUModelLabel = "served_model" },
+			series:      []labels{dcgm(power, "node-a", "GPU-1", a100, "served_model", "qwen"), vllm(gen, "qwen", "llm", "qwen-0"), vllm(prompt, "qwen", "llm", "qwen-0")},
+			mutate:      func(s *models.Settings) { s.Mapping.GPUModelLabel = "served_model" },
 			wantMessage: []string{"GPUs join models on the GPU series' own served_model label."},
 			wantDetails: map[string]any{"joinMode": "model label on the GPU series", "joinLabels": []string{"served_model"}},
 		},

@@ -2,14 +2,12 @@ package source
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
@@ -59,8 +57,4 @@ func (p *Prometheus) Values(ctx context.Context, kind ValueKind) ([]string, erro
 	values := slices.DeleteFunc(res.value, func(v string) bool { return v == "" })
 	slices.Sort(values)
 	return values, nil
-}
-
-func (p *Prometheus) Fleet(context.Context, Request) (*fleet.Fleet, error) {
-	return nil, errors.New("TODO")
 }
