@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -29,6 +31,8 @@ type promClient struct {
 	timeout time.Duration
 	// filter is the label filter as the user wrote it, named when Prometheus rejects a query.
 	filter string
+	// backoff is the wait before the first retry.
+	backoff time.Duration
 }
 
 func newPromClient(cfg *models.Settings, client *http.Client) (*promClient, error) {
@@ -45,7 +49,7 @@ func newPromClient(cfg *models.Settings, client *http.Client) (*promClient, erro
 	if err != nil {
 		return nil, backend.PluginErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
 	}
-	return &promClient{api: v1.NewAPI(apiClient), url: models.RedactURL(cfg.URL), timeout: cfg.Timeout(), filter: cfg.Mapping.LabelFilter}, nil
+	return &promClient{api: v1.NewAPI(apiClient), url: models.RedactURL(cfg.URL), timeout: cfg.Timeout(), filter: cfg.Mapping.LabelFilter, backoff: 200 * time.Millisecond}, nil
 }
 
 // exchange is what the HTTP layer saw of one API call: the status code client_golang does not return.
@@ -82,21 +86,66 @@ type result[T any] struct {
 	notices []string
 }
 
-// call runs one API call described by what ("the power query") and classifies its failure.
+const (
+	// maxAttempts bounds the tries of one read: a transient fault (a restarting server, a proxy without a
+	// backend for a moment, a rate limit) is tried again after a backoff that doubles.
+	maxAttempts = 3
+	// maxRetryAfter is the longest Retry-After the plugin waits for; longer ones fail at once.
+	maxRetryAfter = 2 * time.Second
+)
+
+// call runs one read described by what ("the power_w query"), retries it on transient faults and classifies
+// its failure. Every call of this client is an idempotent read.
 func call[T any](ctx context.Context, c *promClient, what string, fn func(ctx context.Context) (T, v1.Warnings, v1.Infos, error)) (result[T], error) {
-	ex := &exchange{}
-	v, warnings, infos, err := fn(context.WithValue(ctx, exchangeKey{}, ex))
-	var notices []string
-	for _, w := range warnings {
-		notices = append(notices, fmt.Sprintf("Prometheus warned about %s: %s", what, w))
+	for attempt := 1; ; attempt++ {
+		ex := &exchange{}
+		v, warnings, infos, err := fn(context.WithValue(ctx, exchangeKey{}, ex))
+		var notices []string
+		for _, w := range warnings {
+			notices = append(notices, fmt.Sprintf("Prometheus warned about %s: %s", what, w))
+		}
+		for _, i := range infos {
+			notices = append(notices, fmt.Sprintf("Prometheus noted about %s: %s", what, i))
+		}
+		if err == nil {
+			return result[T]{value: v, notices: notices}, nil
+		}
+		wait, again := c.retryAfter(ctx, ex, err, attempt)
+		if !again {
+			return result[T]{notices: notices}, c.failure(ctx, what, ex, err)
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return result[T]{notices: notices}, c.failure(ctx, what, ex, ctx.Err())
+		}
 	}
-	for _, i := range infos {
-		notices = append(notices, fmt.Sprintf("Prometheus noted about %s: %s", what, i))
+}
+
+// retryAfter says whether a failed attempt is worth repeating, and after how long.
+func (c *promClient) retryAfter(ctx context.Context, ex *exchange, err error, attempt int) (time.Duration, bool) {
+	if attempt >= maxAttempts || ctx.Err() != nil {
+		return 0, false
 	}
-	if err != nil {
-		return result[T]{notices: notices}, c.failure(ctx, what, ex, err)
+	wait := c.backoff << (attempt - 1)
+	var apiErr *v1.Error
+	switch {
+	case ex.status == http.StatusTooManyRequests:
+		if ex.retryAfter == "" {
+			return wait, true
+		}
+		secs, perr := strconv.Atoi(ex.retryAfter)
+		after := time.Duration(secs) * time.Second
+		return max(wait, after), perr == nil && after <= maxRetryAfter
+	case errors.As(err, &apiErr):
+		// A gateway without a backend is transient; the engine's own timeout would only time out again.
+		gateway := ex.status == http.StatusBadGateway || ex.status == http.StatusServiceUnavailable || ex.status == http.StatusGatewayTimeout
+		return wait, apiErr.Type == v1.ErrServer && gateway && !strings.Contains(apiErr.Detail, `"errorType":"timeout"`)
+	case errors.Is(err, context.DeadlineExceeded):
+		return 0, false
 	}
-	return result[T]{value: v, notices: notices}, nil
+	// Connection refused or reset, a connection closed mid-answer: the server may be restarting.
+	return wait, errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
 func (c *promClient) queryRange(ctx context.Context, what, q string, r v1.Range) (result[model.Value], error) {

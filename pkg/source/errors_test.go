@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -205,4 +206,46 @@ func TestFleetRejectsAnEmptyGrid(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, backend.IsPluginError(err))
 	assert.Zero(t, ct.total.Load(), "nothing is asked of Prometheus")
+}
+
+func TestRetries(t *testing.T) {
+	tests := []struct {
+		name string
+		// failures is how many times the power query fails before it answers.
+		failures     int
+		fails        http.HandlerFunc
+		wantAttempts int
+		wantOK       bool
+	}{
+		{"a gateway without a backend for a moment", 2, answer(503, "no healthy upstream"), 3, true},
+		{"a gateway that stays down", 9, answer(502, "bad gateway"), maxAttempts, false},
+		{"the engine's own query timeout is not repeated", 9, answer(503, `{"status":"error","errorType":"timeout","error":"query timed out"}`), 1, false},
+		{"a server error is not repeated", 9, answer(500, "panic"), 1, false},
+		{"a rate limit with a short Retry-After", 1, answer(429, "", "Retry-After", "0"), 2, true},
+		{"a rate limit with a long Retry-After fails at once", 9, answer(429, "", "Retry-After", "60"), 1, false},
+		{"bad_data is never repeated", 9, answer(400, `{"status":"error","errorType":"bad_data","error":"parse error"}`), 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var attempts atomic.Int64
+			srv := faultyProm(t, func(r *http.Request) bool {
+				return isPowerQuery(r) && attempts.Add(1) <= int64(tt.failures)
+			}, tt.fails)
+			p, _ := newTestSource(t, testSettings(t, srv.URL, nil), testNow)
+
+			_, err := p.Fleet(context.Background(), errorReq)
+
+			assert.Equal(t, tt.wantOK, err == nil, "%v", err)
+			assert.Equal(t, int64(tt.wantAttempts), attempts.Load())
+		})
+	}
+
+	t.Run("a refused connection is tried three times", func(t *testing.T) {
+		closed := httptest.NewServer(http.NotFoundHandler())
+		closed.Close()
+		p, ct := newTestSource(t, testSettings(t, closed.URL, nil), testNow)
+		_, err := p.Values(context.Background(), ValueModels)
+		require.Error(t, err)
+		assert.Equal(t, int64(maxAttempts), ct.total.Load())
+	})
 }
