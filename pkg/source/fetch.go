@@ -30,7 +30,8 @@ const (
 	UnallocatedModel = "unallocated"
 )
 
-// RateWindow is the window of rate() for a step: the step itself, but never fewer than four scrapes.
+// RateWindow is the window of rate() for a step: the step, but never fewer than four scrapes, so a missed
+// scrape leaves enough samples (Grafana's $__rate_interval serves the same purpose).
 func RateWindow(step, scrape time.Duration) time.Duration {
 	return max(step, rateWindowScrapes*scrape)
 }

@@ -109,9 +109,21 @@ func (s schema) selector(metric string, matchers ...string) string {
 	return metric + "{" + strings.Join(matchers, ", ") + "}"
 }
 
-// promDuration writes a duration in whole seconds, which every PromQL engine reads.
+// PromQL ranges are closed on the left in Prometheus 2 and open in Prometheus 3, so a sample exactly on a step
+// boundary (backfilled history, targets scraped in step with the query) would count in one and not the other.
+// A gauge's range is a millisecond short of its window, so (t-window, t] holds its samples in both; a counter's
+// a millisecond long, so the sample at t-window starts the increase in both, and increase and rate are exact.
+const boundary = time.Millisecond
+
+func gaugeRange(window time.Duration) time.Duration   { return window - boundary }
+func counterRange(window time.Duration) time.Duration { return window + boundary }
+
+// promDuration writes a duration in seconds, or milliseconds when it has a fraction of a second.
 func promDuration(d time.Duration) string {
-	return fmt.Sprintf("%ds", int64(d.Round(time.Second)/time.Second))
+	if d%time.Second == 0 {
+		return fmt.Sprintf("%ds", int64(d/time.Second))
+	}
+	return fmt.Sprintf("%dms", d.Milliseconds())
 }
 
 func by(labels []string) string { return "(" + strings.Join(labels, ", ") + ")" }
@@ -159,7 +171,7 @@ func (s schema) models(window time.Duration) string {
 // stepMean is the mean of a GPU metric over each step, one value per GPU and model: a GPU whose pod restarted
 // within the step has two series of the same model, their mean is its value and it counts once.
 func (s schema) stepMean(metric string, step, joinWindow time.Duration) string {
-	return fmt.Sprintf("avg by %s (%s)", by(s.gpuBy()), s.toModels(s.rangeFn("avg_over_time", metric, step), joinWindow))
+	return fmt.Sprintf("avg by %s (%s)", by(s.gpuBy()), s.toModels(s.rangeFn("avg_over_time", metric, gaugeRange(step)), joinWindow))
 }
 
 // PowerW is the mean power per placement over each step: summed per step it gives the step's energy.
@@ -179,7 +191,7 @@ func (s schema) PowerLimitW(step, joinWindow time.Duration) string {
 
 // TokensPerS is the rate of one token counter per model (and namespace); rate() handles counter resets.
 func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
-	return fmt.Sprintf("sum by (%s, %s) (%s)", s.m.ModelLabel, namespaceLabel, s.rangeFn("rate", metric, rateWindow)())
+	return fmt.Sprintf("sum by (%s, %s) (%s)", s.m.ModelLabel, namespaceLabel, s.rangeFn("rate", metric, counterRange(rateWindow))())
 }
 
 // EnergyJ is the energy per placement over the whole window, evaluated at its end: from the energy counter
@@ -187,8 +199,8 @@ func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
 // counts for its own time, so a GPU whose pod restarted is neither lost nor counted twice.
 func (s schema) EnergyJ(window time.Duration) string {
 	scrapeS := strconv.FormatFloat(s.scrape.Seconds(), 'f', -1, 64)
-	gauge := s.rangeFn("sum_over_time", s.m.PowerMetric, window)
-	counter := s.rangeFn("increase", s.m.EnergyMetric, window)
+	gauge := s.rangeFn("sum_over_time", s.m.PowerMetric, gaugeRange(window))
+	counter := s.rangeFn("increase", s.m.EnergyMetric, counterRange(window))
 	energy := func(matchers ...string) string {
 		if !s.hasEnergy {
 			return fmt.Sprintf("(%s * %s)", gauge(matchers...), scrapeS)
@@ -200,7 +212,7 @@ func (s schema) EnergyJ(window time.Duration) string {
 
 // Tokens is one token counter's increase per model over the whole window, evaluated at its end.
 func (s schema) Tokens(metric string, window time.Duration) string {
-	return fmt.Sprintf("sum by (%s) (%s)", s.m.ModelLabel, s.rangeFn("increase", metric, window)())
+	return fmt.Sprintf("sum by (%s) (%s)", s.m.ModelLabel, s.rangeFn("increase", metric, counterRange(window))())
 }
 
 // familiesSelector matches every series of the given metric names, for the health check.

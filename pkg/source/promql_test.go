@@ -108,7 +108,7 @@ func TestPromQLProperties(t *testing.T) {
 	t.Run("the default mapping joins on namespace, pod and keeps unallocated GPUs", func(t *testing.T) {
 		q := byName["default"].PowerW(step, rate)
 		assert.Contains(t, q, "* on (namespace, pod) group_left (model_name) group by (namespace, pod, model_name) (last_over_time(vllm:generation_tokens_total[300s]))")
-		assert.Contains(t, q, `or avg_over_time(DCGM_FI_DEV_POWER_USAGE{namespace="", pod=""}[300s])`)
+		assert.Contains(t, q, `or avg_over_time(DCGM_FI_DEV_POWER_USAGE{namespace="", pod=""}[299999ms])`)
 	})
 	t.Run("aggregation is by model, host and GPU type, never by pod", func(t *testing.T) {
 		for name, s := range byName {
@@ -121,7 +121,7 @@ func TestPromQLProperties(t *testing.T) {
 	})
 	t.Run("a model label on the GPU series needs no join", func(t *testing.T) {
 		s := byName["gpu-model-label"]
-		assert.Equal(t, "sum by (served_model, Hostname, hostname, modelName) (avg by (served_model, Hostname, hostname, modelName, UUID, gpu) (avg_over_time(DCGM_FI_DEV_POWER_USAGE[300s])))", s.PowerW(step, rate))
+		assert.Equal(t, "sum by (served_model, Hostname, hostname, modelName) (avg by (served_model, Hostname, hostname, modelName, UUID, gpu) (avg_over_time(DCGM_FI_DEV_POWER_USAGE[299999ms])))", s.PowerW(step, rate))
 	})
 	t.Run("the label filter is on every selector", func(t *testing.T) {
 		s := byName["label-filter"]
@@ -131,17 +131,33 @@ func TestPromQLProperties(t *testing.T) {
 		}
 	})
 	t.Run("energy from the counter in mJ where exported, else from the gauge times the scrape interval", func(t *testing.T) {
-		assert.Contains(t, byName["default"].EnergyJ(window), "(increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[605100s]) / 1000 or sum_over_time(DCGM_FI_DEV_POWER_USAGE[605100s]) * 30)")
+		assert.Contains(t, byName["default"].EnergyJ(window), "(increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[605100001ms]) / 1000 or sum_over_time(DCGM_FI_DEV_POWER_USAGE[605099999ms]) * 30)")
 		assert.NotContains(t, byName["energy-counter-absent"].EnergyJ(window), "TOTAL_ENERGY")
-		assert.Contains(t, byName["renamed"].EnergyJ(window), "(sum_over_time(gpu_power_watts[605100s]) * 15)")
+		assert.Contains(t, byName["renamed"].EnergyJ(window), "(sum_over_time(gpu_power_watts[605099999ms]) * 15)")
+	})
+	t.Run("gauge ranges are a millisecond short of their window, counter ranges a millisecond long", func(t *testing.T) {
+		// So samples exactly on step boundaries count once, whether ranges are closed on the left
+		// (Prometheus 2) or open (Prometheus 3).
+		for name, s := range byName {
+			for _, q := range s.plan(goldenGrid, rate, window) {
+				for _, fn := range []string{"avg_over_time", "sum_over_time"} {
+					assert.NotRegexp(t, fn+`\([^\[]*\[\d+s\]`, q.promql, name)
+				}
+				for _, fn := range []string{"rate", "increase"} {
+					assert.NotRegexp(t, fn+`\([^\[]*\[\d+s\]`, q.promql, name)
+				}
+			}
+		}
+		assert.Equal(t, "299999ms", promDuration(gaugeRange(5*time.Minute)))
+		assert.Equal(t, "300001ms", promDuration(counterRange(5*time.Minute)))
 	})
 	t.Run("the window totals join against every pod of the window, not only those alive at its end", func(t *testing.T) {
 		assert.Contains(t, byName["default"].EnergyJ(window), "last_over_time(vllm:generation_tokens_total[605100s])")
 	})
 	t.Run("token counters through rate and increase", func(t *testing.T) {
 		s := byName["sglang"]
-		assert.Equal(t, "sum by (model_name, namespace) (rate(sglang:prompt_tokens_total[300s]))", s.TokensPerS(s.m.PromptTokensMetric, rate))
-		assert.Equal(t, "sum by (model_name) (increase(sglang:generation_tokens_total[605100s]))", s.Tokens(s.m.GenerationTokensMetric, window))
+		assert.Equal(t, "sum by (model_name, namespace) (rate(sglang:prompt_tokens_total[300001ms]))", s.TokensPerS(s.m.PromptTokensMetric, rate))
+		assert.Equal(t, "sum by (model_name) (increase(sglang:generation_tokens_total[605100001ms]))", s.Tokens(s.m.GenerationTokensMetric, window))
 	})
 }
 
