@@ -16,7 +16,6 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
@@ -25,6 +24,9 @@ import (
 // user's terms, marked downstream when Prometheus is at fault and plugin when the settings or we are.
 type promClient struct {
 	api v1.API
+	// http and base serve the streamed query endpoints.
+	http *http.Client
+	base *url.URL
 	// url is the Prometheus URL without credentials, for messages.
 	url string
 	// timeout is sent with each query, so Prometheus stops work nobody waits for.
@@ -45,11 +47,16 @@ func newPromClient(cfg *models.Settings, client *http.Client) (*promClient, erro
 		next = http.DefaultTransport
 	}
 	c.Transport = &exchangeRecorder{next: next, tenantID: cfg.TenantID}
+	base, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
+	if err != nil {
+		return nil, backend.PluginErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
+	}
 	apiClient, err := api.NewClient(api.Config{Address: cfg.URL, Client: &c})
 	if err != nil {
 		return nil, backend.PluginErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
 	}
-	return &promClient{api: v1.NewAPI(apiClient), url: models.RedactURL(cfg.URL), timeout: cfg.Timeout(), filter: cfg.Mapping.LabelFilter, backoff: 200 * time.Millisecond}, nil
+	return &promClient{api: v1.NewAPI(apiClient), http: &c, base: base, url: models.RedactURL(cfg.URL), timeout: cfg.Timeout(),
+		filter: cfg.Mapping.LabelFilter, backoff: 200 * time.Millisecond}, nil
 }
 
 // exchange is what the HTTP layer saw of one API call: the status code client_golang does not return.
@@ -148,18 +155,6 @@ func (c *promClient) retryAfter(ctx context.Context, ex *exchange, err error, at
 	return wait, errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
-func (c *promClient) queryRange(ctx context.Context, what, q string, r v1.Range) (result[model.Value], error) {
-	return call(ctx, c, what, func(ctx context.Context) (model.Value, v1.Warnings, v1.Infos, error) {
-		return c.api.QueryRange(ctx, q, r, v1.WithTimeout(c.timeout))
-	})
-}
-
-func (c *promClient) query(ctx context.Context, what, q string, at time.Time) (result[model.Value], error) {
-	return call(ctx, c, what, func(ctx context.Context) (model.Value, v1.Warnings, v1.Infos, error) {
-		return c.api.Query(ctx, q, at, v1.WithTimeout(c.timeout))
-	})
-}
-
 func (c *promClient) labelValues(ctx context.Context, what, label, match string, start, end time.Time) (result[[]string], error) {
 	return call(ctx, c, what, func(ctx context.Context) ([]string, v1.Warnings, v1.Infos, error) {
 		vs, w, i, err := c.api.LabelValues(ctx, label, []string{match}, start, end)
@@ -201,7 +196,12 @@ func (c *promClient) buildInfo(ctx context.Context) (v1.BuildinfoResult, error) 
 func (c *promClient) failure(ctx context.Context, what string, ex *exchange, err error) error {
 	at := "Prometheus at " + c.url
 	var apiErr *v1.Error
+	var unexpected errUnexpectedResult
 	switch {
+	case backend.IsPluginError(err):
+		return err
+	case errors.As(err, &unexpected):
+		return backend.DownstreamErrorf("%s answered %s with an unexpected result: %v", at, what, err)
 	case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
 		return backend.DownstreamErrorf("the request was cancelled before %s answered %s", at, what)
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -236,7 +236,7 @@ func (c *promClient) apiFailure(at, what string, ex *exchange, e *v1.Error) erro
 	case v1.ErrCanceled:
 		return backend.DownstreamErrorf("%s cancelled %s: %s", at, what, e.Msg)
 	case v1.ErrBadResponse:
-		return backend.DownstreamErrorf("%s answered %s with a response that is not Prometheus API JSON (%s): is the URL that of a Prometheus-compatible API?", at, what, e.Msg)
+		return backend.DownstreamErrorf("%s answered %s with a response that is not valid Prometheus API JSON (%s): check that the URL points at a Prometheus-compatible API", at, what, e.Msg)
 	}
 	status := "with an error"
 	if ex.status != 0 {

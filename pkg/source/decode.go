@@ -1,8 +1,9 @@
 package source
 
 import (
-	"fmt"
 	"math"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/prometheus/common/model"
 
@@ -32,86 +33,76 @@ func (s schema) tokenModelOf(m model.Metric) (string, bool) {
 	return name, name != ""
 }
 
-// decodeSeries places a range query's matrix on the grid, one series per key. Series with the same key (a
-// host label renamed mid-window, duplicates) add up; NaN and infinite samples and samples off the grid are
-// missing steps.
-func decodeSeries[K comparable](v model.Value, grid fleet.Grid, key func(model.Metric) (K, bool)) (map[K]fleet.Series, int, error) {
-	if v == nil {
-		return map[K]fleet.Series{}, 0, nil
-	}
-	matrix, ok := v.(model.Matrix)
-	if !ok {
-		return nil, 0, fmt.Errorf("expected a range result (matrix), got a %s", v.Type())
-	}
-	out := make(map[K]fleet.Series, len(matrix))
-	dropped := 0
-	for _, ss := range matrix {
-		k, ok := key(ss.Metric)
+// seriesInto places each series of a range answer on the grid under its key; series with the same key (a host
+// label renamed mid-window, duplicates) add up. NaN and infinite samples and samples off the grid are missing
+// steps; series key rejects are counted in dropped.
+func seriesInto[K comparable](grid fleet.Grid, key func(model.Metric) (K, bool), out map[K]fleet.Series, dropped *int) seriesSink {
+	startMS, stepMS := grid.Start.UnixMilli(), grid.Step.Milliseconds()
+	return func(m model.Metric) (pointSink, error) {
+		k, ok := key(m)
 		if !ok {
-			dropped++
-			continue
+			*dropped++
+			return nil, nil
 		}
 		s, seen := out[k]
 		if !seen {
 			s = fleet.NewSeries(grid.N)
 			out[k] = s
 		}
-		for _, p := range ss.Values {
-			i, ok := grid.Index(p.Timestamp.Time())
-			if !ok || !finite(float64(p.Value)) {
-				continue
+		return func(tMS int64, v float64) {
+			d := tMS - startMS
+			if d < 0 || d%stepMS != 0 || d/stepMS >= int64(len(s)) || !finite(v) {
+				return
 			}
-			s[i] = nanAdd(s[i], float64(p.Value))
-		}
+			s[d/stepMS] = nanAdd(s[d/stepMS], v)
+		}, nil
 	}
-	return out, dropped, nil
 }
 
-// decodeValues reads an instant query's vector, one value per key, adding duplicates.
-func decodeValues[K comparable](v model.Value, key func(model.Metric) (K, bool)) (map[K]float64, int, error) {
-	if v == nil {
-		return map[K]float64{}, 0, nil
-	}
-	vector, ok := v.(model.Vector)
-	if !ok {
-		return nil, 0, fmt.Errorf("expected an instant result (vector), got a %s", v.Type())
-	}
-	out := make(map[K]float64, len(vector))
-	dropped := 0
-	for _, smp := range vector {
-		k, ok := key(smp.Metric)
+// valuesInto reads an instant answer, one value per key, adding duplicates.
+func valuesInto[K comparable](key func(model.Metric) (K, bool), out map[K]float64, dropped *int) seriesSink {
+	return func(m model.Metric) (pointSink, error) {
+		k, ok := key(m)
 		if !ok {
-			dropped++
-			continue
+			*dropped++
+			return nil, nil
 		}
-		if !finite(float64(smp.Value)) {
-			continue
-		}
-		prev, seen := out[k]
-		if !seen {
-			prev = math.NaN()
-		}
-		out[k] = nanAdd(prev, float64(smp.Value))
+		return func(_ int64, v float64) {
+			if !finite(v) {
+				return
+			}
+			prev, seen := out[k]
+			if !seen {
+				prev = math.NaN()
+			}
+			out[k] = nanAdd(prev, v)
+		}, nil
 	}
-	return out, dropped, nil
 }
 
-// namespacesOf collects the namespaces of each model's token series.
-func (s schema) namespacesOf(v model.Value) map[string]map[string]bool {
-	out := map[string]map[string]bool{}
-	matrix, _ := v.(model.Matrix)
-	for _, ss := range matrix {
-		name, ok := s.tokenModelOf(ss.Metric)
-		ns := string(ss.Metric[namespaceLabel])
-		if !ok || ns == "" {
-			continue
+// limited stops a read past max series: a mapping that groups by a label with a value per request or per
+// process could otherwise make the plugin decode millions of them.
+func limited(sink seriesSink, max int, what string) seriesSink {
+	n := 0
+	return func(m model.Metric) (pointSink, error) {
+		if n++; n > max {
+			return nil, backend.PluginErrorf("%s returned more than %d series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, max)
 		}
-		if out[name] == nil {
-			out[name] = map[string]bool{}
-		}
-		out[name][ns] = true
+		return sink(m)
 	}
-	return out
+}
+
+// namespacesOf notes the namespaces of each model's token series before passing them on.
+func (s schema) namespacesOf(sink seriesSink, into map[string]map[string]bool) seriesSink {
+	return func(m model.Metric) (pointSink, error) {
+		if name, ok := s.tokenModelOf(m); ok && m[namespaceLabel] != "" {
+			if into[name] == nil {
+				into[name] = map[string]bool{}
+			}
+			into[name][string(m[namespaceLabel])] = true
+		}
+		return sink(m)
+	}
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -104,12 +104,12 @@ func TestFleetErrors(t *testing.T) {
 			want:  "this is a bug in the plugin, please report it",
 		},
 		{
-			name: "malformed JSON", fails: answer(200, `{"status":"success","data":{"resultType":"matrix","result":[{`), downstream: true,
-			want: "Prometheus at URL answered the power_w query with a response that is not Prometheus API JSON",
+			name: "malformed JSON", fails: answer(200, `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"}]}]}}`), downstream: true,
+			want: "Prometheus at URL answered the power_w query with a response that is not valid Prometheus API JSON",
 		},
 		{
 			name: "HTML from a misconfigured URL", fails: answer(200, `<html>Grafana</html>`), downstream: true,
-			want: "with a response that is not Prometheus API JSON",
+			want: "with a response that is not valid Prometheus API JSON (ReadObjectCB: expect { or n, but found <",
 		},
 		{
 			name: "a vector where a matrix belongs", downstream: true,
@@ -123,6 +123,19 @@ func TestFleetErrors(t *testing.T) {
 				_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[`))
 			},
 			want: "the answer of Prometheus at URL to the power_w query was cut short",
+		},
+		{
+			name: "a body that ends cleanly before its JSON does is no partial answer", downstream: true,
+			fails: func(w http.ResponseWriter, r *http.Request) {
+				_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":[[1,"1"]`))
+				w.(http.Flusher).Flush()
+			},
+			want: "Prometheus at URL answered the power_w query with a response that is not valid Prometheus API JSON",
+		},
+		{
+			name: "an error status inside a 200", downstream: true,
+			fails: answer(200, `{"status":"error","errorType":"execution","error":"expanding series: context deadline exceeded"}`),
+			want:  "Prometheus at URL could not execute the power_w query: expanding series: context deadline exceeded",
 		},
 	}
 	for _, tt := range tests {

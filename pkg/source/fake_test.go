@@ -195,7 +195,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // testSettings are the defaults with the given URL, after mutate.
-func testSettings(t *testing.T, url string, mutate func(*models.Settings)) *models.Settings {
+func testSettings(t testing.TB, url string, mutate func(*models.Settings)) *models.Settings {
 	cfg, err := models.LoadSettings(backend.DataSourceInstanceSettings{URL: url, JSONData: []byte("{}")})
 	require.NoError(t, err)
 	if mutate != nil {

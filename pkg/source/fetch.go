@@ -23,8 +23,7 @@ const (
 	// rateWindowScrapes is the number of scrape intervals a rate window spans at least, like Grafana's
 	// $__rate_interval: enough samples for rate() to survive a missed scrape.
 	rateWindowScrapes = 4
-	// maxSeriesPerQuery bounds one answer: a mapping that groups by a label with a value per request or per
-	// second could otherwise make the plugin decode millions of series.
+	// maxSeriesPerQuery bounds one answer (see limited).
 	maxSeriesPerQuery = 50000
 	// UnallocatedModel names the group of GPUs that no pod holds.
 	UnallocatedModel = "unallocated"
@@ -96,8 +95,8 @@ type fleetQuery struct {
 	instant bool
 	// optional queries may fail: the fleet is read without them, with a notice.
 	optional bool
-	// decode reads the answer into what it keeps; apply stores that in the fetched answers.
-	decode func(v model.Value, grid fleet.Grid) (apply func(*fetched), err error)
+	// read makes, for one attempt, the sink the answer's series go to and the step that stores what it kept.
+	read func(grid fleet.Grid) (seriesSink, func(*fetched))
 }
 
 // executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
@@ -119,20 +118,21 @@ type fetched struct {
 	notices                        []string
 }
 
+type reader = func(grid fleet.Grid) (seriesSink, func(*fetched))
+
 // plan is the fixed list of queries of one fleet read: its length does not depend on the fleet.
 func (s schema) plan(grid fleet.Grid, rateWindow, window time.Duration) []fleetQuery {
 	step := grid.Step
-	placements := func(dst func(*fetched) *map[placementKey]fleet.Series) func(model.Value, fleet.Grid) (func(*fetched), error) {
-		return func(v model.Value, grid fleet.Grid) (func(*fetched), error) {
-			out, _, err := decodeSeries(v, grid, s.placementOf)
-			return func(f *fetched) { *dst(f) = out }, err
+	placements := func(dst func(*fetched) *map[placementKey]fleet.Series) reader {
+		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
+			out, dropped := map[placementKey]fleet.Series{}, 0
+			return seriesInto(grid, s.placementOf, out, &dropped), func(f *fetched) { *dst(f) = out }
 		}
 	}
-	tokenRates := func(dst func(*fetched) *map[string]fleet.Series) func(model.Value, fleet.Grid) (func(*fetched), error) {
-		return func(v model.Value, grid fleet.Grid) (func(*fetched), error) {
-			out, dropped, err := decodeSeries(v, grid, s.tokenModelOf)
-			namespaces := s.namespacesOf(v)
-			return func(f *fetched) {
+	tokenRates := func(dst func(*fetched) *map[string]fleet.Series) reader {
+		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
+			out, dropped, namespaces := map[string]fleet.Series{}, 0, map[string]map[string]bool{}
+			return s.namespacesOf(seriesInto(grid, s.tokenModelOf, out, &dropped), namespaces), func(f *fetched) {
 				*dst(f) = out
 				for m, ns := range namespaces {
 					if f.namespaces[m] == nil {
@@ -145,36 +145,37 @@ func (s schema) plan(grid fleet.Grid, rateWindow, window time.Duration) []fleetQ
 				if dropped > 0 {
 					f.notices = append(f.notices, fmt.Sprintf("%d token series without a %s label were left out.", dropped, s.m.ModelLabel))
 				}
-			}, err
+			}
 		}
 	}
-	tokenTotals := func(dst func(*fetched) *map[string]float64) func(model.Value, fleet.Grid) (func(*fetched), error) {
-		return func(v model.Value, _ fleet.Grid) (func(*fetched), error) {
-			out, _, err := decodeValues(v, s.tokenModelOf)
-			return func(f *fetched) { *dst(f) = out }, err
+	totals := func(key func(model.Metric) (string, bool), dst func(*fetched) *map[string]float64) reader {
+		return func(fleet.Grid) (seriesSink, func(*fetched)) {
+			out, dropped := map[string]float64{}, 0
+			return valuesInto(key, out, &dropped), func(f *fetched) { *dst(f) = out }
 		}
+	}
+	energy := func(fleet.Grid) (seriesSink, func(*fetched)) {
+		out, dropped := map[placementKey]float64{}, 0
+		return valuesInto(s.placementOf, out, &dropped), func(f *fetched) { f.energyJ = out }
 	}
 	qs := []fleetQuery{
-		{quantity: "power_w", promql: s.PowerW(step, rateWindow), decode: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
-		{quantity: "gpus", promql: s.GPUs(step, rateWindow), decode: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
-		{quantity: "prompt_tokens_per_s", promql: s.TokensPerS(s.m.PromptTokensMetric, rateWindow), decode: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS })},
-		{quantity: "generation_tokens_per_s", promql: s.TokensPerS(s.m.GenerationTokensMetric, rateWindow), decode: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS })},
-		{quantity: "energy_j", promql: s.EnergyJ(window), instant: true, decode: func(v model.Value, _ fleet.Grid) (func(*fetched), error) {
-			out, _, err := decodeValues(v, s.placementOf)
-			return func(f *fetched) { f.energyJ = out }, err
-		}},
-		{quantity: "prompt_tokens", promql: s.Tokens(s.m.PromptTokensMetric, window), instant: true, decode: tokenTotals(func(f *fetched) *map[string]float64 { return &f.promptTokens })},
-		{quantity: "generation_tokens", promql: s.Tokens(s.m.GenerationTokensMetric, window), instant: true, decode: tokenTotals(func(f *fetched) *map[string]float64 { return &f.generationTokens })},
+		{quantity: "power_w", promql: s.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
+		{quantity: "gpus", promql: s.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
+		{quantity: "prompt_tokens_per_s", promql: s.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS })},
+		{quantity: "generation_tokens_per_s", promql: s.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS })},
+		{quantity: "energy_j", promql: s.EnergyJ(window), instant: true, read: energy},
+		{quantity: "prompt_tokens", promql: s.Tokens(s.m.PromptTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
+		{quantity: "generation_tokens", promql: s.Tokens(s.m.GenerationTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
 	}
 	if s.hasLimit {
 		qs = append(qs, fleetQuery{quantity: "power_limit_w", promql: s.PowerLimitW(step, rateWindow), optional: true,
-			decode: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerLimitW })})
+			read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerLimitW })})
 	}
 	return qs
 }
 
-// run executes the plan concurrently. Each answer is decoded as it arrives and then dropped, so a read holds
-// the decoded series and at most maxConcurrentQueries raw answers.
+// run executes the plan concurrently, at most maxConcurrentQueries at a time. Answers are decoded as they
+// stream in, straight onto the grid.
 func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid) (*fetched, error) {
 	out := &fetched{namespaces: map[string]map[string]bool{}}
 	var mu sync.Mutex
@@ -182,22 +183,15 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 	for i, q := range plan {
 		tasks[i] = func(ctx context.Context) error {
 			what := fmt.Sprintf("the %s query", q.quantity)
-			var res result[model.Value]
-			var err error
+			rng := v1.Range{Start: grid.Start, End: grid.End(), Step: grid.Step}
 			if q.instant {
-				res, err = p.client.query(ctx, what, q.promql, grid.End())
-			} else {
-				res, err = p.client.queryRange(ctx, what, q.promql, v1.Range{Start: grid.Start, End: grid.End(), Step: grid.Step})
+				rng = v1.Range{End: grid.End()}
 			}
-			var apply func(*fetched)
-			if n := seriesIn(res.value); err == nil && n > maxSeriesPerQuery {
-				err = backend.PluginErrorf("%s returned %d series, more than the %d one query may: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, n, maxSeriesPerQuery)
-			}
-			if err == nil {
-				if apply, err = q.decode(res.value, grid); err != nil {
-					err = backend.DownstreamErrorf("Prometheus at %s answered %s with an unexpected result: %v", p.client.url, what, err)
-				}
-			}
+			res, err := call(ctx, p.client, what, func(ctx context.Context) (func(*fetched), v1.Warnings, v1.Infos, error) {
+				sink, apply := q.read(grid)
+				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, limited(sink, maxSeriesPerQuery, what))
+				return apply, warnings, infos, err
+			})
 			mu.Lock()
 			defer mu.Unlock()
 			out.notices = append(out.notices, res.notices...)
@@ -208,21 +202,11 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 			case err != nil:
 				return err
 			}
-			apply(out)
+			res.value(out)
 			return nil
 		}
 	}
 	return out, runAll(ctx, maxConcurrentQueries, tasks)
-}
-
-func seriesIn(v model.Value) int {
-	switch v := v.(type) {
-	case model.Matrix:
-		return len(v)
-	case model.Vector:
-		return len(v)
-	}
-	return 0
 }
 
 // models assembles the answers into models, sorted by name with the unallocated GPUs last. Every series is
