@@ -79,11 +79,29 @@ func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, erro
 	if d.hasEnergy {
 		f.EnergySource = fleet.EnergyFromCounter
 	}
+	f.Notices = append(f.Notices, s.emptiness(f.Models)...)
 	for _, q := range plan {
 		f.ExecutedQueries = append(f.ExecutedQueries, q.executed(grid))
 	}
 	p.fleets.put(req, f, p.now())
 	return f, nil
+}
+
+// emptiness says why a fleet has nothing to show, so an empty panel is not a mystery.
+func (s schema) emptiness(models []fleet.Model) []string {
+	within := ""
+	if s.filter != "" {
+		within = fmt.Sprintf(" matching the label filter {%s}", s.filter)
+	}
+	if len(models) == 0 {
+		return []string{fmt.Sprintf("Prometheus holds no series of %s or %s%s in this time range.", s.m.PowerMetric, s.m.GenerationTokensMetric, within)}
+	}
+	for _, m := range models {
+		if !m.Unallocated && len(m.Placements) > 0 {
+			return nil
+		}
+	}
+	return []string{fmt.Sprintf("No GPU series of %s joins a model in this time range: check the join labels (%s) of the metric mapping, or that dcgm-exporter maps GPUs to pods.", s.m.PowerMetric, s.join.Describe())}
 }
 
 // fleetQuery is one PromQL query of a fleet read and where its answer goes.

@@ -259,3 +259,33 @@ func TestFleetCache(t *testing.T) {
 		})
 	}
 }
+
+func TestFleetSaysWhyItIsEmpty(t *testing.T) {
+	grid := fleet.Grid{Start: testNow.Add(-2 * time.Minute), Step: time.Minute, N: 3}
+	req := Request{Start: grid.Start, End: grid.End(), Step: grid.Step}
+
+	t.Run("no series at all", func(t *testing.T) {
+		f := &fakeProm{t: t, version: "2.42.0"}
+		srv := f.start()
+		p, _ := newTestSource(t, testSettings(t, srv.URL, func(s *models.Settings) { s.Mapping.LabelFilter = `cluster="x"` }), testNow)
+		got, err := p.Fleet(context.Background(), req)
+		require.NoError(t, err)
+		assert.Empty(t, got.Models)
+		assert.Contains(t, got.Notices, `Prometheus holds no series of DCGM_FI_DEV_POWER_USAGE or vllm:generation_tokens_total matching the label filter {cluster="x"} in this time range.`)
+	})
+	t.Run("token series but no GPU joins a model", func(t *testing.T) {
+		f := &fakeProm{t: t, version: "2.42.0", series: plainFleet()}
+		srv := f.start()
+		cfg := testSettings(t, srv.URL, nil)
+		q := queriesOf(t, cfg, plainPowerLabels, true, true, grid)
+		f.answers = map[string]string{
+			q["power_w"]:                 matrixJSON(grid, answerSeries{labels{"Hostname": "node-a", "modelName": a100}, []string{"60", "60", "60"}}),
+			q["generation_tokens_per_s"]: matrixJSON(grid, answerSeries{labels{"model_name": "qwen", "namespace": "llm"}, []string{"1", "1", "1"}}),
+		}
+		p, _ := newTestSource(t, cfg, testNow)
+		got, err := p.Fleet(context.Background(), req)
+		require.NoError(t, err)
+		require.Len(t, got.Models, 2, "qwen without GPUs, and the unallocated GPU")
+		assert.Contains(t, got.Notices, "No GPU series of DCGM_FI_DEV_POWER_USAGE joins a model in this time range: check the join labels (namespace, pod) of the metric mapping, or that dcgm-exporter maps GPUs to pods.")
+	})
+}
