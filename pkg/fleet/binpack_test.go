@@ -21,23 +21,24 @@ func TestPackFirstFitDecreasingKnownPackings(t *testing.T) {
 		items    []fleet.PackItem
 		nodeGPUs int
 		wantGPUs int
+		optGPUs  int        // the exhaustive optimum
 		wantNode [][]string // GPUs' items per node, when the layout matters
 	}{
 		{
 			name:     "two small models share one GPU",
 			items:    []fleet.PackItem{{"a", 30, 1}, {"b", 40, 1}},
-			nodeGPUs: 8, wantGPUs: 1,
+			nodeGPUs: 8, wantGPUs: 1, optGPUs: 1,
 		},
 		{
 			name:     "largest first: 50+20, 40+30 on two GPUs where first-fit in given order needs three",
 			items:    []fleet.PackItem{{"a", 20, 1}, {"b", 30, 1}, {"c", 40, 1}, {"d", 50, 1}},
-			nodeGPUs: 8, wantGPUs: 2,
+			nodeGPUs: 8, wantGPUs: 2, optGPUs: 2,
 			wantNode: [][]string{{"d,a", "c,b"}},
 		},
 		{
 			name:     "a tensor-parallel model fills the free room on its GPUs with small ones",
 			items:    []fleet.PackItem{{"big", 100, 2}, {"s1", 20, 1}, {"s2", 20, 1}},
-			nodeGPUs: 8, wantGPUs: 2,
+			nodeGPUs: 8, wantGPUs: 2, optGPUs: 2,
 			wantNode: [][]string{{"big,s1", "big,s2"}},
 		},
 		{
@@ -45,13 +46,22 @@ func TestPackFirstFitDecreasingKnownPackings(t *testing.T) {
 			items: []fleet.PackItem{
 				{"t2", 140, 2}, {"t4", 280, 4},
 			},
-			nodeGPUs: 4, wantGPUs: 6,
+			nodeGPUs: 4, wantGPUs: 6, optGPUs: 6,
 			wantNode: [][]string{{"t4", "t4", "t4", "t4"}, {"t2", "t2"}},
+		},
+		{
+			// Sizes 5, 4, 4, 3, 2, 2 tenths of 72 GB: {5,3,2} and {4,4,2} fill two GPUs exactly, but FFD puts
+			// 5+4 together and needs a third GPU for the last 2.
+			name: "the textbook instance where first-fit decreasing misses the optimum",
+			items: []fleet.PackItem{
+				{"a", 36, 1}, {"b", 28.8, 1}, {"c", 28.8, 1}, {"d", 21.6, 1}, {"e", 14.4, 1}, {"f", 14.4, 1},
+			},
+			nodeGPUs: 8, wantGPUs: 3, optGPUs: 2,
 		},
 		{
 			name:     "a model that fills a GPU exactly fits",
 			items:    []fleet.PackItem{{"a", 36, 1}, {"b", 36, 1}},
-			nodeGPUs: 1, wantGPUs: 1,
+			nodeGPUs: 1, wantGPUs: 1, optGPUs: 1,
 		},
 	}
 	for _, c := range cases {
@@ -59,7 +69,7 @@ func TestPackFirstFitDecreasingKnownPackings(t *testing.T) {
 			p, err := fleet.PackFirstFitDecreasing(c.items, 72, c.nodeGPUs)
 			require.NoError(t, err)
 			assert.Equal(t, c.wantGPUs, p.GPUs)
-			assert.Equal(t, c.wantGPUs, exhaustiveOptimum(c.items, 72, c.nodeGPUs), "these packings are optimal")
+			assert.Equal(t, c.optGPUs, exhaustiveOptimum(c.items, 72, c.nodeGPUs))
 			assertValidPacking(t, c.items, p, 72, c.nodeGPUs)
 			if c.wantNode != nil {
 				got := make([][]string, len(p.Nodes))
@@ -90,23 +100,15 @@ func TestPackFirstFitDecreasingAgainstExhaustiveOptimum(t *testing.T) {
 	worse := 0
 	for trial := range 300 {
 		oneGPU := trial < 200
-		n := 3 + rng.IntN(6)
+		n := 4 + rng.IntN(7)
 		nodeGPUs := 8
+		tps := []int{1}
+		if !oneGPU {
+			nodeGPUs, tps = 4, []int{1, 1, 2, 4}
+		}
 		items := make([]fleet.PackItem, n)
 		for i := range items {
-			tp := 1
-			if !oneGPU {
-				nodeGPUs = 4
-				tp = []int{1, 1, 2, 4}[rng.IntN(4)]
-			}
-			// Shares between 5% and 100% of a GPU; multi-GPU items need more than half of each GPU, as
-			// the smallest tensor-parallel size that holds a model always does.
-			lo := 0.05
-			if tp > 1 {
-				lo = 0.5
-			}
-			share := gpuGB * (lo + (1-lo)*rng.Float64())
-			items[i] = fleet.PackItem{Name: fmt.Sprintf("m%d", i), NeedGB: share * float64(tp), TP: tp}
+			items[i] = randomItem(rng, fmt.Sprintf("m%d", i), tps)
 		}
 		t.Run(fmt.Sprintf("trial %d", trial), func(t *testing.T) {
 			p, err := fleet.PackFirstFitDecreasing(items, gpuGB, nodeGPUs)
@@ -121,7 +123,6 @@ func TestPackFirstFitDecreasingAgainstExhaustiveOptimum(t *testing.T) {
 		})
 	}
 	t.Logf("first-fit decreasing used more GPUs than the optimum in %d of 300 instances", worse)
-	assert.Positive(t, worse, "the instances are hard enough to tell a heuristic from the optimum")
 }
 
 func BenchmarkPackFirstFitDecreasing1000Models(b *testing.B) {
@@ -148,14 +149,20 @@ func randomItems(n int) []fleet.PackItem {
 	rng := rand.New(rand.NewPCG(3, 4))
 	items := make([]fleet.PackItem, n)
 	for i := range items {
-		tp := []int{1, 1, 1, 1, 2, 4, 8}[rng.IntN(7)]
-		lo := 0.05
-		if tp > 1 {
-			lo = 0.5
-		}
-		items[i] = fleet.PackItem{Name: fmt.Sprintf("m%04d", i), NeedGB: 72 * (lo + (1-lo)*rng.Float64()) * float64(tp), TP: tp}
+		items[i] = randomItem(rng, fmt.Sprintf("m%04d", i), []int{1, 1, 1, 1, 2, 4, 8})
 	}
 	return items
+}
+
+// randomItem puts between 5% and 100% of a 72 GB GPU on each of its GPUs; a multi-GPU item more than half of
+// each, as the smallest tensor-parallel size that holds a model always does.
+func randomItem(rng *rand.Rand, name string, tps []int) fleet.PackItem {
+	tp := tps[rng.IntN(len(tps))]
+	lo := 0.05
+	if tp > 1 {
+		lo = 0.5
+	}
+	return fleet.PackItem{Name: name, NeedGB: 72 * (lo + (1-lo)*rng.Float64()) * float64(tp), TP: tp}
 }
 
 // assertValidPacking checks that every item sits on exactly TP GPUs of one node, with its share on each, and
