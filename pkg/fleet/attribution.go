@@ -40,7 +40,7 @@ type Attribution struct {
 	CO2IdleG    float64
 	// CoveredS is the time the model had power data: covered steps x step.
 	CoveredS float64
-	// IdleStepShare is the share of covered steps below the idle threshold.
+	// IdleStepShare is the share of covered steps known to be below the idle threshold.
 	IdleStepShare float64
 	// GapSteps counts steps without power or token data between the model's first and last covered step.
 	GapSteps int
@@ -59,37 +59,20 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	}
 
 	dt := g.Step.Seconds()
-	np := len(m.Placements)
-	sampledJ, idleSampledJ := make([]float64, np), make([]float64, np)
+	tokens, power, buf := s.load(g.N)
+	defer buf.release()
 	covered, idleSteps, last := 0, 0, -1
-	gpuSum, tokensSampled := 0.0, 0.0
-	for i := 0; i < g.N; i++ {
-		r := s.tokensPerS(i)
-		busy := s.busy(r)
-		present := false
-		gpus := 0.0
-		for p := range np {
-			pl := &m.Placements[p]
-			w := at(pl.PowerW, i)
-			if math.IsNaN(w) {
-				continue
-			}
-			present = true
-			sampledJ[p] += w * dt
-			idleSampledJ[p] += s.placementIdleW(p, i, w, busy) * dt
-			if n := at(pl.GPUs, i); !math.IsNaN(n) {
-				gpus += n
-			}
-		}
-		if !present {
+	tokensSampled := 0.0
+	for i, w := range power {
+		if w != w { // no placement reported
 			continue
 		}
 		covered++
-		gpuSum += gpus
-		if !busy {
+		r := tokens[i]
+		if s.idle(r) {
 			idleSteps++
 		}
-		if !math.IsNaN(r) {
+		if r == r {
 			tokensSampled += r * dt
 		} else if !m.Unallocated {
 			a.GapSteps++
@@ -103,13 +86,29 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 		return a.noData()
 	}
 
-	for p := range np {
-		e := m.Placements[p].EnergyJ
-		idle := idleSampledJ[p]
+	gpuSteps := 0.0
+	for p := range m.Placements {
+		pl := &m.Placements[p]
+		floorW := s.floorW[p]
+		gpus := fitLen(pl.GPUs, g.N)
+		var sampledW, idleSampledW float64
+		for i, w := range fitLen(pl.PowerW, g.N) {
+			if w != w {
+				continue
+			}
+			n := gpus[i]
+			sampledW += w
+			idleSampledW += placementIdleW(w, n, floorW, s.idle(tokens[i]))
+			if n == n {
+				gpuSteps += n
+			}
+		}
+		// Energy from the counter where there is one; the samples say which share of it was idle.
+		e, idle := pl.EnergyJ, idleSampledW*dt
 		if math.IsNaN(e) {
-			e = sampledJ[p]
-		} else if sampledJ[p] > 0 {
-			idle *= e / sampledJ[p]
+			e = sampledW * dt
+		} else if sampledW > 0 {
+			idle *= e / (sampledW * dt)
 		}
 		a.EnergyJ += e
 		a.IdleEnergyJ += idle
@@ -126,7 +125,7 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 
 	a.CoveredS = float64(covered) * dt
 	hours := a.CoveredS / 3600
-	a.GPUs = gpuSum / float64(covered)
+	a.GPUs = gpuSteps / float64(covered)
 	a.IdleStepShare = float64(idleSteps) / float64(covered)
 	a.PowerW = a.EnergyJ / a.CoveredS
 	a.IdleW = a.IdleEnergyJ / a.CoveredS

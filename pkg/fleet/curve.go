@@ -54,10 +54,6 @@ func (p CurvePoints) At(i int) CurvePoint {
 // averaged over a step sits a little under the limit even when the GPUs are throttled.
 const PowerCapFraction = 0.95
 
-func (s *modelSteps) capped(i int, w float64) bool {
-	return w >= PowerCapFraction*s.limitW(i) // false when the limit is NaN
-}
-
 // CurveBin is the spread of J/token among busy steps whose token rate falls in [LowTokensPerS, HighTokensPerS).
 type CurveBin struct {
 	LowTokensPerS, HighTokensPerS float64
@@ -83,18 +79,20 @@ func EfficiencyCurve(m *Model, floors IdleFloors, o Options) Curve {
 	sc := scratchPool.Get().(*curveScratch)
 	defer scratchPool.Put(sc)
 	sc.reset()
-	for i := range n {
-		r := s.tokensPerS(i)
+	tokens, power, buf := s.load(n)
+	defer buf.release()
+	limits := s.loadLimits(n, buf)
+	for i, r := range tokens {
 		if !s.busy(r) {
 			continue
 		}
-		w := s.powerW(i)
-		if math.IsNaN(w) {
+		w := power[i]
+		if w != w {
 			continue
 		}
 		sc.busyX = append(sc.busyX, r)
 		sc.busyJ = append(sc.busyJ, w/r)
-		if s.capped(i, w) {
+		if w >= PowerCapFraction*limits[i] { // false where the limit is unknown (NaN)
 			sc.cappedX = append(sc.cappedX, r)
 			continue
 		}
@@ -128,26 +126,41 @@ func (m *Model) steps() int {
 }
 
 // binCurve groups the busy points by log-spaced throughput bin (a counting sort into scratch) and takes the
-// quantiles of J/token per bin by selection: linear time, no sort.
+// quantiles of J/token per bin by selection: linear time, no sort. A bin of more than BinQuantileSample points
+// takes its quantiles from that many of them, evenly spaced in time.
 func binCurve(x, j []float64, sc *curveScratch) []CurveBin {
 	if len(x) == 0 {
 		return nil
 	}
 	lo, hi := x[0], x[0]
 	for _, v := range x {
-		lo, hi = math.Min(lo, v), math.Max(hi, v)
+		if v < lo {
+			lo = v
+		}
+		if v > hi {
+			hi = v
+		}
 	}
 	nb := CurveBinCount
-	logLo := math.Log(lo)
-	width := (math.Log(hi) - logLo) / float64(nb)
+	width := math.Log2(hi/lo) / float64(nb) // in log2 units
 	if !(width > 0) {
 		nb, width = 1, 1
 	}
+	var edges [CurveBinCount + 1]float64
+	for b := range nb {
+		edges[b] = lo * math.Exp2(float64(b)*width)
+	}
+	edges[nb] = hi
+
 	var counts [CurveBinCount + 1]int
-	sc.bin = sc.bin[:0]
-	for _, v := range x {
-		b := min(int((math.Log(v)-logLo)/width), nb-1)
-		sc.bin = append(sc.bin, uint8(b))
+	if cap(sc.bin) < len(x) {
+		sc.bin = make([]uint8, len(x))
+	}
+	bin := sc.bin[:len(x)]
+	index := newBinIndex(edges[:nb+1], &sc.binTable)
+	for i, v := range x {
+		b := index.of(v)
+		bin[i] = b
 		counts[b+1]++
 	}
 	for b := 1; b <= nb; b++ {
@@ -156,7 +169,7 @@ func binCurve(x, j []float64, sc *curveScratch) []CurveBin {
 	grouped := grow(sc.tmp, len(j))
 	fill := counts
 	for i, v := range j {
-		b := sc.bin[i]
+		b := bin[i]
 		grouped[fill[b]] = v
 		fill[b]++
 	}
@@ -166,27 +179,89 @@ func binCurve(x, j []float64, sc *curveScratch) []CurveBin {
 		if len(seg) == 0 {
 			continue
 		}
-		low, high := math.Exp(logLo+float64(b)*width), math.Exp(logLo+float64(b+1)*width)
-		if nb == 1 {
-			low, high = lo, hi
+		count := len(seg)
+		if count > BinQuantileSample {
+			for i := range BinQuantileSample {
+				seg[i] = seg[i*count/BinQuantileSample]
+			}
+			seg = seg[:BinQuantileSample]
 		}
+		var q [3]float64
+		quantilesInPlace(seg, []float64{0.1, 0.5, 0.9}, q[:])
 		bins = append(bins, CurveBin{
-			LowTokensPerS: low, HighTokensPerS: high, TokensPerS: math.Sqrt(low * high),
-			JPerTokenMedian: quantileInPlace(seg, 0.5),
-			JPerTokenP10:    quantileInPlace(seg, 0.1),
-			JPerTokenP90:    quantileInPlace(seg, 0.9),
-			Count:           len(seg),
+			LowTokensPerS: edges[b], HighTokensPerS: edges[b+1], TokensPerS: math.Sqrt(edges[b] * edges[b+1]),
+			JPerTokenP10: q[0], JPerTokenMedian: q[1], JPerTokenP90: q[2],
+			Count: count,
 		})
 	}
 	sc.tmp = grouped
 	return bins
 }
 
+// BinQuantileSample bounds the points a bin's J/token quantiles are taken from: 512 points place a quantile
+// within about 2% of its rank, finer than the band is drawn.
+const BinQuantileSample = 512
+
+// binIndex finds the bin of a positive value among ascending edges (bin b holds [edges[b], edges[b+1]), the
+// last bin also its upper edge) with a lookup table keyed by the value's exponent and top mantissa bits:
+// a search per value would cost more than the rest of the binning. Table entries whose range of values
+// straddles an edge say so, and those values are searched.
+type binIndex struct {
+	edges []float64
+	table []uint8
+	base  uint64
+}
+
+const (
+	binKeyShift   = 52 - 6 // exponent and 6 mantissa bits: 64 keys per power of two
+	binStraddles  = 0xff
+	binTableLimit = 1 << 12
+)
+
+func newBinIndex(edges []float64, table *[]uint8) binIndex {
+	ix := binIndex{edges: edges}
+	lo, hi := math.Float64bits(edges[0])>>binKeyShift, math.Float64bits(edges[len(edges)-1])>>binKeyShift
+	if hi-lo >= binTableLimit {
+		return ix // a range of over 60 powers of two: search every value
+	}
+	ix.base = lo
+	if uint64(cap(*table)) <= hi-lo {
+		*table = make([]uint8, binTableLimit)
+	}
+	ix.table = (*table)[:hi-lo+1]
+	for k := range ix.table {
+		from := math.Float64frombits((lo + uint64(k)) << binKeyShift)
+		to := math.Float64frombits((lo+uint64(k)+1)<<binKeyShift - 1) // largest value with this key
+		ix.table[k] = binStraddles
+		if b := ix.search(from); b == ix.search(to) {
+			ix.table[k] = b
+		}
+	}
+	return ix
+}
+
+func (ix binIndex) of(v float64) uint8 {
+	if k := math.Float64bits(v)>>binKeyShift - ix.base; k < uint64(len(ix.table)) {
+		if b := ix.table[k]; b != binStraddles {
+			return b
+		}
+	}
+	return ix.search(v)
+}
+
+func (ix binIndex) search(v float64) uint8 {
+	b := 0
+	for b < len(ix.edges)-2 && v >= ix.edges[b+1] {
+		b++
+	}
+	return uint8(b)
+}
+
 // curveScratch holds the per-model working buffers of EfficiencyCurve, reused across models and calls.
 type curveScratch struct {
 	busyX, busyJ, cappedX, fitX, fitY []float64
-	tmp, slopes                       []float64
-	bin                               []uint8
+	sampleX, sampleY, tmp, slopes     []float64
+	bin, binTable                     []uint8
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(curveScratch) }}

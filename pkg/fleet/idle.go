@@ -1,9 +1,6 @@
 package fleet
 
-import (
-	"math"
-	"slices"
-)
+import "math"
 
 // IdleSource says where an idle floor came from.
 type IdleSource string
@@ -77,12 +74,13 @@ func MeasureIdleFloors(f *Fleet, o Options) IdleFloors {
 			}
 		}
 	}
+	runs := parkedRuns(f, &o)
 	hists := make([]parkedHistogram, len(names))
-	forEachParkedSample(f, &o, types, func(t int, w float64) { hists[t].count(w) })
+	eachParkedSample(f, runs, types, func(t int, w float64) { hists[t].count(w) })
 	for t := range hists {
 		hists[t].target(o.IdleFloorPercentile)
 	}
-	forEachParkedSample(f, &o, types, func(t int, w float64) { hists[t].collect(w) })
+	eachParkedSample(f, runs, types, func(t int, w float64) { hists[t].collect(w) })
 
 	floors := make(IdleFloors, len(names))
 	for t, name := range names {
@@ -113,47 +111,52 @@ func overrideFor(overrides map[string]float64, gpuType string) (float64, bool) {
 	return 0, false
 }
 
-// forEachParkedSample calls visit with the GPU type index and per-GPU power of every placement at every
-// parked step of every allocated model.
-func forEachParkedSample(f *Fleet, o *Options, types map[string]int, visit func(t int, w float64)) {
+// parkedRun is a run of parked steps [from, to) of model f.Models[model].
+type parkedRun struct{ model, from, to int }
+
+// parkedRuns finds the runs of at least o.ParkedMinSteps consecutive idle steps of every allocated model.
+func parkedRuns(f *Fleet, o *Options) []parkedRun {
 	minRun := max(o.ParkedMinSteps, 1)
-	steps := modelSteps{o: o}
-	typeOf := make([]int, 0, 8)
+	buf := stepBufferPool.Get().(*stepBuffers)
+	defer buf.release()
+	var runs []parkedRun
 	for mi := range f.Models {
 		m := &f.Models[mi]
 		if m.Unallocated {
 			continue
 		}
-		steps.m = m
-		typeOf = typeOf[:0]
-		for _, p := range m.Placements {
-			typeOf = append(typeOf, types[p.GPUType])
-		}
-		emit := func(from, to int) {
-			if to-from < minRun {
-				return
-			}
-			for p := range m.Placements {
-				pl := &m.Placements[p]
-				for i := from; i < to; i++ {
-					w, g := at(pl.PowerW, i), at(pl.GPUs, i)
-					if g > 0 && !math.IsNaN(w) {
-						visit(typeOf[p], w/g)
-					}
-				}
-			}
-		}
+		s := modelSteps{m: m, o: o}
 		run := 0
-		for i := 0; i < f.Grid.N; i++ {
-			r := steps.tokensPerS(i)
-			if !math.IsNaN(r) && o.isIdle(r) {
+		for i, r := range s.loadTokens(f.Grid.N, buf) {
+			if s.idle(r) {
 				run++
 				continue
 			}
-			emit(i-run, i)
+			if run >= minRun {
+				runs = append(runs, parkedRun{mi, i - run, i})
+			}
 			run = 0
 		}
-		emit(f.Grid.N-run, f.Grid.N)
+		if run >= minRun {
+			runs = append(runs, parkedRun{mi, f.Grid.N - run, f.Grid.N})
+		}
+	}
+	return runs
+}
+
+// eachParkedSample calls visit with the GPU type index and per-GPU power of every placement at every parked
+// step.
+func eachParkedSample(f *Fleet, runs []parkedRun, types map[string]int, visit func(t int, w float64)) {
+	for _, run := range runs {
+		for _, pl := range f.Models[run.model].Placements {
+			t := types[pl.GPUType]
+			power, gpus := fitLen(pl.PowerW, f.Grid.N), fitLen(pl.GPUs, f.Grid.N)
+			for i := run.from; i < run.to; i++ {
+				if w, g := power[i], gpus[i]; g > 0 && w == w {
+					visit(t, w/g)
+				}
+			}
+		}
 	}
 }
 
@@ -214,9 +217,10 @@ func (h *parkedHistogram) collect(w float64) {
 }
 
 func (h *parkedHistogram) quantile() float64 {
-	slices.Sort(h.kept)
-	lo := int(h.pos) - h.before
-	hi := min(lo+1, len(h.kept)-1)
-	frac := h.pos - math.Floor(h.pos)
-	return h.kept[lo] + (h.kept[hi]-h.kept[lo])*frac
+	// The kept values hold ranks before..before+len(kept)-1 of the whole stream.
+	q := (h.pos - float64(h.before)) / float64(max(len(h.kept)-1, 1))
+	if len(h.kept) == 1 {
+		q = 0
+	}
+	return quantileInPlace(h.kept, q)
 }

@@ -25,68 +25,58 @@ var StepMetrics = []StepMetric{MetricPowerW, MetricTokensPerS, MetricJPerToken, 
 // A step without data is NaN.
 func StepSeries(m *Model, g Grid, floors IdleFloors, o Options, metric StepMetric) (Series, error) {
 	s := newModelSteps(m, floors, &o)
+	tokens, power, buf := s.load(g.N)
+	defer buf.release()
 	out := make(Series, g.N)
 	switch metric {
 	case MetricPowerW:
-		for i := range out {
-			out[i] = s.powerW(i)
-		}
+		copy(out, power)
 	case MetricTokensPerS:
-		for i := range out {
-			out[i] = s.tokensPerS(i)
-			if m.Unallocated {
+		copy(out, tokens)
+		if m.Unallocated {
+			for i := range out {
 				out[i] = math.NaN()
 			}
 		}
 	case MetricJPerToken:
-		for i := range out {
-			r := s.tokensPerS(i)
+		for i, r := range tokens {
 			out[i] = math.NaN()
 			if s.busy(r) {
-				out[i] = s.powerW(i) / r
+				out[i] = power[i] / r
 			}
 		}
 	case MetricIdleFraction:
-		for i := range out {
-			out[i] = s.idleFraction(i)
+		s.eachPlacementStep(g.N, out, func(p int, w, gpus, r float64) float64 {
+			return placementIdleW(w, gpus, s.floorW[p], s.idle(r))
+		}, tokens)
+		for i, w := range power {
+			switch {
+			case w > 0:
+				out[i] /= w
+			case w == 0:
+				out[i] = 1
+			}
 		}
 	case MetricCO2GPerH:
-		for i := range out {
-			out[i] = s.co2GPerH(i)
-		}
+		s.eachPlacementStep(g.N, out, func(p int, w, _, _ float64) float64 { return w * s.gPerJ[p] * 3600 }, tokens)
 	default:
 		return nil, fmt.Errorf("metric %q is not one of %v", metric, StepMetrics)
 	}
 	return out, nil
 }
 
-func (s *modelSteps) idleFraction(i int) float64 {
-	busy := s.busy(s.tokensPerS(i))
-	power, idle := math.NaN(), 0.0
+// eachPlacementStep sets out[i] to the sum over placements reporting power at step i of part(placement, power,
+// GPUs, model token rate); NaN where none reported.
+func (s *modelSteps) eachPlacementStep(n int, out Series, part func(p int, w, gpus, tokensPerS float64) float64, tokens Series) {
+	for i := range out {
+		out[i] = math.NaN()
+	}
 	for p := range s.m.Placements {
-		w := at(s.m.Placements[p].PowerW, i)
-		if math.IsNaN(w) {
-			continue
-		}
-		power = nanSum(power, w)
-		idle += s.placementIdleW(p, i, w, busy)
-	}
-	if power > 0 {
-		return idle / power
-	}
-	if power == 0 {
-		return 1
-	}
-	return math.NaN()
-}
-
-func (s *modelSteps) co2GPerH(i int) float64 {
-	total := math.NaN()
-	for p := range s.m.Placements {
-		w := at(s.m.Placements[p].PowerW, i)
-		if !math.IsNaN(w) {
-			total = nanSum(total, w*s.gPerJ[p]*3600)
+		gpus := fitLen(s.m.Placements[p].GPUs, n)
+		for i, w := range fitLen(s.m.Placements[p].PowerW, n) {
+			if w == w {
+				out[i] = nanSum(out[i], part(p, w, gpus[i], tokens[i]))
+			}
 		}
 	}
-	return total
 }
