@@ -54,7 +54,7 @@ type Consolidation struct {
 }
 
 // Consolidate finds spin-down candidates (idle for at least so.SpinDownIdleShare of their steps with data:
-// their whole power is saved) and, per GPU type, packs the other low-traffic models (idle at least
+// their whole power is saved; models that no longer run at the end of the window are only listed) and, per GPU type, packs the other low-traffic models (idle at least
 // CoLocateMinIdleShare) by memory need with first-fit decreasing, each model on the GPUs right-sizing
 // recommends for it (its current GPUs when right-sizing has no verdict), all of a model's GPUs on one node.
 // selected keeps the models the query asks for (nil keeps all); node sizes come from the whole fleet.
@@ -74,9 +74,11 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 			c.Notes = append(c.Notes, fmt.Sprintf("%s: its GPUs report power but it has no token data in the window; check the GPU-to-model join", m.Name))
 			continue
 		}
-		idle := ModelIdleness{Model: m.Name, GPUType: m.GPUType(), Traffic: t, SpinDown: t.IdleShare >= so.SpinDownIdleShare}
+		idle := ModelIdleness{Model: m.Name, GPUType: m.GPUType(), Traffic: t, SpinDown: t.Current && t.IdleShare >= so.SpinDownIdleShare}
 		c.Idle = append(c.Idle, idle)
 		switch {
+		case !t.Current:
+			// Already gone: nothing to spin down or move.
 		case idle.SpinDown:
 			c.Actions = append(c.Actions, spinDown(m, f.Grid, idle, floors, o))
 		case t.IdleShare >= CoLocateMinIdleShare:
@@ -179,9 +181,9 @@ func coLocate(gpuType string, cands []colocated, nodeGPUs int, floors IdleFloors
 	a.Plan = packingPlan(p)
 	name := ShortGPUName(gpuType)
 	a.Reason = fmt.Sprintf("%d low-traffic models (idle %.0f-%.0f%% of the time) on %dx %s fit %dx by memory "+
-		"(first-fit decreasing, a model's GPUs on one node of %d): frees %d GPUs, saves ~%.0f W at the %s idle floor of %.0f W per GPU",
+		"(first-fit decreasing, a model's GPUs on one node of %d): frees %s, saves ~%.0f W at the %s idle floor of %.0f W per GPU",
 		len(cands), 100*minIdle, 100*maxIdle, a.GPUsNow, name, a.GPUsAfter, nodeGPUs,
-		a.GPUsNow-a.GPUsAfter, a.SavingW, floor.Source, floor.W)
+		plural(a.GPUsNow-a.GPUsAfter, "GPU"), a.SavingW, floor.Source, floor.W)
 	return a, true
 }
 
@@ -225,6 +227,13 @@ func nodeSizes(f *Fleet) map[string]int {
 		}
 	}
 	return out
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

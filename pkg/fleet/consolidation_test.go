@@ -100,11 +100,23 @@ func TestConsolidationNotesWhatItLeavesOut(t *testing.T) {
 	noTokens := parkedModel("acme/no-join-7B", gpuA100, hostNYU, 1, 90)
 	noTokens.GenerationTokensPerS, noTokens.PromptTokensPerS = nil, nil
 	f.Models = append(f.Models, noTokens)
+	retired := parkedModel("acme/retired-7B", gpuA100, hostNYU, 1, 90)
+	for i := 1500; i < sizingSteps; i++ {
+		retired.Placements[0].PowerW[i], retired.Placements[0].GPUs[i] = math.NaN(), math.NaN()
+	}
+	f.Models = append(f.Models, retired)
 	c := consolidate(f, nil)
 	assert.Contains(t, strings.Join(c.Notes, "\n"), `mystery-helper is left out of co-location: the size of "mystery-helper" is unknown`)
 	assert.Contains(t, strings.Join(c.Notes, "\n"), "acme/no-join-7B: its GPUs report power but it has no token data in the window; check the GPU-to-model join")
 	for _, a := range c.Actions {
 		assert.NotContains(t, a.Models, "acme/no-join-7B", "a model without token data is never taken for idle")
+		assert.NotContains(t, a.Models, "acme/retired-7B", "a model that stopped before the end of the window is already off")
+	}
+	for _, m := range c.Idle {
+		if m.Model == "acme/retired-7B" {
+			assert.False(t, m.SpinDown)
+			assert.False(t, m.Traffic.Current)
+		}
 	}
 }
 

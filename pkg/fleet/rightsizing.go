@@ -113,6 +113,9 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	case r.GPUs == 0:
 		r.Reason = "no GPU data for this model in the window"
 		return r
+	case !r.Traffic.Current:
+		r.Reason = fmt.Sprintf("no data in the last %d steps of the window: the model no longer runs", RecentSteps)
+		return r
 	case !knownGPU:
 		r.Reason = fmt.Sprintf("GPU type %q is not in the GPU catalog; add its memory under GPUs in the data source settings", r.GPUType)
 		return r
