@@ -11,7 +11,7 @@ type attribution = fleet.Attribution
 // IdleAttribution is the idle-attribution table, one row per model, then the NumericLong frame of
 // idle_fraction by model for alert rules.
 func IdleAttribution(atts []fleet.Attribution, c Context) data.Frames {
-	return c.apply(data.Frames{AttributionTable(atts), IdleFractionLong(atts)})
+	return c.Apply(data.Frames{AttributionTable(atts), IdleFractionLong(atts)})
 }
 
 // AttributionTable is one row per model with the fields of the query contract, units and display names set.

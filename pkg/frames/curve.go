@@ -21,7 +21,7 @@ func EfficiencyCurves(g fleet.Grid, curves []fleet.Curve, c Context) data.Frames
 	for i := range curves {
 		frames = append(frames, CurveBins(curves[i]), CurvePoints(g, curves[i]))
 	}
-	return c.apply(frames)
+	return c.Apply(frames)
 }
 
 // FitTable is one row per model: the robust fit power_w = p0_w + k_j_per_token x tokens_per_s, where

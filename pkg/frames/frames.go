@@ -76,8 +76,8 @@ func (c Context) WithGaps(atts []fleet.Attribution) Context {
 	return c
 }
 
-// apply puts the context on the first frame, where Grafana's query inspector and panel header look.
-func (c Context) apply(frames data.Frames) data.Frames {
+// Apply puts the context on the first frame, where Grafana's query inspector and panel header look.
+func (c Context) Apply(frames data.Frames) data.Frames {
 	if len(frames) == 0 {
 		return frames
 	}

@@ -187,7 +187,7 @@ func TestNoticesSayWhereTheNumbersAreWeak(t *testing.T) {
 	}, texts, "A100 is measured on Kimi's parked steps: no notice")
 	assert.Equal(t, "sum by (model_name) (rate(vllm:generation_tokens_total[5m]))\nsum by (namespace, pod) (DCGM_FI_DEV_POWER_USAGE)", c.ExecutedQueryString)
 
-	frames := c.apply(data.Frames{data.NewFrame("a"), data.NewFrame("b")})
+	frames := c.Apply(data.Frames{data.NewFrame("a"), data.NewFrame("b")})
 	assert.Equal(t, c.ExecutedQueryString, frames[0].Meta.ExecutedQueryString)
 	assert.Len(t, frames[0].Meta.Notices, 4)
 	assert.Nil(t, frames[1].Meta, "the context goes on the first frame only")

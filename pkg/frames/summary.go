@@ -10,7 +10,7 @@ import (
 // alert rules read it as is).
 func FleetSummary(s fleet.Summary, c Context) data.Frames {
 	one := []fleet.Summary{s}
-	return c.apply(data.Frames{data.NewFrame("fleet-summary",
+	return c.Apply(data.Frames{data.NewFrame("fleet-summary",
 		number("power_w", one, func(s fleet.Summary) float64 { return s.PowerW }, config("Power", UnitWatts)),
 		number("idle_w", one, func(s fleet.Summary) float64 { return s.IdleW }, config("Idle power", UnitWatts)),
 		number("tokens_per_s", one, func(s fleet.Summary) float64 { return s.TokensPerS }, config("Tokens/s", UnitTokensPerS)),

@@ -32,7 +32,7 @@ func TimeSeries(g fleet.Grid, metric fleet.StepMetric, series []ModelSeries, c C
 		return &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: typeVersion, PreferredVisualization: data.VisTypeGraph}
 	}
 	if len(series) == 0 {
-		return c.apply(data.Frames{data.NewFrame("").SetMeta(meta())})
+		return c.Apply(data.Frames{data.NewFrame("").SetMeta(meta())})
 	}
 	times := make([]time.Time, g.N)
 	for i := range times {
@@ -44,5 +44,5 @@ func TimeSeries(g fleet.Grid, metric fleet.StepMetric, series []ModelSeries, c C
 			SetConfig(&data.FieldConfig{DisplayNameFromDS: s.Model, Unit: metricUnits[metric]})
 		frames = append(frames, data.NewFrame(s.Model, data.NewField("time", nil, times), value).SetMeta(meta()))
 	}
-	return c.apply(frames)
+	return c.Apply(frames)
 }
