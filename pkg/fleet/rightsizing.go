@@ -140,8 +140,8 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 		r.Reason = fmt.Sprintf("%dx %s; %s: at least %dx %s; no smaller allocation", r.GPUs, gpuName, need, r.MinGPUsByMemory, gpuName)
 		return r
 	case r.Traffic.History < so.MinHistory:
-		r.Reason = fmt.Sprintf("%s; %s: fits %dx %s; only %s of traffic history, a verdict needs %s",
-			serving, need, r.MinGPUsByMemory, gpuName, formatDuration(r.Traffic.History), formatDuration(so.MinHistory))
+		r.Reason = fmt.Sprintf("%s; %s: fits %dx %s; only %.0f h of traffic history, a verdict needs %.0f h (minHistoryHours)",
+			serving, need, r.MinGPUsByMemory, gpuName, r.Traffic.History.Hours(), so.MinHistory.Hours())
 		return r
 	}
 	r.Verdict = true
