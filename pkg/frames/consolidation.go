@@ -20,7 +20,7 @@ func Consolidation(c fleet.Consolidation, ctx Context) data.Frames {
 	for _, n := range c.Notes {
 		ctx.Notices = append(ctx.Notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
 	}
-	return ctx.apply(data.Frames{ActionTable(c.Actions), IdleGapTable(c.Idle), IdleHoursLong(c.Idle)})
+	return ctx.Apply(data.Frames{ActionTable(c.Actions), IdleGapTable(c.Idle), IdleHoursLong(c.Idle)})
 }
 
 // ActionTable is one row per action with the contract fields (action, models, gpu_type, gpus_now,

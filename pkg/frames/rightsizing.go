@@ -21,7 +21,7 @@ type rightSizing = fleet.RightSizing
 // RightSizing is the right-sizing table, one row per model, then the NumericLong frame of saving_w by model
 // for alert rules.
 func RightSizing(rows []fleet.RightSizing, c Context) data.Frames {
-	return c.apply(data.Frames{RightSizingTable(rows), SavingLong(rows)})
+	return c.Apply(data.Frames{RightSizingTable(rows), SavingLong(rows)})
 }
 
 // RightSizingTable has the contract fields (model, gpu_type, gpus, recommended_gpus, oversized, saving_w,
