@@ -42,6 +42,8 @@ type ruleFile struct {
 				DatasourceUID string         `yaml:"datasourceUid"`
 				Model         map[string]any `yaml:"model"`
 			} `yaml:"data"`
+			DashboardUID string            `yaml:"dashboardUid"`
+			PanelID      int64             `yaml:"panelId"`
 			NoDataState  string            `yaml:"noDataState"`
 			ExecErrState string            `yaml:"execErrState"`
 			For          string            `yaml:"for"`
@@ -68,6 +70,7 @@ func TestProvisionedAlertRulesAreValid(t *testing.T) {
 	require.NotEmpty(t, files, "no alert rule files under provisioning/alerting")
 	uids := map[string]bool{}
 	queryTypes := map[string]bool{}
+	dashUID, panelQueries := dashboardPanels(t)
 	for _, file := range files {
 		raw, err := os.ReadFile(file)
 		require.NoError(t, err)
@@ -152,6 +155,12 @@ func TestProvisionedAlertRulesAreValid(t *testing.T) {
 					assert.Equal(t, "threshold", byRef[r.Condition]["type"])
 					assert.True(t, reaches(r.Condition, 0), "condition %s reaches a plugin query", r.Condition)
 
+					// The rule links the dashboard panel that shows the same query.
+					if r.DashboardUID != "" {
+						assert.Equal(t, dashUID, r.DashboardUID)
+						assert.Equal(t, r.Data[0].QueryType, panelQueries[r.PanelID], "panel %d", r.PanelID)
+					}
+
 					// Notifications name the model, its GPUs and the number behind the alert.
 					assert.Contains(t, r.Annotations["summary"], "{{ $labels.model }}")
 					assert.Contains(t, r.Annotations["description"], "{{ $labels.gpu_type }}")
@@ -162,6 +171,30 @@ func TestProvisionedAlertRulesAreValid(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{models.QueryRightSizing: true, models.QueryConsolidation: true}, queryTypes,
 		"rules for oversized and idle models")
+}
+
+// dashboardPanels is the provisioned dashboard's uid and the query type of each of its panels by id.
+func dashboardPanels(t *testing.T) (uid string, panelQueries map[int64]string) {
+	t.Helper()
+	raw, err := os.ReadFile("../../provisioning/dashboards/fleet-efficiency.json")
+	require.NoError(t, err)
+	var d struct {
+		UID    string `json:"uid"`
+		Panels []struct {
+			ID      int64 `json:"id"`
+			Targets []struct {
+				QueryType string `json:"queryType"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &d))
+	panels := map[int64]string{}
+	for _, p := range d.Panels {
+		if len(p.Targets) > 0 {
+			panels[p.ID] = p.Targets[0].QueryType
+		}
+	}
+	return d.UID, panels
 }
 
 // The data source the rules point at, once provisioned, has their uid and this plugin's type.

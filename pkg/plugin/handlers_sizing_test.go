@@ -2,7 +2,11 @@ package plugin
 
 import (
 	"context"
+	"encoding/json"
 	"math"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,4 +231,73 @@ func renamed(f *data.Frame, from, to string) *data.Frame {
 		out.Fields = append(out.Fields, field)
 	}
 	return out
+}
+
+// The right-sizing and consolidation panels sum, sort and size the fields the handlers answer, by the display
+// names Grafana matches: the stat sums the three savings of the table and not the alert frame's saving_w.
+func TestSizingDashboardPanelsMatchTheirFrames(t *testing.T) {
+	b, err := os.ReadFile("../../provisioning/dashboards/fleet-efficiency.json")
+	require.NoError(t, err)
+	var d struct {
+		Panels []struct {
+			Type    string `json:"type"`
+			Title   string `json:"title"`
+			Targets []struct {
+				QueryType string `json:"queryType"`
+			} `json:"targets"`
+			Options struct {
+				ReduceOptions struct {
+					Fields string `json:"fields"`
+				} `json:"reduceOptions"`
+				FrameIndex int `json:"frameIndex"`
+				SortBy     []struct {
+					DisplayName string `json:"displayName"`
+				} `json:"sortBy"`
+				Footer struct {
+					Fields []string `json:"fields"`
+				} `json:"footer"`
+			} `json:"options"`
+			FieldConfig struct {
+				Overrides []struct {
+					Matcher struct{ ID, Options string } `json:"matcher"`
+				} `json:"overrides"`
+			} `json:"fieldConfig"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(b, &d))
+	panels := map[string]int{}
+	for _, p := range d.Panels {
+		if len(p.Targets) == 0 || (p.Targets[0].QueryType != models.QueryRightSizing && p.Targets[0].QueryType != models.QueryConsolidation) {
+			continue
+		}
+		panels[p.Type]++
+		t.Run(p.Title, func(t *testing.T) {
+			frames := sizingQuery(t, demoSettings, false, p.Targets[0].QueryType, `{}`)
+			if p.Type == "stat" {
+				re := regexp.MustCompile(strings.Trim(p.Options.ReduceOptions.Fields, "/"))
+				var summed []string
+				for _, f := range frames {
+					for n := range names(f) {
+						if re.MatchString(n) {
+							summed = append(summed, n)
+						}
+					}
+				}
+				assert.ElementsMatch(t, []string{"Saving", "Energy saving", "CO2 saving"}, summed)
+				return
+			}
+			require.Less(t, p.Options.FrameIndex, len(frames))
+			shown := names(frames[p.Options.FrameIndex])
+			for _, n := range p.Options.Footer.Fields {
+				assert.True(t, shown[n], "footer field %q", n)
+			}
+			for _, s := range p.Options.SortBy {
+				assert.True(t, shown[s.DisplayName], "sort field %q", s.DisplayName)
+			}
+			for _, o := range p.FieldConfig.Overrides {
+				assert.True(t, shown[o.Matcher.Options], "override of %q", o.Matcher.Options)
+			}
+		})
+	}
+	assert.Equal(t, map[string]int{"stat": 2, "table": 3}, panels)
 }
