@@ -94,10 +94,7 @@ func TestRightSizingTableHasTheContractFields(t *testing.T) {
 	frames := sizingResponses(t)["right-sizing"]
 	require.Len(t, frames, 2)
 	table := frames[0]
-	var names []string
-	for _, f := range table.Fields {
-		names = append(names, f.Name)
-	}
+	names := fieldNames(table)
 	assert.Equal(t, []string{"model", "gpu_type", "gpus", "recommended_gpus", "oversized", "saving_w", "saving_kgco2_per_day", "reason"}, names[:8])
 	assert.Subset(t, names, []string{"size_source", "memory_need_gb", "p95_tokens_per_s", "projected_j_per_token", "saving_kwh_per_day"})
 
@@ -137,11 +134,7 @@ func TestConsolidationFramesHaveTheContractFields(t *testing.T) {
 	frames := sizingResponses(t)["consolidation"]
 	require.Len(t, frames, 3)
 	actions := frames[0]
-	var names []string
-	for _, f := range actions.Fields {
-		names = append(names, f.Name)
-	}
-	assert.Equal(t, []string{"action", "models", "gpu_type", "gpus_now", "gpus_after", "saving_w", "saving_kgco2_per_day", "reason"}, names[:8])
+	assert.Equal(t, []string{"action", "models", "gpu_type", "gpus_now", "gpus_after", "saving_w", "saving_kgco2_per_day", "reason"}, fieldNames(actions)[:8])
 	got := map[string]string{}
 	for i := range actions.Rows() {
 		got[actions.Fields[1].At(i).(string)] = actions.Fields[0].At(i).(string)
@@ -190,6 +183,14 @@ func TestSizingAlertFramesAreReadByTheDataplaneNumericReader(t *testing.T) {
 			}
 		})
 	}
+}
+
+func fieldNames(f *data.Frame) []string {
+	out := make([]string, len(f.Fields))
+	for i, field := range f.Fields {
+		out[i] = field.Name
+	}
+	return out
 }
 
 func sortedKeys(l data.Labels) []string {

@@ -173,11 +173,17 @@ func TestProvisionedAlertRulesAreValid(t *testing.T) {
 		"rules for oversized and idle models")
 }
 
-// dashboardPanels is the provisioned dashboard's uid and the query type of each of its panels by id.
-func dashboardPanels(t *testing.T) (uid string, panelQueries map[int64]string) {
+// readDashboardInto decodes the provisioned dashboard into v, a struct of the parts a test reads.
+func readDashboardInto(t *testing.T, v any) {
 	t.Helper()
 	raw, err := os.ReadFile("../../provisioning/dashboards/fleet-efficiency.json")
 	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, v))
+}
+
+// dashboardPanels is the provisioned dashboard's uid and the query type of each of its panels by id.
+func dashboardPanels(t *testing.T) (uid string, panelQueries map[int64]string) {
+	t.Helper()
 	var d struct {
 		UID    string `json:"uid"`
 		Panels []struct {
@@ -187,7 +193,7 @@ func dashboardPanels(t *testing.T) (uid string, panelQueries map[int64]string) {
 			} `json:"targets"`
 		} `json:"panels"`
 	}
-	require.NoError(t, json.Unmarshal(raw, &d))
+	readDashboardInto(t, &d)
 	panels := map[int64]string{}
 	for _, p := range d.Panels {
 		if len(p.Targets) > 0 {

@@ -14,14 +14,13 @@ import (
 // consolidation answers the spin-down and co-location actions over the selected models, their idle gaps and
 // the idle_hours frame for alerts; an alert rule gets the idle_hours frame only.
 func (d *Datasource) consolidation(ctx context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	o, floors, ms, err := d.prepare(q, f)
+	in, err := d.sizingInputs(q, f)
 	if err != nil {
 		return nil, err
 	}
-	plan := fleet.Consolidate(f, q.Selects, floors, o, sizingOptions(d.settings, q))
-	c := frames.NewContext(f, floors, gpuTypes(ms))
+	plan := fleet.Consolidate(f, q.Selects, in.floors, in.options, in.sizing)
 	if fromAlert(ctx) {
-		return c.Apply(data.Frames{frames.IdleHoursLong(plan.Idle)}), nil
+		return in.context.Apply(data.Frames{frames.IdleHoursLong(plan.Idle)}), nil
 	}
-	return frames.Consolidation(plan, c), nil
+	return frames.Consolidation(plan, in.context), nil
 }

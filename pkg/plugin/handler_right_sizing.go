@@ -15,16 +15,32 @@ import (
 // rightSizing answers the right-sizing table of the selected models and the saving_w frame for alerts; an
 // alert rule gets the saving_w frame only.
 func (d *Datasource) rightSizing(ctx context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	o, floors, ms, err := d.prepare(q, f)
+	in, err := d.sizingInputs(q, f)
 	if err != nil {
 		return nil, err
 	}
-	rows := fleet.RightSizeFleet(f, q.Selects, floors, o, sizingOptions(d.settings, q))
-	c := frames.NewContext(f, floors, gpuTypes(ms))
+	rows := fleet.RightSizeFleet(f, q.Selects, in.floors, in.options, in.sizing)
 	if fromAlert(ctx) {
-		return c.Apply(data.Frames{frames.SavingLong(rows)}), nil
+		return in.context.Apply(data.Frames{frames.SavingLong(rows)}), nil
 	}
-	return frames.RightSizing(rows, c), nil
+	return frames.RightSizing(rows, in.context), nil
+}
+
+// sizingInputs are what right-sizing and consolidation start from.
+type sizingInputs struct {
+	options fleet.Options
+	floors  fleet.IdleFloors
+	sizing  fleet.SizingOptions
+	// context is that of a response about the selected models.
+	context frames.Context
+}
+
+func (d *Datasource) sizingInputs(q models.Query, f *fleet.Fleet) (sizingInputs, error) {
+	o, floors, ms, err := d.prepare(q, f)
+	if err != nil {
+		return sizingInputs{}, err
+	}
+	return sizingInputs{options: o, floors: floors, sizing: sizingOptions(d.settings, q), context: frames.NewContext(f, floors, gpuTypes(ms))}, nil
 }
 
 // sizingOptions are the right-sizing and consolidation options of a query, with the model sizes of the

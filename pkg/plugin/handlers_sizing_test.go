@@ -2,9 +2,7 @@ package plugin
 
 import (
 	"context"
-	"encoding/json"
 	"math"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -236,8 +234,6 @@ func renamed(f *data.Frame, from, to string) *data.Frame {
 // The right-sizing and consolidation panels sum, sort and size the fields the handlers answer, by the display
 // names Grafana matches: the stat sums the three savings of the table and not the alert frame's saving_w.
 func TestSizingDashboardPanelsMatchTheirFrames(t *testing.T) {
-	b, err := os.ReadFile("../../provisioning/dashboards/fleet-efficiency.json")
-	require.NoError(t, err)
 	var d struct {
 		Panels []struct {
 			Type    string `json:"type"`
@@ -264,7 +260,7 @@ func TestSizingDashboardPanelsMatchTheirFrames(t *testing.T) {
 			} `json:"fieldConfig"`
 		} `json:"panels"`
 	}
-	require.NoError(t, json.Unmarshal(b, &d))
+	readDashboardInto(t, &d)
 	panels := map[string]int{}
 	for _, p := range d.Panels {
 		if len(p.Targets) == 0 || (p.Targets[0].QueryType != models.QueryRightSizing && p.Targets[0].QueryType != models.QueryConsolidation) {
