@@ -1,6 +1,7 @@
 package fleet_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -189,5 +190,36 @@ func TestMeasureTrafficIdleGaps(t *testing.T) {
 			assert.Equal(t, c.current, tr.Current)
 			assert.InDelta(t, float64(c.busyRuns)/tr.History.Hours()*24, tr.WakeupsPerDay(), 1e-9)
 		})
+	}
+}
+
+// 100 models over 30 days at 60 s steps (4.3M points): a fifth parked, a fifth low-traffic helpers, the rest
+// bursty chat models, on hosts of 8 A100s.
+func BenchmarkRightSizingAndConsolidation100Models30Days(b *testing.B) {
+	const n = 30 * 24 * 60
+	f := &fleet.Fleet{Grid: fleet.Grid{Start: sizingStart, Step: time.Minute, N: n}}
+	bursty := blockRates(n, block{0.9, 2, 6}, block{0.08, 8, 8}, block{0.02, 200, 200})
+	helper := blockRates(n, block{0.7, 0, 0}, block{0.3, 1, 5})
+	for i := range 100 {
+		host := fmt.Sprintf("gpu-%02d.sdsc.optiputer.net", i/4)
+		m := servingModel{name: fmt.Sprintf("acme/chat-%d-7B", i), gpuType: gpuA100, host: host, gpus: 2, parkedW: 90, overheadW: 20, kJPerToken: 0.5, tdpW: 400, rates: bursty}
+		switch i % 5 {
+		case 0:
+			m.rates = make([]float64, n)
+		case 1:
+			m.rates = helper
+		}
+		f.Models = append(f.Models, m.model())
+	}
+	o := sizingOptions()
+	so := fleet.DefaultSizingOptions()
+	b.ReportAllocs()
+	for b.Loop() {
+		floors := fleet.MeasureIdleFloors(f, o)
+		rows := fleet.RightSizeFleet(f, nil, floors, o, so)
+		c := fleet.Consolidate(f, nil, floors, o, so)
+		if len(rows) != 100 || len(c.Actions) == 0 {
+			b.Fatalf("%d rows, %d actions", len(rows), len(c.Actions))
+		}
 	}
 }
