@@ -82,6 +82,7 @@ func EfficiencyCurve(m *Model, floors IdleFloors, o Options) Curve {
 	tokens, power, buf := s.load(n)
 	defer buf.release()
 	limits := s.loadLimits(n, buf)
+	lo, hi := math.Inf(1), math.Inf(-1) // busy rates' range, for the bins
 	for i, r := range tokens {
 		if !s.busy(r) {
 			continue
@@ -92,6 +93,7 @@ func EfficiencyCurve(m *Model, floors IdleFloors, o Options) Curve {
 		}
 		sc.busyX = append(sc.busyX, r)
 		sc.busyJ = append(sc.busyJ, w/r)
+		lo, hi = min(lo, r), max(hi, r)
 		if w >= PowerCapFraction*limits[i] { // false where the limit is unknown (NaN)
 			sc.cappedX = append(sc.cappedX, r)
 			continue
@@ -99,7 +101,7 @@ func EfficiencyCurve(m *Model, floors IdleFloors, o Options) Curve {
 		sc.fitX = append(sc.fitX, r)
 		sc.fitY = append(sc.fitY, w)
 	}
-	c.Bins = binCurve(sc.busyX, sc.busyJ, sc)
+	c.Bins = binCurve(sc.busyX, sc.busyJ, lo, hi, sc)
 	c.Fit = fitPowerLine(sc.fitX, sc.fitY, sc)
 	c.Fit.BusySteps = len(sc.busyX)
 	c.Fit.CappedSteps = len(sc.cappedX)
@@ -128,18 +130,10 @@ func (m *Model) steps() int {
 // binCurve groups the busy points by log-spaced throughput bin (a counting sort into scratch) and takes the
 // quantiles of J/token per bin by selection: linear time, no sort. A bin of more than BinQuantileSample points
 // takes its quantiles from that many of them, evenly spaced in time.
-func binCurve(x, j []float64, sc *curveScratch) []CurveBin {
+// lo and hi are the least and greatest of x.
+func binCurve(x, j []float64, lo, hi float64, sc *curveScratch) []CurveBin {
 	if len(x) == 0 {
 		return nil
-	}
-	lo, hi := x[0], x[0]
-	for _, v := range x {
-		if v < lo {
-			lo = v
-		}
-		if v > hi {
-			hi = v
-		}
 	}
 	nb := CurveBinCount
 	width := math.Log2(hi/lo) / float64(nb) // in log2 units

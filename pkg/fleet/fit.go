@@ -34,12 +34,12 @@ const (
 	MinRateSpread = 0.1
 	// TheilSenSteps bounds the steps the estimator looks at: beyond it, that many steps evenly strided in time.
 	// With thousands of steps the sampling error of the medians is a small fraction of the noise.
-	TheilSenSteps = 4096
+	TheilSenSteps = 2048
 	// TheilSenMaxPairs bounds the pairwise slopes. Up to this many pairs every pair is used (exact Theil-Sen);
 	// beyond, this many pairs are drawn uniformly with a fixed seed, so the result is the median of a
 	// deterministic sample of the same slope population: its rank error is about 1/sqrt(TheilSenMaxPairs)
-	// (under 1% of the slopes), and the cost does not grow with the window.
-	TheilSenMaxPairs = 20000
+	// (about 1% of the slopes), and the cost does not grow with the window.
+	TheilSenMaxPairs = 10000
 )
 
 // fitPowerLine fits power_w = p0 + k x tokens_per_s robustly with the Theil-Sen estimator (the median of
@@ -79,9 +79,11 @@ func fitPowerLine(x, y []float64, sc *curveScratch) Fit {
 			}
 		}
 	} else {
-		rng := rand.New(rand.NewPCG(0x5eed, uint64(n)))
+		rng := rand.NewPCG(0x5eed, uint64(n))
 		for tries := 0; len(slopes) < TheilSenMaxPairs && tries < 4*TheilSenMaxPairs; tries++ {
-			i, j := rng.IntN(n), rng.IntN(n)
+			// Both indexes from one draw: the high and low 32 bits scaled to [0, n) (n < 2^32).
+			r := rng.Uint64()
+			i, j := int((r>>32)*uint64(n)>>32), int((r&(1<<32-1))*uint64(n)>>32)
 			if dx := sx[j] - sx[i]; dx != 0 {
 				slopes = append(slopes, (sy[j]-sy[i])/dx)
 			}

@@ -76,26 +76,37 @@ func CurveBins(c fleet.Curve) *data.Frame {
 }
 
 // CurvePoints is one row per step of a model with data: tokens_per_s (x), j_per_token drawn as points (null
-// below the idle threshold), power_w, whether the step was power-capped, and its time.
+// below the idle threshold), power_w, whether the step was power-capped, and its time. Values are written in
+// place into the fields (PointerAt), not built in slices and copied.
 func CurvePoints(g fleet.Grid, c fleet.Curve) *data.Frame {
-	n := c.Points.Len()
-	tokens, jPerToken, power := make([]float64, 0, n), make([]float64, 0, n), make([]float64, 0, n)
-	capped, times := make([]bool, 0, n), make([]time.Time, 0, n)
-	for i := range n {
-		p := c.Points.At(i)
-		if math.IsNaN(p.TokensPerS) || math.IsNaN(p.PowerW) {
-			continue
+	steps := make([]int32, 0, c.Points.Len())
+	for i := range c.Points.Len() {
+		if p := c.Points.At(i); !math.IsNaN(p.TokensPerS) && !math.IsNaN(p.PowerW) {
+			steps = append(steps, int32(i))
 		}
-		tokens, jPerToken, power = append(tokens, p.TokensPerS), append(jPerToken, p.JPerToken), append(power, p.PowerW)
-		capped, times = append(capped, p.Capped), append(times, g.At(p.Step))
 	}
+	n := len(steps)
+	tokens := data.NewFieldFromFieldType(data.FieldTypeFloat64, n)
+	jPerToken := make([]float64, n)
+	power := data.NewFieldFromFieldType(data.FieldTypeFloat64, n)
+	capped := data.NewFieldFromFieldType(data.FieldTypeBool, n)
+	times := data.NewFieldFromFieldType(data.FieldTypeTime, n)
+	for row, i := range steps {
+		p := c.Points.At(int(i))
+		*tokens.PointerAt(row).(*float64) = p.TokensPerS
+		jPerToken[row] = p.JPerToken
+		*power.PointerAt(row).(*float64) = p.PowerW
+		*capped.PointerAt(row).(*bool) = p.Capped
+		*times.PointerAt(row).(*time.Time) = g.At(int(i))
+	}
+	tokens.Name, power.Name, capped.Name, times.Name = "tokens_per_s", "power_w", "capped", "time"
 	return data.NewFrame(c.Model+" points",
-		data.NewField("tokens_per_s", nil, tokens).SetConfig(config("Tokens/s", UnitTokensPerS)),
-		data.NewField("j_per_token", modelLabels(c.Model, c.GPUType), nullable(jPerToken)).
+		tokens.SetConfig(config("Tokens/s", UnitTokensPerS)),
+		nullable("j_per_token", modelLabels(c.Model, c.GPUType), jPerToken).
 			SetConfig(xyStyle(&data.FieldConfig{DisplayNameFromDS: c.Model, Unit: UnitJPerToken}, "points")),
-		data.NewField("power_w", nil, power).SetConfig(hiddenFromViz(config("Power", UnitWatts))),
-		data.NewField("capped", nil, capped).SetConfig(config("Power-capped", "")),
-		data.NewField("time", nil, times),
+		power.SetConfig(hiddenFromViz(config("Power", UnitWatts))),
+		capped.SetConfig(config("Power-capped", "")),
+		times,
 	).SetMeta(tableMeta())
 }
 

@@ -91,15 +91,17 @@ func (c Context) Apply(frames data.Frames) data.Frames {
 	return frames
 }
 
-// nullable is pointers into vals, nil where a value is NaN: null in the frame. vals must not change after.
-func nullable(vals []float64) []*float64 {
-	out := make([]*float64, len(vals))
+// nullable is a nullable float field whose values point into vals, null where a value is NaN. vals must not
+// change after. (Set stores the pointers as they are; data.NewField would copy the slice of them once more.)
+func nullable(name string, labels data.Labels, vals []float64) *data.Field {
+	f := data.NewFieldFromFieldType(data.FieldTypeNullableFloat64, len(vals))
+	f.Name, f.Labels = name, labels
 	for i := range vals {
 		if !math.IsNaN(vals[i]) {
-			out[i] = &vals[i]
+			f.Set(i, &vals[i])
 		}
 	}
-	return out
+	return f
 }
 
 // number is a nullable float field of a table column: values picked from each row.
@@ -108,7 +110,7 @@ func number[T any](name string, rows []T, value func(T) float64, cfg *data.Field
 	for i, r := range rows {
 		vals[i] = value(r)
 	}
-	return data.NewField(name, nil, nullable(vals)).SetConfig(cfg)
+	return nullable(name, nil, vals).SetConfig(cfg)
 }
 
 // text is a string field of a table column.

@@ -40,7 +40,7 @@ func TimeSeries(g fleet.Grid, metric fleet.StepMetric, series []ModelSeries, c C
 	}
 	frames := make(data.Frames, 0, len(series))
 	for _, s := range series {
-		value := data.NewField(string(metric), modelLabels(s.Model, s.GPUType), nullable(s.Values)).
+		value := nullable(string(metric), modelLabels(s.Model, s.GPUType), s.Values).
 			SetConfig(&data.FieldConfig{DisplayNameFromDS: s.Model, Unit: metricUnits[metric]})
 		frames = append(frames, data.NewFrame(s.Model, data.NewField("time", nil, times), value).SetMeta(meta()))
 	}

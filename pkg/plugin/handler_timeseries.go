@@ -13,11 +13,17 @@ import (
 
 // fleetTimeseries answers one metric per selected model over time, as TimeSeriesMulti (alertable as is).
 func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	o, floors, ms, err := d.prepare(q, f)
+	o, err := fleetOptions(d.settings, q)
 	if err != nil {
 		return nil, err
 	}
 	metric := fleet.StepMetric(q.Metric)
+	ms := selected(f, q)
+	var floors fleet.IdleFloors // only idle_fraction depends on the idle floors
+	var floorTypes []string
+	if metric == fleet.MetricIdleFraction {
+		floors, floorTypes = fleet.MeasureIdleFloors(f, o), gpuTypes(ms)
+	}
 	series := make([]frames.ModelSeries, 0, len(ms))
 	for _, m := range ms {
 		values, err := fleet.StepSeries(m, f.Grid, floors, o, metric)
@@ -25,10 +31,6 @@ func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet
 			return nil, backend.PluginError(err)
 		}
 		series = append(series, frames.ModelSeries{Model: m.Name, GPUType: m.GPUType(), Values: values})
-	}
-	var floorTypes []string // only idle_fraction depends on the idle floors
-	if metric == fleet.MetricIdleFraction {
-		floorTypes = gpuTypes(ms)
 	}
 	return frames.TimeSeries(f.Grid, metric, series, frames.NewContext(f, floors, floorTypes)), nil
 }

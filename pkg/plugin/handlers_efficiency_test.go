@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/grafana/dataplane/sdata/reader"
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/assert"
@@ -243,6 +244,9 @@ func TestAlertRulesGetOnlyAlertableFrames(t *testing.T) {
 			for _, f := range frames {
 				assert.Equal(t, c.want, f.Meta.Type, f.Name)
 			}
+			typ, err := reader.CanReadBasedOnMeta(frames)
+			require.NoError(t, err)
+			assert.Equal(t, c.want, typ)
 		})
 	}
 }
