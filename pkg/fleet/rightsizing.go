@@ -45,9 +45,15 @@ type CapacitySource string
 const (
 	// CapacityPowerCap is the token rate at which the model's GPUs reached their power limit (its curve).
 	CapacityPowerCap CapacitySource = "power-cap"
+	// CapacityCurve is the token rate at which the model's fit reaches the GPUs' power limit, for a model that
+	// never got there: its own curve extrapolated, never below what it was seen to serve.
+	CapacityCurve CapacitySource = "curve"
 	// CapacityPeak is the highest token rate per GPU observed (99th percentile of steps).
 	CapacityPeak CapacitySource = "observed-peak"
 )
+
+// MinCapacityFitR2 is the least R² of a model's fit that right-sizing extrapolates capacity from.
+const MinCapacityFitR2 = 0.9
 
 // RightSizing is the verdict on one model's allocation.
 type RightSizing struct {
@@ -92,10 +98,8 @@ type RightSizing struct {
 // idle floors (MeasureIdleFloors), o the efficiency options (GPU catalog, carbon, idle threshold, tokens).
 //
 // The model fits n GPUs when n x UsableGB >= weights x (1 + KVHeadroom). Its traffic fits n GPUs when
-// p95 tokens/s <= (1 - TrafficMargin) x capacity(n), capacity(n) = capacity per GPU x n, where capacity per
-// GPU is the rate at which the model's GPUs reached their power limit (its efficiency curve), divided by
-// its GPUs, when they did; otherwise its observed peak rate per GPU. Linear scaling in n is conservative: a
-// model sharded over fewer GPUs communicates less.
+// p95 tokens/s <= (1 - TrafficMargin) x capacity(n), capacity(n) = capacity per GPU x n (see capacityPerGPU).
+// Linear scaling in n is conservative: a model sharded over fewer GPUs communicates less.
 func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions) RightSizing {
 	r := RightSizing{
 		Model: m.Name, GPUType: m.GPUType(),
@@ -147,10 +151,7 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	r.Verdict = true
 
 	curve := EfficiencyCurve(m, floors, o)
-	perGPU, source := r.Traffic.PeakTokensPerSPerGPU, CapacityPeak
-	if c := curve.Fit.CapStartsTokensPerS; !math.IsNaN(c) {
-		perGPU, source = c/float64(r.GPUs), CapacityPowerCap
-	}
+	perGPU, source := capacityPerGPU(curve.Fit, r.Traffic, r.GPUs, spec.TDPW)
 	r.CapacitySource = source
 	idle := o.isIdle(r.Traffic.P95TokensPerS)
 	r.RecommendedGPUs = r.GPUs
@@ -198,6 +199,24 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	r.Reason = fmt.Sprintf("%s; %s: fits %dx %s; %s; saves ~%.0f W%s",
 		serving, need, r.RecommendedGPUs, gpuName, traffic, r.SavingW, productive)
 	return r
+}
+
+// capacityPerGPU is what one GPU of the model's type can serve, judged from the model's own data:
+//   - the rate where its GPUs reached their power limit, when they did in the window (power-cap);
+//   - else, when its fit is good, the rate where the fit reaches the GPUs' power limit: power per GPU is
+//     p0/gpus + k x rate per GPU, so that is (limit - p0/gpus) / k, never less than the observed peak (curve);
+//   - else the observed peak: the 99th percentile of tokens/s per GPU (observed-peak).
+func capacityPerGPU(fit Fit, t Traffic, gpus int, limitPerGPUW float64) (float64, CapacitySource) {
+	n := float64(gpus)
+	if c := fit.CapStartsTokensPerS; !math.IsNaN(c) {
+		return c / n, CapacityPowerCap
+	}
+	if fit.OK && fit.R2 >= MinCapacityFitR2 && fit.KJPerToken > 0 && limitPerGPUW > fit.P0W/n {
+		if c := (limitPerGPUW - fit.P0W/n) / fit.KJPerToken; c > t.PeakTokensPerSPerGPU {
+			return c, CapacityCurve
+		}
+	}
+	return t.PeakTokensPerSPerGPU, CapacityPeak
 }
 
 // RightSizeFleet is RightSize for every allocated model of the fleet that selected keeps (nil keeps all).

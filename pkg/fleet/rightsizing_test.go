@@ -87,7 +87,7 @@ func sizingFleet() *fleet.Fleet {
 			a100("house-assistant", hostSDSC, 4, 40, 1, lowWithBursts),
 			a100("acme/Mixer-110B-A12B-FP8", hostSDSC, 4, 60, 1, lowWithBursts),
 			a100("acme/Sparse-40b-a4b", hostSDSC, 2, 20, 1, lowWithBursts),
-			a100("acme/busy-8B", hostSDSC, 4, 40, 0.3, blockRates(n, block{1, 600, 1000})),
+			a100("acme/busy-8B", hostSDSC, 4, 40, 1, blockRates(n, block{1, 600, 1000})),
 			// 3% of steps at 1500 tok/s would draw 400 + 1500 W: capped at 4 x 400 = 1600 W.
 			a100("acme/capped-8B", hostSDSC, 4, 40, 1, blockRates(n, block{0.97, 10, 100}, block{0.03, 1500, 1500})),
 			a100("acme/young-7B", hostSDSC, 2, 20, 0.5, young),
@@ -116,11 +116,12 @@ func TestRightSizingOnTheSizingFleet(t *testing.T) {
 		reason      string
 	}{
 		{
-			// 7B x 2 bytes x 1.2 = 16.8 GB: one A100. Observed peak 200 tok/s on 8 GPUs = 25 per GPU; one GPU
-			// serves 25, and p95 8 <= 0.7 x 25. Saves 7 x 90 W idle + the fit's 80 W serving overhead x 7/8.
+			// 7B x 2 bytes x 1.2 = 16.8 GB: one A100. Its fit, 800 W + 0.5 J x rate on 8 GPUs, reaches an A100's
+			// 400 W limit at (400 - 800/8) / 0.5 = 600 tok/s per GPU (far above its observed peak of 25 per GPU);
+			// p95 8 <= 0.7 x 600. Saves 7 x 90 W idle + the fit's 80 W serving overhead x 7/8.
 			model: "acme/tiny-chat-7B", verdict: true, oversized: true, minGPUs: 1, recommended: 1,
-			sizeSource: fleet.SizeName, capacity: 25, capSource: fleet.CapacityPeak, savingW: 7*floorW + 80*7.0/8,
-			reason: "8x A100-SXM4-80GB serving 8 tok/s p95; needs ~17 GB at bf16 (7B from the name, bf16 assumed): fits 1x A100-SXM4-80GB; 1x would serve ~25 tok/s (observed-peak); saves ~700 W",
+			sizeSource: fleet.SizeName, capacity: 600, capSource: fleet.CapacityCurve, savingW: 7*floorW + 80*7.0/8,
+			reason: "8x A100-SXM4-80GB serving 8 tok/s p95; needs ~17 GB at bf16 (7B from the name, bf16 assumed): fits 1x A100-SXM4-80GB; 1x would serve ~600 tok/s (curve); saves ~700 W",
 		},
 		{
 			// 405B x 1 byte (FP8 in the name) x 1.2 = 486 GB > 4 x 72: it needs all 8 H100s, whatever its traffic.
@@ -132,9 +133,10 @@ func TestRightSizingOnTheSizingFleet(t *testing.T) {
 		},
 		{
 			// 110B total, not the 12B active: 110 GB (FP8) x 1.2 = 132 GB: two A100s (one would do for 12B).
-			// Peak 100 tok/s / 4 GPUs = 25 per GPU; 2 GPUs serve 50 and p95 < 10 <= 0.7 x 50.
+			// Fit 420 W + 1 J x rate on 4 GPUs: (400 - 105) / 1 = 295 tok/s per GPU; 2 GPUs serve 590 and
+			// p95 < 10 <= 0.7 x 590.
 			model: "acme/Mixer-110B-A12B-FP8", verdict: true, oversized: true, minGPUs: 2, recommended: 2,
-			sizeSource: fleet.SizeName, capacity: 50, capSource: fleet.CapacityPeak, savingW: 2*floorW + 60*2.0/4,
+			sizeSource: fleet.SizeName, capacity: 590, capSource: fleet.CapacityCurve, savingW: 2*floorW + 60*2.0/4,
 		},
 		{
 			// 40B total (not the 4B active) x 2 bytes x 1.2 = 96 GB: needs its 2 A100s.
@@ -142,10 +144,11 @@ func TestRightSizingOnTheSizingFleet(t *testing.T) {
 			reason: "fits no fewer than 2x A100-SXM4-80GB",
 		},
 		{
-			// 19.2 GB fits one A100, but its steady 600-1000 tok/s peak (p99 996) at 249 per GPU: 1 GPU serves
-			// 249 and 2 serve 498, both below p95 (980) / 0.7.
+			// 19.2 GB fits one A100, but its fit, 400 W + 1 J x rate on 4 GPUs, reaches 400 W per GPU at
+			// (400 - 100) / 1 = 300 tok/s per GPU (its observed peak is 249): 1 GPU serves 300 and 2 serve 600,
+			// both below p95 (980) / 0.7.
 			model: "acme/busy-8B", verdict: true, minGPUs: 1, recommended: 4, sizeSource: fleet.SizeName,
-			reason: "fits 1x A100-SXM4-80GB, but 1x would serve ~249 tok/s (observed-peak), too little for the p95 with a 30% margin",
+			reason: "fits 1x A100-SXM4-80GB, but 1x would serve ~300 tok/s (curve), too little for the p95 with a 30% margin",
 		},
 		{
 			// Bursts at 1500 tok/s hit the 1600 W power limit: capacity 1500 / 4 = 375 per GPU, p95 < 100.
@@ -224,10 +227,10 @@ func TestRightSizingSettingsAndOptions(t *testing.T) {
 	t.Run("a wider traffic margin keeps the GPUs a thin margin would free", func(t *testing.T) {
 		so := fleet.DefaultSizingOptions()
 		so.TrafficMargin = 0.75
-		r := rightSizeAll(t, sizingFleet(), so)["acme/tiny-chat-7B"]
-		// p95 8 > 0.25 x 25 (1 GPU), <= 0.25 x 50 (2 GPUs).
+		r := rightSizeAll(t, sizingFleet(), so)["acme/capped-8B"]
+		// Capacity 375 tok/s per GPU (its power cap); p95 ~98 > 0.25 x 375 (1 GPU), <= 0.25 x 750 (2 GPUs).
 		assert.Equal(t, 2, r.RecommendedGPUs)
-		assert.InDelta(t, 6*floorW+80*6.0/8, r.SavingW, 1e-6)
+		assert.InDelta(t, 2*floorW+40*2.0/4, r.SavingW, 1e-6)
 	})
 	t.Run("an unknown GPU type gives no verdict and says what to configure", func(t *testing.T) {
 		f := sizingFleet()

@@ -20,8 +20,8 @@ import (
 )
 
 // sizingSource answers every read with three days at 10-minute steps of A100s parked at 90 W:
-//   - tiny-chat-7B on 4 GPUs at 2-4 tok/s with a 100 tok/s burst every 5 hours (3% of steps: p95 4, p99 per
-//     GPU 25): one GPU holds its 16.8 GB and serves 25 tok/s >= p95 / 0.7;
+//   - tiny-chat-7B on 4 GPUs at 2-4 tok/s with a 100 tok/s burst every 5 hours (3% of steps: p95 4): one GPU
+//     holds its 16.8 GB, and its fit says one GPU serves (400 - 95) / 1 = 305 tok/s >= p95 / 0.7;
 //   - Kimi-K2.5 parked on 8;
 //   - house-assistant on 2 at ~50 tok/s, a name without a size;
 //   - helper-3B and helper-8B on one GPU each, idle two steps in three.
@@ -115,11 +115,12 @@ func TestRightSizingHandlerReadsSettingsAndOptions(t *testing.T) {
 		reason               string
 	}{
 		{
-			// 13B x 2 bytes x 1.2 = 31.2 GB fits one A100, but its peak of 54 tok/s on 2 GPUs is 27 per GPU:
-			// one GPU serves 27, below its p95 of 54 / 0.7. It keeps its 2.
+			// 13B x 2 bytes x 1.2 = 31.2 GB fits one A100. Its fit, 200 W + 1 J x tokens/s on 2 GPUs, reaches an
+			// A100's 400 W at (400 - 100) / 1 = 300 tok/s per GPU: one GPU serves its p95 of 54 with room.
+			// Saves 90 W idle + the 20 W serving overhead x 1/2.
 			name: "a model size from the settings", settings: `{"mode":"demo","modelSizes":[{"model":"house-assistant","paramsB":13,"dtype":"bf16"}]}`,
-			json: `{}`, model: "house-assistant", oversized: ptr(false), recommended: 2.0,
-			reason: "needs ~31 GB at bf16 (13B from the setting): fits 1x A100-SXM4-80GB, but 1x would serve ~27 tok/s",
+			json: `{}`, model: "house-assistant", oversized: ptr(true), recommended: 1.0,
+			reason: "needs ~31 GB at bf16 (13B from the setting): fits 1x A100-SXM4-80GB; 1x would serve ~300 tok/s (curve); saves ~100 W",
 		},
 		{
 			name: "minHistoryHours above the window's 72 h", settings: demoSettings, json: `{"minHistoryHours": 100}`,
@@ -131,9 +132,10 @@ func TestRightSizingHandlerReadsSettingsAndOptions(t *testing.T) {
 			model: "acme/tiny-chat-7B", oversized: ptr(true), recommended: 1.0, reason: "needs ~70 GB at bf16",
 		},
 		{
-			// p95 4 tok/s > (1 - 0.9) x 25 (one GPU), <= 0.1 x 50 (two).
-			name: "trafficMargin", settings: demoSettings, json: `{"trafficMargin": 0.9}`,
-			model: "acme/tiny-chat-7B", oversized: ptr(true), recommended: 2.0, reason: "2x would serve ~50 tok/s",
+			// With a 90% margin one GPU's 300 tok/s leaves 30 for a p95 of 54: it keeps its 2.
+			name: "trafficMargin", settings: `{"mode":"demo","modelSizes":[{"model":"house-assistant","paramsB":13,"dtype":"bf16"}]}`,
+			json: `{"trafficMargin": 0.9}`, model: "house-assistant", oversized: ptr(false), recommended: 2.0,
+			reason: "fits 1x A100-SXM4-80GB, but 1x would serve ~300 tok/s (curve), too little for the p95 with a 90% margin",
 		},
 	}
 	for _, c := range cases {
