@@ -342,3 +342,36 @@ func TestFleetBounds(t *testing.T) {
 		assert.Contains(t, err.Error(), "the power_w query returned more than 50000 series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process")
 	})
 }
+
+func TestDiscoveryCache(t *testing.T) {
+	grid := fleet.Grid{Start: testNow.Add(-2 * time.Minute), Step: time.Minute, N: 3}
+	req := Request{Start: grid.Start, End: grid.End(), Step: grid.Step}
+	lookups := func(ct *countingTransport) int {
+		ct.mu.Lock()
+		defer ct.mu.Unlock()
+		return ct.paths["/api/v1/labels"]
+	}
+
+	t.Run("reused for five minutes, then asked again", func(t *testing.T) {
+		f := &fakeProm{t: t, version: "2.42.0", series: exportedFleet()}
+		p, ct := newTestSource(t, testSettings(t, f.start().URL, nil), testNow)
+		for _, later := range []time.Duration{0, 4 * time.Minute, 6 * time.Minute} {
+			p.now = func() time.Time { return testNow.Add(later) }
+			got, err := p.Fleet(context.Background(), req)
+			require.NoError(t, err)
+			assert.Contains(t, got.ExecutedQueries[0], "on (exported_namespace, exported_pod)")
+		}
+		assert.Equal(t, 2, lookups(ct), "at 0 and after the five minutes")
+	})
+	t.Run("a window without power series is not remembered", func(t *testing.T) {
+		f := &fakeProm{t: t, version: "2.42.0"}
+		p, ct := newTestSource(t, testSettings(t, f.start().URL, nil), testNow)
+		_, err := p.Fleet(context.Background(), req)
+		require.NoError(t, err)
+		f.series = exportedFleet()
+		got, err := p.Fleet(context.Background(), req)
+		require.NoError(t, err)
+		assert.Equal(t, 2, lookups(ct))
+		assert.Contains(t, got.ExecutedQueries[0], "on (exported_namespace, exported_pod)", "the exported labels found on the second read")
+	})
+}
