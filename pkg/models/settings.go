@@ -56,6 +56,8 @@ type Mapping struct {
 	PromptTokensMetric     string   `json:"promptTokensMetric"`
 	GenerationTokensMetric string   `json:"generationTokensMetric"`
 	ModelLabel             string   `json:"modelLabel"`
+	// NamespaceLabel is the Kubernetes namespace on the token series, for each model's namespace.
+	NamespaceLabel string `json:"namespaceLabel"`
 	// JoinLabels join GPU series to token series; "auto" detection switches to exported_* where present.
 	JoinLabels []string `json:"joinLabels"`
 	// JoinMode is "auto" (detect exported_* labels), "direct" (JoinLabels as given) or "exported".
@@ -114,6 +116,7 @@ func DefaultMapping() Mapping {
 		PromptTokensMetric:     "vllm:prompt_tokens_total",
 		GenerationTokensMetric: "vllm:generation_tokens_total",
 		ModelLabel:             "model_name",
+		NamespaceLabel:         "namespace",
 		JoinLabels:             []string{"namespace", "pod"},
 		JoinMode:               "auto",
 	}
@@ -188,6 +191,7 @@ func (c *Settings) applyDefaults() {
 	setDefault(&m.PromptTokensMetric, d.PromptTokensMetric)
 	setDefault(&m.GenerationTokensMetric, d.GenerationTokensMetric)
 	setDefault(&m.ModelLabel, d.ModelLabel)
+	setDefault(&m.NamespaceLabel, d.NamespaceLabel)
 	setDefault(&m.JoinMode, d.JoinMode)
 	if len(m.HostLabels) == 0 {
 		m.HostLabels = d.HostLabels
@@ -246,7 +250,7 @@ func (c *Settings) validate() error {
 			errs = append(errs, fmt.Errorf("mapping.%s %q is not a Prometheus metric name", field, v))
 		}
 	}
-	labels := map[string]string{"gpuTypeLabel": m.GPUTypeLabel, "modelLabel": m.ModelLabel}
+	labels := map[string]string{"gpuTypeLabel": m.GPUTypeLabel, "modelLabel": m.ModelLabel, "namespaceLabel": m.NamespaceLabel}
 	if m.GPUModelLabel != "" {
 		labels["gpuModelLabel"] = m.GPUModelLabel
 	}

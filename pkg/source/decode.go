@@ -95,11 +95,12 @@ func limited(sink seriesSink, max int, what string) seriesSink {
 // namespacesOf notes the namespaces of each model's token series before passing them on.
 func (s schema) namespacesOf(sink seriesSink, into map[string]map[string]bool) seriesSink {
 	return func(m model.Metric) (pointSink, error) {
-		if name, ok := s.tokenModelOf(m); ok && m[namespaceLabel] != "" {
+		ns := m[model.LabelName(s.m.NamespaceLabel)]
+		if name, ok := s.tokenModelOf(m); ok && ns != "" {
 			if into[name] == nil {
 				into[name] = map[string]bool{}
 			}
-			into[name][string(m[namespaceLabel])] = true
+			into[name][string(ns)] = true
 		}
 		return sink(m)
 	}

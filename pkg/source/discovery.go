@@ -56,7 +56,10 @@ func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discov
 		d.hasEnergy = d.hasEnergy || f == m.EnergyMetric
 		d.hasLimit = d.hasLimit || f == m.PowerLimitMetric
 	}
-	p.disc.val, p.disc.at = d, p.now()
+	// A window without power series teaches nothing about the labelling: the next read asks again.
+	if len(labels.value) > 0 {
+		p.disc.val, p.disc.at = d, p.now()
+	}
 	return d, append(families.notices, labels.notices...), nil
 }
 

@@ -113,8 +113,7 @@ type fleetQuery struct {
 	instant bool
 	// optional queries may fail: the fleet is read without them, with a notice.
 	optional bool
-	// read makes, for one attempt, the sink the answer's series go to and the step that stores what it kept.
-	read func(grid fleet.Grid) (seriesSink, func(*fetched))
+	read     reader
 }
 
 // executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
@@ -136,6 +135,7 @@ type fetched struct {
 	notices                        []string
 }
 
+// reader makes, for one attempt, the sink an answer's series go to and the step that stores what it kept.
 type reader = func(grid fleet.Grid) (seriesSink, func(*fetched))
 
 // plan is the fixed list of queries of one fleet read: its length does not depend on the fleet.

@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -287,5 +291,87 @@ func TestFleetSaysWhyItIsEmpty(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, got.Models, 2, "qwen without GPUs, and the unallocated GPU")
 		assert.Contains(t, got.Notices, "No GPU series of DCGM_FI_DEV_POWER_USAGE joins a model in this time range: check the join labels (namespace, pod) of the metric mapping, or that dcgm-exporter maps GPUs to pods.")
+	})
+}
+
+func TestFleetBounds(t *testing.T) {
+	grid := fleet.Grid{Start: testNow.Add(-2 * time.Minute), Step: time.Minute, N: 3}
+	req := Request{Start: grid.Start, End: grid.End(), Step: grid.Step}
+
+	t.Run("at most four queries at a time", func(t *testing.T) {
+		var inFlight, most atomic.Int64
+		f := &fakeProm{t: t, version: "2.42.0", series: plainFleet()}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.HasPrefix(r.URL.Path, "/api/v1/query") {
+				n := inFlight.Add(1)
+				defer inFlight.Add(-1)
+				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			f.ServeHTTP(w, r)
+		}))
+		defer srv.Close()
+		p, _ := newTestSource(t, testSettings(t, srv.URL, nil), testNow)
+		_, err := p.Fleet(context.Background(), req)
+		require.NoError(t, err)
+		assert.Equal(t, int64(maxConcurrentQueries), most.Load(), "eight queries, four at a time")
+	})
+
+	t.Run("more series than a query may return is the mapping's fault", func(t *testing.T) {
+		f := &fakeProm{t: t, version: "2.42.0", series: plainFleet()}
+		srv := f.start()
+		cfg := testSettings(t, srv.URL, nil)
+		q := queriesOf(t, cfg, plainPowerLabels, true, true, grid)
+		var b strings.Builder
+		b.WriteString(`{"resultType":"matrix","result":[`)
+		for i := range maxSeriesPerQuery + 1 {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"metric":{"model_name":"m","Hostname":"h%d"},"values":[[%d,"1"]]}`, i, grid.Start.Unix())
+		}
+		b.WriteString(`]}`)
+		f.answers = map[string]string{q["power_w"]: b.String()}
+		p, _ := newTestSource(t, cfg, testNow)
+
+		_, err := p.Fleet(context.Background(), req)
+
+		require.Error(t, err)
+		assert.True(t, backend.IsPluginError(err))
+		assert.Contains(t, err.Error(), "the power_w query returned more than 50000 series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process")
+	})
+}
+
+func TestDiscoveryCache(t *testing.T) {
+	grid := fleet.Grid{Start: testNow.Add(-2 * time.Minute), Step: time.Minute, N: 3}
+	req := Request{Start: grid.Start, End: grid.End(), Step: grid.Step}
+	lookups := func(ct *countingTransport) int {
+		ct.mu.Lock()
+		defer ct.mu.Unlock()
+		return ct.paths["/api/v1/labels"]
+	}
+
+	t.Run("reused for five minutes, then asked again", func(t *testing.T) {
+		f := &fakeProm{t: t, version: "2.42.0", series: exportedFleet()}
+		p, ct := newTestSource(t, testSettings(t, f.start().URL, nil), testNow)
+		for _, later := range []time.Duration{0, 4 * time.Minute, 6 * time.Minute} {
+			p.now = func() time.Time { return testNow.Add(later) }
+			got, err := p.Fleet(context.Background(), req)
+			require.NoError(t, err)
+			assert.Contains(t, got.ExecutedQueries[0], "on (exported_namespace, exported_pod)")
+		}
+		assert.Equal(t, 2, lookups(ct), "at 0 and after the five minutes")
+	})
+	t.Run("a window without power series is not remembered", func(t *testing.T) {
+		f := &fakeProm{t: t, version: "2.42.0"}
+		p, ct := newTestSource(t, testSettings(t, f.start().URL, nil), testNow)
+		_, err := p.Fleet(context.Background(), req)
+		require.NoError(t, err)
+		f.series = exportedFleet()
+		got, err := p.Fleet(context.Background(), req)
+		require.NoError(t, err)
+		assert.Equal(t, 2, lookups(ct))
+		assert.Contains(t, got.ExecutedQueries[0], "on (exported_namespace, exported_pod)", "the exported labels found on the second read")
 	})
 }

@@ -45,7 +45,7 @@ func (p *Prometheus) Values(ctx context.Context, kind ValueKind) ([]string, erro
 	case ValueGPUTypes:
 		label, match, what = m.GPUTypeLabel, s.selector(m.PowerMetric), "the list of GPU types"
 	case ValueNamespaces:
-		label, match, what = namespaceLabel, s.selector(m.GenerationTokensMetric), "the list of namespaces"
+		label, match, what = m.NamespaceLabel, s.selector(m.GenerationTokensMetric), "the list of namespaces"
 	default:
 		return nil, backend.PluginErrorf("unknown list %q; use one of %s, %s, %s", kind, ValueModels, ValueGPUTypes, ValueNamespaces)
 	}

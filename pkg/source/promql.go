@@ -14,9 +14,6 @@ import (
 // honor_labels: false and the exporter already set that label (dcgm-exporter's pod mapping).
 const exportedPrefix = "exported_"
 
-// namespaceLabel is the Kubernetes namespace on the token series (added by service discovery).
-const namespaceLabel = "namespace"
-
 // join says how GPU series find their model.
 type join struct {
 	// GPUModelLabel, when set, is a label on the GPU series that names the model: no join.
@@ -191,7 +188,7 @@ func (s schema) PowerLimitW(step, joinWindow time.Duration) string {
 
 // TokensPerS is the rate of one token counter per model (and namespace); rate() handles counter resets.
 func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
-	return fmt.Sprintf("sum by (%s, %s) (%s)", s.m.ModelLabel, namespaceLabel, s.rangeFn("rate", metric, counterRange(rateWindow))())
+	return fmt.Sprintf("sum by (%s, %s) (%s)", s.m.ModelLabel, s.m.NamespaceLabel, s.rangeFn("rate", metric, counterRange(rateWindow))())
 }
 
 // EnergyJ is the energy per placement over the whole window, evaluated at its end: from the energy counter
