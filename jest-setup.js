@@ -17,4 +17,4 @@ global.IntersectionObserver = class {
 
 // ByRole queries skip the visibility check: with @grafana/ui's many emotion styles, jsdom's getComputedStyle on
 // every ancestor makes each query take seconds. Tests assert presence and names, not CSS visibility.
-configure({ defaultHidden: true });
+configure({ defaultHidden: true, asyncUtilTimeout: 5000 });

@@ -3,7 +3,7 @@ import { lastValueFrom } from 'rxjs';
 
 import { DataSource, FleetVariableSupport } from './datasource';
 import { fakeTemplateSrv } from './test/templateSrv';
-import { instanceSettings } from './test/fixtures';
+import { instanceSettings } from './test/settings';
 import { FleetQuery, FleetVariableQuery } from './types';
 
 const variables = {

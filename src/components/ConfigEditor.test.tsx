@@ -1,40 +1,14 @@
 import React, { useState } from 'react';
 import { DataSourceSettings } from '@grafana/data';
 import { render, screen, within } from '@testing-library/react';
-import userEvent from '@testing-library/user-event';
+import userEvent, { UserEvent } from '@testing-library/user-event';
 
+import { dataSourceSettings as settings } from '../test/settings';
 import { DEFAULT_SITES, FleetOptions, SGLANG_MAPPING } from '../types';
 import { ConfigEditor } from './ConfigEditor';
 
-type Settings = DataSourceSettings<FleetOptions>;
-
-function settings(patch: Partial<Settings> = {}): Settings {
-  return {
-    id: 1,
-    uid: 'fleet',
-    orgId: 1,
-    name: 'GPU Fleet Efficiency',
-    type: 'nrp-fleetefficiency-datasource',
-    typeName: 'GPU Fleet Efficiency',
-    typeLogoUrl: '',
-    access: 'proxy',
-    url: 'http://prometheus:9090',
-    user: '',
-    // eslint-disable-next-line @typescript-eslint/no-deprecated -- still a required field of the type in @grafana/data 12
-    database: '',
-    basicAuth: false,
-    basicAuthUser: '',
-    isDefault: false,
-    withCredentials: false,
-    readOnly: false,
-    jsonData: {},
-    secureJsonFields: {},
-    ...patch,
-  };
-}
-
 /** Renders the editor the way Grafana does, keeping the settings it reports; returns the latest settings. */
-function renderConfig(initial: Settings) {
+function renderConfig(initial: DataSourceSettings<FleetOptions>) {
   let current = initial;
   function Wrapper() {
     const [options, setOptions] = useState(initial);
@@ -50,6 +24,12 @@ function renderConfig(initial: Settings) {
   }
   const view = render(<Wrapper />);
   return { view, user: userEvent.setup({ delay: null }), settings: () => current };
+}
+
+/** Types text into a field at once (one input event), as pasting does. */
+async function fill(user: UserEvent, input: HTMLElement, text: string) {
+  await user.click(input);
+  await user.paste(text);
 }
 
 describe('ConfigEditor', () => {
@@ -73,7 +53,7 @@ describe('ConfigEditor', () => {
     expect(screen.queryByRole('textbox', { name: /URL/ })).not.toBeInTheDocument();
     expect(screen.getByText(/Queries answer from a simulated fleet/)).toBeInTheDocument();
 
-    await user.type(screen.getByLabelText('Demo seed'), '7');
+    await fill(user, screen.getByLabelText('Demo seed'), '7');
     expect(latest().jsonData.demoSeed).toBe(7);
   });
 
@@ -89,7 +69,7 @@ describe('ConfigEditor', () => {
 
   it('edits mapping fields and says which names Prometheus would not accept', async () => {
     const { user, settings: latest } = renderConfig(settings());
-    await user.type(screen.getByLabelText('Model label'), 'served-model');
+    await fill(user, screen.getByLabelText('Model label'), 'served-model');
     expect(latest().jsonData.mapping?.modelLabel).toBe('served-model');
     expect(screen.getByText('"served-model" is not a Prometheus label name.')).toBeInTheDocument();
     expect(screen.getByRole('radio', { name: 'dcgm-exporter + vLLM' })).not.toBeChecked();
@@ -97,9 +77,9 @@ describe('ConfigEditor', () => {
 
   it('checks the scrape interval and timeout before saving', async () => {
     const { user, settings: latest } = renderConfig(settings());
-    await user.type(screen.getByLabelText('Scrape interval'), '15');
+    await fill(user, screen.getByLabelText('Scrape interval'), '15');
     expect(screen.getByText('"15" is not a duration such as 30s, 1m or 1m30s.')).toBeInTheDocument();
-    await user.type(screen.getByLabelText('Scrape interval'), 's');
+    await fill(user, screen.getByLabelText('Scrape interval'), 's');
     expect(screen.queryByText(/is not a duration/)).not.toBeInTheDocument();
     await user.type(screen.getByLabelText('Timeout (s)'), '900');
     expect(latest().jsonData).toMatchObject({ scrapeInterval: '15s', timeoutSeconds: 900 });
@@ -114,7 +94,7 @@ describe('ConfigEditor', () => {
 
     const intensity = screen.getByLabelText('Sites, row 2, gCO₂/kWh');
     await user.clear(intensity);
-    await user.type(intensity, '150');
+    await fill(user, intensity, '150');
     const sites = latest().jsonData.carbon?.sites;
     expect(sites).toHaveLength(DEFAULT_SITES.length);
     expect(sites?.[1]).toEqual({ name: 'NYU', hostPattern: 'nyu\\.edu', intensity: 150 });
@@ -122,7 +102,7 @@ describe('ConfigEditor', () => {
     await user.type(screen.getByLabelText('Sites, row 1, Host pattern (regex)'), '(');
     expect(screen.getByText(/Not a valid regular expression/)).toBeInTheDocument();
 
-    await user.type(screen.getByLabelText('PUE'), '1.4');
+    await fill(user, screen.getByLabelText('PUE'), '1.4');
     expect(latest().jsonData.carbon?.pue).toBe(1.4);
 
     await user.click(screen.getByRole('button', { name: 'Reset to NRP sites' }));
@@ -136,13 +116,13 @@ describe('ConfigEditor', () => {
     await user.click(screen.getByRole('button', { name: 'Expand section Catalog overrides' }));
 
     await user.click(screen.getByRole('button', { name: 'Add idle floor' }));
-    await user.type(screen.getByLabelText('Idle floors, row 1, GPU type'), 'NVIDIA L40S');
+    await fill(user, screen.getByLabelText('Idle floors, row 1, GPU type'), 'NVIDIA L40S');
     expect(screen.getByText('Fill in every column.')).toBeInTheDocument();
     await user.type(screen.getByLabelText('Idle floors, row 1, Idle floor (W)'), '82');
     expect(latest().jsonData.idleFloors).toEqual([{ gpuType: 'NVIDIA L40S', watts: 82 }]);
 
     await user.click(screen.getByRole('button', { name: 'Add GPU type' }));
-    await user.type(screen.getByLabelText('GPU types, row 1, GPU type'), 'NVIDIA B200');
+    await fill(user, screen.getByLabelText('GPU types, row 1, GPU type'), 'NVIDIA B200');
     await user.type(screen.getByLabelText('GPU types, row 1, Memory (GB)'), '180');
     expect(latest().jsonData.gpus).toEqual([{ gpuType: 'NVIDIA B200', memoryGB: 180 }]);
 
@@ -179,7 +159,7 @@ describe('ConfigEditor', () => {
       expect(latest().secureJsonFields.basicAuthPassword).toBe(false);
       const password = screen.getByLabelText(/^Password/);
       expect(password).toHaveAttribute('type', 'password');
-      await user.type(password, 's3cr3t');
+      await fill(user, password, 's3cr3t');
       expect(latest().secureJsonData).toEqual({ basicAuthPassword: 's3cr3t' });
       expect(latest().jsonData).not.toHaveProperty('basicAuthPassword');
       expect(screen.queryByText('s3cr3t')).not.toBeInTheDocument();

@@ -124,7 +124,11 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
 
   const modelFields = (
     <>
-      <EditorField label="Models" tooltip="Served models to include; none selected means every model." width={compact ? 30 : 40}>
+      <EditorField
+        label="Models"
+        tooltip="Served models to include; none selected means every model."
+        width={compact ? 40 : 56}
+      >
         <MultiCombobox<string>
           id={id('models')}
           options={modelOptions}
@@ -132,9 +136,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
           placeholder="All models"
           createCustomValue
           isClearable
-          width="auto"
-          minWidth={compact ? 20 : 30}
-          maxWidth={compact ? 40 : 60}
+          // No width of its own: MultiCombobox (12.4) would count pills against it as pixels and hide all but
+          // one. It fills the field and measures that; each pill costs its text + 50 px.
           onChange={(selected) => update({ models: selected.length ? selected.map((o) => o.value) : undefined })}
         />
       </EditorField>
@@ -152,18 +155,15 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
     </>
   );
 
-  const tokenFields = (
-    <>
-      <EditorField label="Tokens" tooltip="Which tokens count when computing tokens/s and J/token.">
-        <RadioButtonGroup
-          id={id('tokens')}
-          options={TOKEN_OPTIONS}
-          value={query.tokens ?? OPTION_DEFAULTS.tokens}
-          onChange={(tokens) => update({ tokens })}
-        />
-      </EditorField>
-      {numberField('idleThreshold')}
-    </>
+  const tokensField = (
+    <EditorField label="Tokens" tooltip="Which tokens count when computing tokens/s and J/token.">
+      <RadioButtonGroup
+        id={id('tokens')}
+        options={TOKEN_OPTIONS}
+        value={query.tokens ?? OPTION_DEFAULTS.tokens}
+        onChange={(tokens) => update({ tokens })}
+      />
+    </EditorField>
   );
 
   const metricField = uses('metric') && (
@@ -189,7 +189,8 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
           {typeField}
           {metricField}
           {modelFields}
-          {tokenFields}
+          {tokensField}
+          {numberField('idleThreshold')}
           {typeNumbers}
         </EditorRow>
       </EditorRows>
@@ -207,14 +208,13 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
       </EditorRow>
       <EditorRow>
         {modelFields}
-        {tokenFields}
+        {numberField('idleThreshold')}
       </EditorRow>
-      {(metricField || typeNumbers.length > 0) && (
-        <EditorRow>
-          {metricField}
-          {typeNumbers}
-        </EditorRow>
-      )}
+      <EditorRow>
+        {tokensField}
+        {metricField}
+        {typeNumbers}
+      </EditorRow>
     </EditorRows>
   );
 }
@@ -283,6 +283,7 @@ function DraftInput<T>({ id, label, tooltip, placeholder, value, error, width, p
     <EditorField label={label} tooltip={tooltip} invalid={Boolean(message)} error={message} width={width}>
       <Input
         id={id}
+        width={width}
         value={draft.text}
         placeholder={placeholder}
         invalid={Boolean(message)}

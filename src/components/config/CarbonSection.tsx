@@ -13,7 +13,7 @@ const SITE_COLUMNS: Array<Column<Site>> = [
     key: 'hostPattern',
     label: 'Host pattern (regex)',
     type: 'text',
-    width: 36,
+    width: 48,
     placeholder: 'e.g. ucsd\\.edu',
     validate: regexError,
   },
@@ -54,7 +54,7 @@ export function CarbonSection({ carbon, onChange }: Props) {
       />
       <NumberSetting
         id="fleet-carbon-default-intensity"
-        label="Default intensity (gCO₂/kWh)"
+        label="Default gCO₂/kWh"
         tooltip="Grid intensity of nodes no site matches (default: California CAMX, EPA eGRID 2022)."
         placeholder={String(SETTINGS_DEFAULTS.defaultIntensity)}
         value={carbon.defaultIntensity}

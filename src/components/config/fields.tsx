@@ -2,7 +2,7 @@ import React from 'react';
 import { InlineField, Input, TagsInput } from '@grafana/ui';
 
 export const LABEL_WIDTH = 26;
-const INPUT_WIDTH = 40;
+const INPUT_WIDTH = 48;
 
 interface SettingProps<T> {
   id: string;
