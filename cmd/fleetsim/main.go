@@ -151,10 +151,15 @@ func history(args []string, stdout io.Writer) error {
 	var win window
 	out := fs.String("out", "-", "file to write (- for standard output)")
 	instance := fs.String("instance", sim.DefaultInstance, "instance label, as Prometheus would attach it")
+	metrics := fs.String("metrics", "", "only these metrics, comma-separated standard names (default: all)")
 	ff.register(fs)
 	win.register(fs, 7)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var only []string
+	if *metrics != "" {
+		only = strings.Split(*metrics, ",")
 	}
 	start, end, err := win.bounds(time.Now())
 	if err != nil {
@@ -164,7 +169,7 @@ func history(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeHistoryFile(s, *out, stdout, sim.HistoryOptions{Start: start, End: end, Step: win.step, Naming: ff.naming, Instance: *instance})
+	return writeHistoryFile(s, *out, stdout, sim.HistoryOptions{Start: start, End: end, Step: win.step, Naming: ff.naming, Instance: *instance, Metrics: only})
 }
 
 // writeHistoryFile writes the history to path atomically (a reader waiting for the file never sees half of it).

@@ -59,6 +59,18 @@ func TestHistoryAndTruthDescribeTheSameWindow(t *testing.T) {
 	}
 }
 
+func TestHistoryMetricsFlag(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, history([]string{"--days", "0.01", "--end", end, "--metrics", sim.MetricPower + "," + sim.MetricPromptTokens}, &out))
+	families := map[string]bool{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if name, _, ok := strings.Cut(line, "{"); ok {
+			families[name] = true
+		}
+	}
+	assert.Equal(t, map[string]bool{sim.MetricPower: true, sim.MetricPromptTokens: true}, families)
+}
+
 func TestScaledFleetFlag(t *testing.T) {
 	var out bytes.Buffer
 	require.NoError(t, truth([]string{"--models", "40", "--days", "0.1", "--end", end}, &out))
