@@ -105,7 +105,8 @@ func (s *Sim) Serving(model string, from, to time.Time) bool {
 	if mi < 0 {
 		return false
 	}
-	k0, k1 := s.tickOf(from.UnixMilli())+1, s.tickOf(to.UnixMilli())
+	// Ticks (kτ, (k+1)τ] that overlap (from, to].
+	k0, k1 := floorDiv(from.UnixMilli(), s.tickMS), s.tickOf(to.UnixMilli())
 	for _, pi := range s.models[mi].pods {
 		if p := &s.pods[pi]; p.k0 <= k1 && k0 < p.k1 {
 			return true

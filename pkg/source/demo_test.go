@@ -17,7 +17,7 @@ import (
 
 var demoNow = time.Date(2026, 11, 20, 15, 4, 0, 0, time.UTC)
 
-func demoSettings(t *testing.T) *models.Settings {
+func demoSettings(t testing.TB) *models.Settings {
 	t.Helper()
 	cfg, err := models.LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo"}`)})
 	require.NoError(t, err)
@@ -139,4 +139,15 @@ func index(f *fleet.Fleet, name string) int {
 		}
 	}
 	return -1
+}
+
+// BenchmarkDemoWeekAtOneMinute is a dashboard's week at 1-minute steps, each run a window the cache has not seen.
+func BenchmarkDemoWeekAtOneMinute(b *testing.B) {
+	d := source.NewDemoAt(demoSettings(b), demoNow)
+	req := source.Request{Start: demoNow.Add(-7 * 24 * time.Hour), End: demoNow, Step: time.Minute}
+	for i := 0; b.Loop(); i++ {
+		req.End = demoNow.Add(time.Duration(i) * time.Minute)
+		_, err := d.Fleet(context.Background(), req)
+		require.NoError(b, err)
+	}
 }
