@@ -41,11 +41,13 @@ func (m *Model) GPUType() string {
 	steps := map[string]float64{}
 	for i := range m.Placements {
 		p := &m.Placements[i]
+		gpuSteps := 0.0
 		for _, v := range p.GPUs {
 			if !math.IsNaN(v) {
-				steps[p.GPUType] += v
+				gpuSteps += v
 			}
 		}
+		steps[p.GPUType] += gpuSteps
 		if s := steps[p.GPUType]; s > bestSteps || (s == bestSteps && p.GPUType < best) {
 			best, bestSteps = p.GPUType, s
 		}

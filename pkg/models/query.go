@@ -1,7 +1,6 @@
 package models
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -71,18 +70,10 @@ const (
 // ParseQuery reads one query's JSON. Unknown fields are ignored (Grafana adds its own: refId, datasource,
 // intervalMs...); wrong types, bad values and regexes that do not compile are errors naming the option.
 func ParseQuery(dq backend.DataQuery) (Query, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(dq.JSON, &raw); err != nil {
-		return Query{}, fmt.Errorf("the query is not valid JSON: %w", err)
-	}
 	// Options absent from the JSON keep their defaults; an explicit 0 stays 0.
 	q := DefaultQuery()
-	if err := json.Unmarshal(dq.JSON, &q); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			return Query{}, fmt.Errorf("query option %q must be %s, got JSON %s", typeErr.Field, jsonKind(typeErr.Type.Kind().String()), typeErr.Value)
-		}
-		return Query{}, fmt.Errorf("the query could not be read: %w", err)
+	if err := decodeJSON(dq.JSON, &q); err != nil {
+		return Query{}, fmt.Errorf("the query %w", err)
 	}
 	if q.QueryType == "" {
 		q.QueryType = dq.QueryType
@@ -91,18 +82,6 @@ func ParseQuery(dq backend.DataQuery) (Query, error) {
 		return Query{}, err
 	}
 	return q, nil
-}
-
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "float64", "int", "int64":
-		return "a number"
-	case "slice":
-		return "a list"
-	case "bool":
-		return "true or false"
-	}
-	return "a " + goKind
 }
 
 // DefaultQuery is a query with every option at its default.

@@ -70,8 +70,8 @@ func TestParseQueryErrorsNameTheOption(t *testing.T) {
 		name, json, want string
 	}{
 		{"malformed JSON", `{"queryType": "idle-attribution",`, "not valid JSON"},
-		{"wrong type", `{"idleThreshold": "high"}`, `"idleThreshold" must be a number`},
-		{"models not a list", `{"models": "gpt-oss-120b"}`, `"models" must be a list`},
+		{"wrong type", `{"idleThreshold": "high"}`, `"idleThreshold" as JSON string where a number is expected`},
+		{"models not a list", `{"models": "gpt-oss-120b"}`, `"models" as JSON string where a list is expected`},
 		{"negative threshold", `{"idleThreshold": -1}`, "idleThreshold -1 tok/s is outside"},
 		{"absurd headroom", `{"kvHeadroom": 50}`, "kvHeadroom 50 is outside"},
 		{"unknown tokens", `{"tokens": "prompt"}`, `tokens "prompt" is not`},

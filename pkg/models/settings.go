@@ -3,7 +3,6 @@
 package models
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -49,6 +48,9 @@ type Mapping struct {
 	EnergyMetric     string `json:"energyMetric"`
 	PowerLimitMetric string `json:"powerLimitMetric"`
 	GPUTypeLabel     string `json:"gpuTypeLabel"`
+	// GPULabels identify one GPU (with the host): a GPU whose series changed pod labels within a step (a
+	// restarted pod, a restarted exporter) or is scraped twice is still counted once.
+	GPULabels []string `json:"gpuLabels"`
 	// HostLabels are tried in order: dcgm-exporter renamed Hostname to hostname in 2026.
 	HostLabels             []string `json:"hostLabels"`
 	PromptTokensMetric     string   `json:"promptTokensMetric"`
@@ -107,6 +109,7 @@ func DefaultMapping() Mapping {
 		EnergyMetric:           "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
 		PowerLimitMetric:       "DCGM_FI_DEV_POWER_MGMT_LIMIT",
 		GPUTypeLabel:           "modelName",
+		GPULabels:              []string{"UUID", "gpu"},
 		HostLabels:             []string{"Hostname", "hostname"},
 		PromptTokensMetric:     "vllm:prompt_tokens_total",
 		GenerationTokensMetric: "vllm:generation_tokens_total",
@@ -151,8 +154,8 @@ var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 func LoadSettings(s backend.DataSourceInstanceSettings) (*Settings, error) {
 	cfg := Settings{}
 	if len(s.JSONData) > 0 && string(s.JSONData) != "null" {
-		if err := json.Unmarshal(s.JSONData, &cfg); err != nil {
-			return nil, fmt.Errorf("the data source settings (jsonData) are not valid JSON: %w", err)
+		if err := decodeJSON(s.JSONData, &cfg); err != nil {
+			return nil, fmt.Errorf("the data source settings (jsonData) %w", err)
 		}
 	}
 	cfg.URL = strings.TrimSpace(s.URL)
@@ -191,6 +194,9 @@ func (c *Settings) applyDefaults() {
 	}
 	if len(m.JoinLabels) == 0 {
 		m.JoinLabels = d.JoinLabels
+	}
+	if len(m.GPULabels) == 0 {
+		m.GPULabels = d.GPULabels
 	}
 	if c.Carbon.PUE == 0 {
 		c.Carbon.PUE = 1
@@ -249,6 +255,9 @@ func (c *Settings) validate() error {
 	}
 	for i, l := range m.HostLabels {
 		labels[fmt.Sprintf("hostLabels[%d]", i)] = l
+	}
+	for i, l := range m.GPULabels {
+		labels[fmt.Sprintf("gpuLabels[%d]", i)] = l
 	}
 	for field, v := range labels {
 		if !labelName.MatchString(v) {

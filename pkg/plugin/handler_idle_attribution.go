@@ -7,9 +7,33 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/frames"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-func (d *Datasource) idleAttribution(_ context.Context, _ models.Query, _ *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	return nil, errNotImplemented(models.QueryIdleAttribution)
+// idleAttribution answers the idle attribution table of the selected models and the idle_fraction frame for
+// alerts; an alert rule gets the idle_fraction frame only.
+func (d *Datasource) idleAttribution(ctx context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
+	atts, _, c, err := d.attributions(q, f)
+	if err != nil {
+		return nil, err
+	}
+	if fromAlert(ctx) {
+		return c.Apply(data.Frames{frames.IdleFractionLong(atts)}), nil
+	}
+	return frames.IdleAttribution(atts, c), nil
+}
+
+// attributions is the idle attribution of the models the query selects, the options it was made with, and
+// the context of a response about them (executed queries; notices on idle floors and gaps).
+func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attribution, fleet.Options, frames.Context, error) {
+	o, floors, ms, err := d.prepare(q, f)
+	if err != nil {
+		return nil, o, frames.Context{}, err
+	}
+	atts := make([]fleet.Attribution, len(ms))
+	for i, m := range ms {
+		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
+	}
+	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts), nil
 }

@@ -33,7 +33,7 @@ func (d *Datasource) newQueryTypeMux() *datasource.QueryTypeMux {
 // QueryData answers every query of a request. A dashboard panel sends several query types at once; the fleet
 // is read once per request window and shared by all of them.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-	ctx = withFleetMemo(ctx)
+	ctx = withFromAlert(withFleetMemo(ctx), req)
 	return d.mux.QueryData(ctx, req)
 }
 

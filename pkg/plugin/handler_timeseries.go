@@ -7,9 +7,30 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/frames"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-func (d *Datasource) fleetTimeseries(_ context.Context, _ models.Query, _ *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	return nil, errNotImplemented(models.QueryFleetTimeseries)
+// fleetTimeseries answers one metric per selected model over time, as TimeSeriesMulti (alertable as is).
+func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
+	o, err := fleetOptions(d.settings, q)
+	if err != nil {
+		return nil, err
+	}
+	metric := fleet.StepMetric(q.Metric)
+	ms := selected(f, q)
+	var floors fleet.IdleFloors // only idle_fraction depends on the idle floors
+	var floorTypes []string
+	if metric == fleet.MetricIdleFraction {
+		floors, floorTypes = fleet.MeasureIdleFloors(f, o), gpuTypes(ms)
+	}
+	series := make([]frames.ModelSeries, 0, len(ms))
+	for _, m := range ms {
+		values, err := fleet.StepSeries(m, f.Grid, floors, o, metric)
+		if err != nil {
+			return nil, backend.PluginError(err)
+		}
+		series = append(series, frames.ModelSeries{Model: m.Name, GPUType: m.GPUType(), Values: values})
+	}
+	return frames.TimeSeries(f.Grid, metric, series, frames.NewContext(f, floors, floorTypes)), nil
 }

@@ -1,0 +1,52 @@
+package fleet
+
+import "math"
+
+// Summary is the fleet (or the selected models) over the window, as ratios of sums over the models'
+// attributions: a model present for half the window weighs half.
+type Summary struct {
+	PowerW     float64
+	IdleW      float64
+	TokensPerS float64
+	// JPerToken is all energy (idle and unallocated GPUs included) over all tokens; NaN when the models
+	// served fewer tokens than the idle threshold.
+	JPerToken   float64
+	CO2KgPerDay float64
+	// GPUs is the mean number of GPUs over the window.
+	GPUs float64
+	// IdleGPUs is the mean number of GPUs held by models that served nothing above the idle threshold, plus
+	// unallocated GPUs.
+	IdleGPUs float64
+	Models   int
+}
+
+// Summarize sums attributions over a grid's window.
+func Summarize(atts []Attribution, g Grid, o Options) Summary {
+	windowS := g.Span().Seconds()
+	var s Summary
+	var energyJ, idleJ, tokens, co2G float64
+	for _, a := range atts {
+		if a.CoveredS == 0 {
+			continue
+		}
+		s.Models++
+		energyJ += a.EnergyJ
+		idleJ += a.IdleEnergyJ
+		tokens += a.Tokens
+		co2G += a.CO2G
+		gpus := a.GPUs * a.CoveredS / windowS
+		s.GPUs += gpus
+		if a.Unallocated || math.IsNaN(a.JPerToken) {
+			s.IdleGPUs += gpus
+		}
+	}
+	s.PowerW = energyJ / windowS
+	s.IdleW = idleJ / windowS
+	s.TokensPerS = tokens / windowS
+	s.JPerToken = math.NaN()
+	if !o.isIdle(s.TokensPerS) {
+		s.JPerToken = energyJ / tokens
+	}
+	s.CO2KgPerDay = co2G / 1000 / windowS * 86400
+	return s
+}

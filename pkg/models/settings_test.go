@@ -1,0 +1,60 @@
+package models
+
+import (
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestEmptySettingsGetTheStandardMapping(t *testing.T) {
+	cfg, err := LoadSettings(backend.DataSourceInstanceSettings{URL: "http://prometheus:9090"})
+	require.NoError(t, err)
+	assert.Equal(t, ModePrometheus, cfg.Mode)
+	assert.Equal(t, DefaultMapping(), cfg.Mapping)
+	assert.Equal(t, 30*time.Second, cfg.Timeout())
+	assert.Equal(t, 30*time.Second, cfg.Scrape())
+	assert.Equal(t, 1.0, cfg.Carbon.PUE)
+	assert.Equal(t, 198.0, cfg.Carbon.DefaultGPerKWh)
+	assert.Equal(t, DefaultSites(), cfg.Carbon.Sites)
+}
+
+func TestDemoModeNeedsNoURL(t *testing.T) {
+	cfg, err := LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo"}`)})
+	require.NoError(t, err)
+	assert.Equal(t, ModeDemo, cfg.Mode)
+}
+
+func TestBadSettingsNameTheField(t *testing.T) {
+	cases := []struct {
+		name, url, json, want string
+	}{
+		{"broken JSON", "http://p:9090", `{"mode":`, "not valid JSON"},
+		{"no URL", "", `{}`, "Prometheus URL is empty"},
+		{"not http", "ftp://p", `{}`, `"ftp://p" is not an http(s) URL`},
+		{"unknown mode", "http://p:9090", `{"mode":"live"}`, `mode "live" is not one of`},
+		{"bad scrape interval", "http://p:9090", `{"scrapeInterval":"often"}`, `scrapeInterval "often"`},
+		{"bad metric", "http://p:9090", `{"mapping":{"powerMetric":"power usage"}}`, `mapping.powerMetric "power usage"`},
+		{"bad label", "http://p:9090", `{"mapping":{"joinLabels":["namespace","pod-name"]}}`, `mapping.joinLabels[1] "pod-name"`},
+		{"bad join mode", "http://p:9090", `{"mapping":{"joinMode":"magic"}}`, `mapping.joinMode "magic"`},
+		{"bad site pattern", "http://p:9090", `{"carbon":{"sites":[{"name":"X","hostPattern":"(","intensity":100}]}}`, "carbon.sites[0] (X)"},
+		{"negative idle floor", "http://p:9090", `{"idleFloors":[{"gpuType":"NVIDIA L40","watts":-5}]}`, "idleFloors[0]"},
+		{"wrong type", "http://p:9090", `{"timeoutSeconds":"30"}`, `"timeoutSeconds" as JSON string where a number is expected`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadSettings(backend.DataSourceInstanceSettings{URL: c.url, JSONData: []byte(c.json)})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+		})
+	}
+}
+
+func TestRedactURLDropsCredentials(t *testing.T) {
+	assert.Equal(t, "https://prom.example:9090/api", RedactURL("https://alice:s3cret@prom.example:9090/api?token=abc"))
+	_, err := LoadSettings(backend.DataSourceInstanceSettings{URL: "gopher://alice:s3cret@x", JSONData: []byte(`{}`)})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cret")
+}

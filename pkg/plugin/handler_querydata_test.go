@@ -1,0 +1,153 @@
+package plugin
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
+)
+
+// countingSource answers every read with an empty fleet on the planned grid and counts the reads.
+type countingSource struct {
+	reads atomic.Int32
+	err   error
+}
+
+func (s *countingSource) Fleet(_ context.Context, r source.Request) (*fleet.Fleet, error) {
+	s.reads.Add(1)
+	if s.err != nil {
+		return nil, s.err
+	}
+	return &fleet.Fleet{Grid: fleet.Grid{Start: r.Start, Step: r.Step, N: int(r.End.Sub(r.Start)/r.Step) + 1}}, nil
+}
+
+func (s *countingSource) Values(context.Context, source.ValueKind) ([]string, error) { return nil, nil }
+func (s *countingSource) Health(context.Context) source.Health                       { return source.Health{OK: true} }
+
+func newTestDatasource(t *testing.T, src source.Source) *Datasource {
+	t.Helper()
+	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo"}`)})
+	require.NoError(t, err)
+	d := inst.(*Datasource)
+	d.source = src
+	return d
+}
+
+func dataQuery(refID, queryType, json string) backend.DataQuery {
+	to := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	return backend.DataQuery{
+		RefID: refID, QueryType: queryType, JSON: []byte(json), MaxDataPoints: 1000, Interval: time.Minute,
+		TimeRange: backend.TimeRange{From: to.Add(-24 * time.Hour), To: to},
+	}
+}
+
+func TestEveryBadQueryFailsAloneWithAReadableError(t *testing.T) {
+	d := newTestDatasource(t, &countingSource{})
+	ok := d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+		return data.Frames{data.NewFrame("ok")}, nil
+	})
+	d.mux.Handle("test-ok", ok)
+
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		dataQuery("A", "test-ok", `{}`),
+		dataQuery("B", "no-such-type", `{}`),
+		dataQuery("C", "test-ok", `{"idleThreshold": `),
+		dataQuery("D", "", `{}`),
+	}})
+	require.NoError(t, err)
+	require.Len(t, resp.Responses, 4)
+
+	assert.NoError(t, resp.Responses["A"].Error)
+	assert.Len(t, resp.Responses["A"].Frames, 1)
+
+	for refID, want := range map[string]string{
+		"B": `unknown query type "no-such-type"`,
+		"C": "not valid JSON",
+		"D": "the query has no queryType",
+	} {
+		r := resp.Responses[refID]
+		require.Error(t, r.Error, refID)
+		assert.Contains(t, r.Error.Error(), want, refID)
+		assert.Equal(t, backend.ErrorSourcePlugin, r.ErrorSource, refID)
+	}
+}
+
+func TestPanicInAnAnalysisBecomesThatQuerysError(t *testing.T) {
+	d := newTestDatasource(t, &countingSource{})
+	d.mux.Handle("test-panic", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+		var m map[string]int
+		m["boom"]++ // nil map write
+		return nil, nil
+	}))
+	d.mux.Handle("test-ok", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+		return data.Frames{data.NewFrame("ok")}, nil
+	}))
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		dataQuery("A", "test-panic", `{}`), dataQuery("B", "test-ok", `{}`),
+	}})
+	require.NoError(t, err)
+	require.Error(t, resp.Responses["A"].Error)
+	assert.Contains(t, resp.Responses["A"].Error.Error(), "internal error")
+	assert.Equal(t, backend.ErrorSourcePlugin, resp.Responses["A"].ErrorSource)
+	assert.NoError(t, resp.Responses["B"].Error)
+}
+
+func TestQueriesOfOneRequestShareOneFleetRead(t *testing.T) {
+	src := &countingSource{}
+	d := newTestDatasource(t, src)
+	var seen atomic.Int32
+	d.mux.Handle("test-a", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+		seen.Add(1)
+		return nil, nil
+	}))
+	d.mux.Handle("test-b", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+		seen.Add(1)
+		return nil, nil
+	}))
+	_, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
+		dataQuery("A", "test-a", `{}`), dataQuery("B", "test-b", `{}`), dataQuery("C", "test-a", `{"tokens":"generation"}`),
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, int32(3), seen.Load())
+	assert.Equal(t, int32(1), src.reads.Load(), "three queries over one window read the fleet once")
+}
+
+func TestDownstreamFaultsKeepTheirSource(t *testing.T) {
+	src := &countingSource{err: backend.DownstreamError(errors.New("Prometheus at http://prom:9090 answered 503 for the power query"))}
+	d := newTestDatasource(t, src)
+	d.mux.Handle("test-a", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+		return nil, nil
+	}))
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("A", "test-a", `{}`)}})
+	require.NoError(t, err)
+	r := resp.Responses["A"]
+	require.Error(t, r.Error)
+	assert.Contains(t, r.Error.Error(), "answered 503 for the power query")
+	assert.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource)
+}
+
+func TestBadSettingsAreReportedOnEveryQueryAndTheHealthCheck(t *testing.T) {
+	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{URL: "", JSONData: []byte(`{"carbon": {"pue": 0.5}}`)})
+	require.NoError(t, err)
+	d := inst.(*Datasource)
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("A", models.QueryIdleAttribution, `{}`)}})
+	require.NoError(t, err)
+	require.Error(t, resp.Responses["A"].Error)
+	assert.Contains(t, resp.Responses["A"].Error.Error(), "Prometheus URL is empty")
+	assert.Contains(t, resp.Responses["A"].Error.Error(), "carbon.pue 0.5")
+
+	h, err := d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, backend.HealthStatusError, h.Status)
+	assert.Contains(t, h.Message, "Prometheus URL is empty")
+}

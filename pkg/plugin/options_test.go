@@ -1,0 +1,41 @@
+package plugin
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+)
+
+func TestFleetOptionsFromSettingsAndQuery(t *testing.T) {
+	s := &models.Settings{
+		IdleFloors: []models.IdleFloorW{{GPUType: "NVIDIA L40S", Watts: 70}},
+		GPUs: []models.GPUOverride{
+			{GPUType: "NVIDIA A100-SXM4-80GB", MemoryGB: 81},            // corrects memory only
+			{GPUType: "Acme X1", MemoryGB: 96, TDPW: 500, ParkedW: 110}, // a GPU the catalog lacks
+		},
+		Carbon: models.CarbonSettings{PUE: 1.1, DefaultGPerKWh: 386, Sites: []models.Site{{Name: "TACC", HostPattern: `tacc`, GPerKWh: 393}}},
+	}
+	q := models.DefaultQuery()
+	q.Tokens, q.IdleThreshold = fleet.TokensGeneration, 5
+
+	o, err := fleetOptions(s, q)
+	require.NoError(t, err)
+
+	assert.Equal(t, fleet.TokensGeneration, o.Tokens)
+	assert.Equal(t, 5.0, o.IdleThresholdTokensPerS)
+	assert.Equal(t, map[string]float64{"NVIDIA L40S": 70}, o.IdleFloorOverridesW)
+	a100, ok := o.GPUs.Lookup("NVIDIA A100-SXM4-80GB")
+	require.True(t, ok)
+	assert.Equal(t, fleet.GPUSpec{Name: "NVIDIA A100-SXM4-80GB", MemoryGB: 81, TDPW: 400, ParkedW: 90}, a100, "figures left at 0 keep the catalog's")
+	acme, ok := o.GPUs.Lookup("Acme X1")
+	require.True(t, ok)
+	assert.Equal(t, 110.0, acme.ParkedW)
+	assert.Equal(t, 1.1, o.Carbon.PUE)
+	assert.Equal(t, 393.0, o.Carbon.GPerKWh("c001.TACC.utexas.edu"))
+	assert.Equal(t, 386.0, o.Carbon.GPerKWh("node.example.org"))
+	assert.Equal(t, fleet.DefaultIdleFloorPercentile, o.IdleFloorPercentile)
+}

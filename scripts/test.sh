@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh Debian machine with Go and Node/npm (as root, or with sudo):
+# installs what the tests need, then the frontend checks, the backend build, and the Go tests with -race.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step "System packages the tests use (Debian): prometheus, victoria-metrics, chromium"
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
+command -v chromium >/dev/null || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)
+fi
+prometheus --version 2>&1 | head -1
+
+step "Frontend: npm ci, typecheck, lint, jest, build"
+npm ci --no-audit --no-fund --loglevel=error
+npm run typecheck
+npm run lint
+npm run test:ci
+npm run build
+
+step "Backend: go vet, plugin binary (mage build:linux)"
+go vet ./...
+go tool mage -v build:linux
+export FLEET_PLUGIN_BINARY="$PWD/dist/gpx_fleetefficiency_linux_amd64"
+
+step "Go tests (unit and integration against real Prometheus), with the race detector"
+export CI="${CI:-true}"
+go test -race -count=1 -timeout 15m ./...
+
+echo
+echo "All tests passed."
