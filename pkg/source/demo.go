@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -16,18 +17,16 @@ import (
 // DemoNotice is on every fleet the demo source returns.
 const DemoNotice = "Demo data: simulated fleet, not a real cluster"
 
-// UnallocatedModel is the name of the group of GPUs no pod holds.
-const UnallocatedModel = "unallocated"
-
 // demoHistory is how far back the demo fleet goes.
 const demoHistory = 30 * 24 * time.Hour
 
 // demoCacheSize bounds the windows kept: a dashboard asks for a handful of (range, step) pairs.
 const demoCacheSize = 16
 
-// Demo answers from the built-in simulated fleet, in-process, with what the Prometheus path would read:
-// per step, power averaged over the step and GPUs held at the step, token rates over the rate window ending
-// at the step; window totals of energy per placement and tokens over [Start, End].
+// Demo answers from the built-in simulated fleet, in-process, with what the Prometheus path reads: per step t
+// (standing for (t-step, t]), power averaged over the step and GPUs held at t per placement, token rates over
+// the rate window ending at t; window totals of energy per placement and tokens over the span the grid
+// covers; models sorted by name, the unallocated GPUs last.
 type Demo struct {
 	cfg *models.Settings
 	sim *sim.Sim
@@ -85,35 +84,38 @@ func (d *Demo) Fleet(_ context.Context, req Request) (*fleet.Fleet, error) {
 // read builds the fleet of one window.
 func (d *Demo) read(req Request) *fleet.Fleet {
 	s := d.sim
-	grid := fleet.Grid{Start: req.Start, Step: req.Step, N: int(req.End.Sub(req.Start)/req.Step) + 1}
+	grid := GridOf(req)
 	f := &fleet.Fleet{
 		Grid:         grid,
 		EnergySource: fleet.EnergyFromCounter,
-		RateWindow:   max(req.Step, 4*d.cfg.Scrape()),
+		RateWindow:   RateWindow(req.Step, d.cfg.Scrape()),
 		Notices:      []string{DemoNotice},
 	}
-	for _, name := range s.Models() {
+	from := grid.End().Add(-grid.Span()) // the window the grid covers
+	names := s.Models()
+	slices.Sort(names)
+	for _, name := range names {
 		m := fleet.Model{
 			Name: name, Namespace: s.Namespace(name),
-			Placements:           d.placements(name, grid, req),
+			Placements:           d.placements(name, grid, from),
 			PromptTokensPerS:     fleet.NewSeries(grid.N),
 			GenerationTokensPerS: fleet.NewSeries(grid.N),
-			PromptTokens:         s.Tokens(name, fleet.TokensTotal, req.Start, req.End) - s.Tokens(name, fleet.TokensGeneration, req.Start, req.End),
-			GenerationTokens:     s.Tokens(name, fleet.TokensGeneration, req.Start, req.End),
+			PromptTokens:         s.Tokens(name, fleet.TokensTotal, from, grid.End()) - s.Tokens(name, fleet.TokensGeneration, from, grid.End()),
+			GenerationTokens:     s.Tokens(name, fleet.TokensGeneration, from, grid.End()),
 		}
 		for i := range grid.N {
 			t := grid.At(i)
-			from := t.Add(-f.RateWindow)
-			if s.InGap(t) || !s.Serving(name, from, t) {
+			since := t.Add(-f.RateWindow)
+			if s.InGap(t) || !s.Serving(name, since, t) {
 				continue
 			}
-			gen := s.MeanTokensPerS(name, fleet.TokensGeneration, from, t)
+			gen := s.MeanTokensPerS(name, fleet.TokensGeneration, since, t)
 			m.GenerationTokensPerS[i] = gen
-			m.PromptTokensPerS[i] = s.MeanTokensPerS(name, fleet.TokensTotal, from, t) - gen
+			m.PromptTokensPerS[i] = s.MeanTokensPerS(name, fleet.TokensTotal, since, t) - gen
 		}
 		f.Models = append(f.Models, m)
 	}
-	if ps := d.placements(sim.Unallocated, grid, req); len(ps) > 0 {
+	if ps := d.placements(sim.Unallocated, grid, from); len(ps) > 0 {
 		f.Models = append(f.Models, fleet.Model{
 			Name: UnallocatedModel, Unallocated: true, Placements: ps,
 			PromptTokensPerS: fleet.NewSeries(grid.N), GenerationTokensPerS: fleet.NewSeries(grid.N),
@@ -123,8 +125,9 @@ func (d *Demo) read(req Request) *fleet.Fleet {
 	return f
 }
 
-// placements are the model's GPUs per (host, GPU type): held at each step, power averaged over the step.
-func (d *Demo) placements(model string, grid fleet.Grid, req Request) []fleet.Placement {
+// placements are the model's GPUs per (host, GPU type), sorted: held at each step, power averaged over the
+// step, energy over (from, end of the grid].
+func (d *Demo) placements(model string, grid fleet.Grid, from time.Time) []fleet.Placement {
 	s := d.sim
 	var out []fleet.Placement
 	for _, p := range s.Placements(model) {
@@ -132,7 +135,7 @@ func (d *Demo) placements(model string, grid fleet.Grid, req Request) []fleet.Pl
 		fp := fleet.Placement{
 			Host: p.Host, GPUType: p.GPUType,
 			GPUs: fleet.NewSeries(grid.N), PowerW: fleet.NewSeries(grid.N), PowerLimitW: fleet.NewSeries(grid.N),
-			EnergyJ: s.PlacementEnergyJ(model, p, req.Start, req.End),
+			EnergyJ: s.PlacementEnergyJ(model, p, from, grid.End()),
 		}
 		held := false
 		for i := range grid.N {
@@ -150,6 +153,9 @@ func (d *Demo) placements(model string, grid fleet.Grid, req Request) []fleet.Pl
 			out = append(out, fp)
 		}
 	}
+	slices.SortFunc(out, func(a, b fleet.Placement) int {
+		return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.GPUType, b.GPUType))
+	})
 	return out
 }
 

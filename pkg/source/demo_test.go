@@ -40,12 +40,14 @@ func TestDemoFleetIsTheSimulatorsTruth(t *testing.T) {
 	assert.Equal(t, req.End, f.Grid.End())
 
 	s := d.Sim()
-	truth := s.Truth(req.Start, req.End, req.Step)
+	// The grid's steps stand for (t-step, t]: the window starts a step before the first.
+	truth := s.Truth(req.Start.Add(-req.Step), req.End, req.Step)
 	require.Len(t, f.Models, len(truth.Models)+1, "every model and the unallocated GPUs")
-	for i, want := range truth.Models {
+	for _, want := range truth.Models {
+		i := index(f, want.Model)
+		require.GreaterOrEqual(t, i, 0, want.Model)
 		m := f.Models[i]
 		t.Run(want.Model, func(t *testing.T) {
-			require.Equal(t, want.Model, m.Name)
 			assert.Equal(t, want.Namespace, m.Namespace)
 			assert.Equal(t, want.GPUType, m.GPUType())
 			assert.InEpsilon(t, want.EnergyJ, m.EnergyJ(), 1e-9, "window energy")
@@ -68,8 +70,14 @@ func TestDemoFleetIsTheSimulatorsTruth(t *testing.T) {
 			}
 		})
 	}
+	names := make([]string, len(f.Models))
+	for i, m := range f.Models {
+		names[i] = m.Name
+	}
+	assert.IsIncreasing(t, names[:len(names)-1], "models sorted by name")
 	unallocated := f.Models[len(f.Models)-1]
 	assert.True(t, unallocated.Unallocated)
+	assert.Equal(t, source.UnallocatedModel, unallocated.Name, "the unallocated GPUs last")
 	assert.InEpsilon(t, truth.Unallocated.EnergyJ, unallocated.EnergyJ(), 1e-9)
 
 	again, err := d.Fleet(context.Background(), req)
