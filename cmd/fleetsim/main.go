@@ -151,10 +151,15 @@ func history(args []string, stdout io.Writer) error {
 	var win window
 	out := fs.String("out", "-", "file to write (- for standard output)")
 	instance := fs.String("instance", sim.DefaultInstance, "instance label, as Prometheus would attach it")
+	metrics := fs.String("metrics", "", "only these metrics, comma-separated standard names (default: all)")
 	ff.register(fs)
 	win.register(fs, 7)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	var only []string
+	if *metrics != "" {
+		only = strings.Split(*metrics, ",")
 	}
 	start, end, err := win.bounds(time.Now())
 	if err != nil {
@@ -164,7 +169,7 @@ func history(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeHistoryFile(s, *out, stdout, sim.HistoryOptions{Start: start, End: end, Step: win.step, Naming: ff.naming, Instance: *instance})
+	return writeHistoryFile(s, *out, stdout, sim.HistoryOptions{Start: start, End: end, Step: win.step, Naming: ff.naming, Instance: *instance, Metrics: only})
 }
 
 // writeHistoryFile writes the history to path atomically (a reader waiting for the file never sees half of it).
@@ -224,35 +229,51 @@ func truth(args []string, stdout io.Writer) error {
 	return enc.Encode(s.Truth(start, end, win.step))
 }
 
-func serve(args []string) error {
+// serveConfig is what serve runs with.
+type serveConfig struct {
+	fleet      fleetFlags
+	win        window
+	listen     string
+	historyOut string
+	instance   string
+}
+
+func parseServe(args []string) (*serveConfig, error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	var ff fleetFlags
-	var win window
-	listen := fs.String("listen", ":9400", "address to serve the exporters on")
-	historyOut := fs.String("history-out", "", "first write the history of the window before now to this file")
-	instance := fs.String("instance", sim.DefaultInstance, "instance label of the history, as Prometheus scrapes this server")
-	ff.register(fs)
-	win.register(fs, 14)
+	c := &serveConfig{}
+	fs.StringVar(&c.listen, "listen", ":9400", "address to serve the exporters on")
+	fs.StringVar(&c.historyOut, "history-out", "", "first write the history of the window before now to this file")
+	fs.StringVar(&c.instance, "instance", sim.DefaultInstance, "instance label of the history, as Prometheus scrapes this server")
+	c.fleet.register(fs)
+	c.win.register(fs, 14)
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
-	if win.end != "" {
-		return errors.New("serve: the window ends now; --end is for history and truth")
+	if c.win.end != "" {
+		return nil, errors.New("serve: the window ends now; --end is for history and truth")
 	}
-	start, end, err := win.bounds(time.Now())
+	return c, nil
+}
+
+func serve(args []string) error {
+	c, err := parseServe(args)
 	if err != nil {
 		return err
 	}
-	s, err := ff.build(start)
+	start, end, err := c.win.bounds(time.Now())
 	if err != nil {
 		return err
 	}
-	if *historyOut != "" {
-		o := sim.HistoryOptions{Start: start, End: end, Step: win.step, Naming: ff.naming, Instance: *instance}
-		if err := writeHistoryFile(s, *historyOut, nil, o); err != nil {
+	s, err := c.fleet.build(start)
+	if err != nil {
+		return err
+	}
+	if c.historyOut != "" {
+		o := sim.HistoryOptions{Start: start, End: end, Step: c.win.step, Naming: c.fleet.naming, Instance: c.instance}
+		if err := writeHistoryFile(s, c.historyOut, nil, o); err != nil {
 			return fmt.Errorf("writing the history: %w", err)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "fleetsim: serving %s and %s on %s\n", sim.PathDCGM, sim.PathVLLM, *listen)
-	return http.ListenAndServe(*listen, s.Handler(ff.naming, time.Now))
+	fmt.Fprintf(os.Stderr, "fleetsim: serving %s and %s on %s\n", sim.PathDCGM, sim.PathVLLM, c.listen)
+	return http.ListenAndServe(c.listen, s.Handler(c.fleet.naming, time.Now))
 }

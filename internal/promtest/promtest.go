@@ -34,6 +34,9 @@ type Options struct {
 	Config string
 	// Flags are extra command-line flags, e.g. "--query.timeout=5s", "--query.max-samples=1000".
 	Flags []string
+	// Entrypoint, when set, is a shell script that backfills and starts Prometheus itself (the demo stack's),
+	// run with HISTORY, DATA, CONFIG and LISTEN in its environment and Flags as its arguments.
+	Entrypoint string
 }
 
 // Server is a running Prometheus.
@@ -86,7 +89,7 @@ func Start(tb testing.TB, o Options) *Server {
 
 func start(dir string, o Options) (*Server, error) {
 	s := &Server{opts: o, dir: dir, DataDir: filepath.Join(dir, "data")}
-	if o.Backfill != "" {
+	if o.Backfill != "" && o.Entrypoint == "" {
 		out, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics",
 			"--max-block-duration=400h", o.Backfill, s.DataDir).CombinedOutput()
 		if err != nil {
@@ -124,6 +127,11 @@ func (s *Server) launch() error {
 	}
 	s.log = &syncBuffer{}
 	cmd := exec.Command("prometheus", append(args, s.opts.Flags...)...)
+	if s.opts.Entrypoint != "" {
+		cmd = exec.Command("sh", append([]string{s.opts.Entrypoint}, s.opts.Flags...)...)
+		cmd.Env = append(os.Environ(), "HISTORY="+s.opts.Backfill, "DATA="+s.DataDir,
+			"CONFIG="+filepath.Join(s.dir, "prometheus.yml"), "LISTEN="+s.addr)
+	}
 	cmd.Stdout, cmd.Stderr = s.log, s.log
 	// Die with the test binary even when a test forgets to stop the server.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -138,7 +146,7 @@ func (s *Server) launch() error {
 		return err
 	}
 	s.api = v1.NewAPI(client)
-	return s.waitReady(30 * time.Second)
+	return s.waitReady(2 * time.Minute)
 }
 
 func (s *Server) waitReady(timeout time.Duration) error {

@@ -33,6 +33,7 @@ func defaultSim(t testing.TB, mess bool) *sim.Sim {
 
 // sample is one parsed sample; labels exclude job and instance, which only Prometheus attaches.
 type sample struct {
+	series string // the text of the series in a history file
 	name   string
 	labels map[string]string
 	value  float64
@@ -66,7 +67,7 @@ func parseHistory(t testing.TB, r io.Reader) (samples []sample, comments []strin
 		}
 		open, closing := strings.IndexByte(line, '{'), strings.LastIndexByte(line, '}')
 		require.Positive(t, open, line)
-		smp := sample{name: line[:open], labels: map[string]string{}}
+		smp := sample{series: line[:closing], name: line[:open], labels: map[string]string{}}
 		for _, pair := range strings.Split(line[open+1:closing], `",`) {
 			n, v, ok := strings.Cut(pair, `="`)
 			require.True(t, ok, line)

@@ -19,6 +19,7 @@ type Sim struct {
 	tickMS int64
 	e0     int64 // tick index of the first tick after the epoch
 	models []model
+	byName map[string]int // model name -> index
 	gpus   []gpu
 	pods   []pod
 	gaps   [][2]int64 // [start, end) in Unix ms
@@ -63,7 +64,7 @@ func New(spec Spec, seed int64) (*Sim, error) {
 	if err := spec.validate(); err != nil {
 		return nil, fmt.Errorf("the fleet spec is not valid: %w", err)
 	}
-	s := &Sim{spec: spec, seed: uint64(seed), tickMS: spec.Tick.Milliseconds()}
+	s := &Sim{spec: spec, seed: uint64(seed), tickMS: spec.Tick.Milliseconds(), byName: map[string]int{}}
 	s.e0 = spec.Epoch.UnixMilli() / s.tickMS
 	free := map[string][]int{} // host -> GPUs in index order
 	for _, n := range spec.Nodes {
@@ -82,6 +83,7 @@ func New(spec Spec, seed int64) (*Sim, error) {
 			return nil, fmt.Errorf("the fleet spec is not valid: model %q: GPU type %q is not in the spec's GPU types", ms.Name, ms.GPUType)
 		}
 		ms.Container = ms.ContainerName()
+		s.byName[ms.Name] = mi
 		s.models = append(s.models, model{
 			spec: ms, key: hashString(ms.Name), typ: typ,
 			promptShare: ms.PromptPerGeneration / (1 + ms.PromptPerGeneration),
@@ -140,7 +142,7 @@ func (s *Sim) gpuFree(gi int, k0, k1 int64) bool {
 
 // restart ends the model's current pod at r.At and starts a new one after r.Down, on tick boundaries.
 func (s *Sim) restart(r Restart) error {
-	mi := slices.IndexFunc(s.models, func(m model) bool { return m.spec.Name == r.Model })
+	mi := s.byName[r.Model]
 	m := &s.models[mi]
 	old := &s.pods[m.pods[len(m.pods)-1]]
 	end := r.At.UnixMilli() / s.tickMS

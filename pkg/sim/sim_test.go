@@ -94,7 +94,7 @@ func gpuType(t *testing.T, spec sim.Spec, name string) sim.GPUType {
 func TestHistoryFileIsWhatPromtoolNeeds(t *testing.T) {
 	s := defaultSim(t, true)
 	gap := s.Spec().Mess.Gaps[0]
-	o := sim.HistoryOptions{Start: gap.Start.Add(-2 * time.Hour), End: gap.Start.Add(2 * time.Hour), Step: 30 * time.Second}
+	o := sim.HistoryOptions{Start: gap.Start.Add(-time.Hour), End: gap.Start.Add(time.Hour), Step: 30 * time.Second}
 	samples, comments, st := history(t, s, o)
 
 	assert.Equal(t, "# EOF", comments[len(comments)-1])
@@ -103,7 +103,7 @@ func TestHistoryFileIsWhatPromtoolNeeds(t *testing.T) {
 	done := map[string]bool{} // series and families already left behind must not come back
 	prevSeries, prevName := "", ""
 	for _, smp := range samples {
-		key := smp.key()
+		key := smp.series
 		if key != prevSeries {
 			require.False(t, done[key], "series %s is split", key)
 			done[prevSeries] = true

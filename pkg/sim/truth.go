@@ -107,7 +107,7 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 		idle, steps := 0, 0
 		for t := start.Add(step); !t.After(end); t = t.Add(step) {
 			steps++
-			if s.MeanTokensPerS(ms.Name, fleet.TokensTotal, t.Add(-step), t) < IdleTokensPerS {
+			if s.tokens(mi, fleet.TokensTotal, t.Add(-step), t)/step.Seconds() < IdleTokensPerS {
 				idle++
 			}
 		}
@@ -161,7 +161,10 @@ func ratio(a, b float64) float64 {
 }
 
 func (s *Sim) modelIndex(name string) int {
-	return slices.IndexFunc(s.models, func(m model) bool { return m.spec.Name == name })
+	if mi, ok := s.byName[name]; ok {
+		return mi
+	}
+	return -1
 }
 
 // ModelPowerW is the summed power of the model's GPUs over the tick containing t: what its power gauges
@@ -194,6 +197,10 @@ func (s *Sim) Tokens(name string, kind fleet.TokenKind, from, to time.Time) floa
 	if mi < 0 {
 		return math.NaN()
 	}
+	return s.tokens(mi, kind, from, to)
+}
+
+func (s *Sim) tokens(mi int, kind fleet.TokenKind, from, to time.Time) float64 {
 	gen := s.between(qGeneration, mi, from, to)
 	if kind == fleet.TokensGeneration {
 		return gen
