@@ -26,6 +26,9 @@ npm run lint
 npm run test:ci
 npm run build
 
+step "Editors in headless Chromium (no console errors; screenshots in docs/img)"
+npm run e2e:editors
+
 step "Backend: go vet, plugin binary (mage build:linux)"
 go vet ./...
 go tool mage -v build:linux
