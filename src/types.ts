@@ -1,34 +1,258 @@
 import { DataSourceJsonData } from '@grafana/data';
 import { DataQuery } from '@grafana/schema';
 
-export interface MyQuery extends DataQuery {
-  queryText?: string;
-  constant: number;
+// The query contract of pkg/models/query.go. pkg/models/testdata/query_options.json is the shared fixture that
+// src/types.test.ts checks these tables against, so the editor and the backend cannot drift.
+
+export const QUERY_TYPES = [
+  'fleet-timeseries',
+  'efficiency-curve',
+  'idle-attribution',
+  'right-sizing',
+  'consolidation',
+  'fleet-summary',
+] as const;
+export type QueryType = (typeof QUERY_TYPES)[number];
+
+export const TOKEN_KINDS = ['total', 'generation'] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+
+export const TIMESERIES_METRICS = ['power_w', 'tokens_per_s', 'j_per_token', 'idle_fraction', 'co2_g_per_h'] as const;
+export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
+
+export interface FleetQuery extends DataQuery {
+  queryType?: QueryType;
+  // Common options: empty models means every model.
+  models?: string[];
+  modelRegex?: string;
+  /** one of TOKEN_KINDS, or a dashboard variable */
+  tokens?: string;
+  /** tok/s below which a step counts as idle */
+  idleThreshold?: number;
+  // fleet-timeseries.
+  /** one of TIMESERIES_METRICS, or a dashboard variable */
+  metric?: string;
+  // right-sizing.
+  /** fraction of the weights kept free for the KV cache */
+  kvHeadroom?: number;
+  /** fraction of headroom the smaller allocation must keep */
+  trafficMargin?: number;
+  /** less history than this gives no verdict */
+  minHistoryHours?: number;
+  // consolidation.
+  /** share of steps idle that makes a spin-down candidate */
+  spinDownIdleShare?: number;
 }
 
-export const DEFAULT_QUERY: Partial<MyQuery> = {
-  constant: 6.5,
+export type QueryOption = Exclude<keyof FleetQuery, keyof DataQuery>;
+export type NumericOption = 'idleThreshold' | 'kvHeadroom' | 'trafficMargin' | 'minHistoryHours' | 'spinDownIdleShare';
+
+const COMMON_OPTIONS: QueryOption[] = ['models', 'modelRegex', 'tokens', 'idleThreshold'];
+
+export interface QueryTypeInfo {
+  label: string;
+  /** One line: the question this query type answers. */
+  description: string;
+  options: QueryOption[];
+}
+
+export const QUERY_TYPE_INFO: Record<QueryType, QueryTypeInfo> = {
+  'fleet-timeseries': {
+    label: 'Fleet time series',
+    description: 'How one metric (power, tokens/s, J/token, idle share, CO₂) moves over time, per model.',
+    options: [...COMMON_OPTIONS, 'metric'],
+  },
+  'efficiency-curve': {
+    label: 'Efficiency curve',
+    description: 'How J/token falls as traffic rises, and the rate past which more load barely helps.',
+    options: COMMON_OPTIONS,
+  },
+  'idle-attribution': {
+    label: 'Idle attribution',
+    description: "How much of each model's power is idle floor, and what a token costs at the margin.",
+    options: COMMON_OPTIONS,
+  },
+  'right-sizing': {
+    label: 'Right-sizing',
+    description: 'Which models hold more GPUs than their weights and traffic need, and what fewer would save.',
+    options: [...COMMON_OPTIONS, 'kvHeadroom', 'trafficMargin', 'minHistoryHours'],
+  },
+  consolidation: {
+    label: 'Consolidation',
+    description: 'Which idle models to spin down and which quiet ones to co-locate, with the watts saved.',
+    options: [...COMMON_OPTIONS, 'spinDownIdleShare'],
+  },
+  'fleet-summary': {
+    label: 'Fleet summary',
+    description: 'Fleet totals now: power, idle power, tokens/s, J/token, CO₂ per day and idle GPUs.',
+    options: COMMON_OPTIONS,
+  },
 };
 
-export interface DataPoint {
-  Time: number;
-  Value: number;
+export const DEFAULT_QUERY_TYPE: QueryType = 'fleet-timeseries';
+
+/** The backend's defaults (pkg/models DefaultQuery); the editor shows them as placeholders. */
+export const OPTION_DEFAULTS = {
+  tokens: 'total',
+  idleThreshold: 0.1,
+  metric: 'j_per_token',
+  kvHeadroom: 0.2,
+  trafficMargin: 0.3,
+  minHistoryHours: 48,
+  spinDownIdleShare: 0.95,
+} as const satisfies Partial<Record<QueryOption, unknown>>;
+
+/** The ranges pkg/models accepts; the editor says so before the query runs. */
+export const OPTION_RANGES: Record<NumericOption, { min: number; max: number; unit: string }> = {
+  idleThreshold: { min: 0, max: 1e6, unit: 'tok/s' },
+  kvHeadroom: { min: 0, max: 10, unit: 'of the weights' },
+  trafficMargin: { min: 0, max: 0.95, unit: 'of the peak' },
+  minHistoryHours: { min: 0, max: 8784, unit: 'h' },
+  spinDownIdleShare: { min: 0.5, max: 1, unit: 'of the steps' },
+};
+
+export const METRIC_LABELS: Record<TimeseriesMetric, string> = {
+  power_w: 'Power (W)',
+  tokens_per_s: 'Tokens/s',
+  j_per_token: 'Energy per token (J)',
+  idle_fraction: 'Idle share of power',
+  co2_g_per_h: 'CO₂ (g/h)',
+};
+
+/** Keeps the options query type `type` uses (and Grafana's own fields), so a saved query carries no stale ones. */
+export function withQueryType(query: FleetQuery, type: QueryType): FleetQuery {
+  const kept: FleetQuery = { refId: query.refId };
+  for (const [key, value] of Object.entries(query)) {
+    const option = key as QueryOption;
+    if (!isQueryOption(key) || QUERY_TYPE_INFO[type].options.includes(option)) {
+      Object.assign(kept, { [key]: value });
+    }
+  }
+  return { ...kept, queryType: type };
 }
 
-export interface DataSourceResponse {
-  datapoints: DataPoint[];
+const ALL_OPTIONS = new Set<string>(Object.values(QUERY_TYPE_INFO).flatMap((t) => t.options));
+
+function isQueryOption(key: string): key is QueryOption {
+  return ALL_OPTIONS.has(key);
 }
 
-/**
- * These are options configured for each DataSource instance
- */
-export interface MyDataSourceOptions extends DataSourceJsonData {
-  path?: string;
+export function isQueryType(value: unknown): value is QueryType {
+  return QUERY_TYPES.includes(value as QueryType);
 }
 
-/**
- * Value that is used in the backend, but never sent over HTTP to the frontend
- */
-export interface MySecureJsonData {
-  apiKey?: string;
+/** Settings (jsonData) of pkg/models/settings.go. Secrets live in secureJsonData through Grafana's components. */
+export interface FleetOptions extends DataSourceJsonData {
+  mode?: 'prometheus' | 'demo';
+  timeoutSeconds?: number;
+  scrapeInterval?: string;
+  engine?: string;
+  tenantId?: string;
+  cacheTTLSeconds?: number;
+  mapping?: Mapping;
+  carbon?: CarbonSettings;
+  idleFloors?: IdleFloor[];
+  gpus?: GPUOverride[];
+  modelSizes?: ModelSize[];
+  demoSeed?: number;
+}
+
+export interface Mapping {
+  powerMetric?: string;
+  energyMetric?: string;
+  powerLimitMetric?: string;
+  gpuTypeLabel?: string;
+  hostLabels?: string[];
+  promptTokensMetric?: string;
+  generationTokensMetric?: string;
+  modelLabel?: string;
+  joinLabels?: string[];
+  joinMode?: 'auto' | 'direct' | 'exported';
+  gpuModelLabel?: string;
+  labelFilter?: string;
+}
+
+export interface CarbonSettings {
+  pue?: number;
+  /** gCO2/kWh */
+  defaultIntensity?: number;
+  sites?: Site[];
+  intensityQuery?: string;
+}
+
+export interface Site {
+  name: string;
+  hostPattern: string;
+  /** gCO2/kWh */
+  intensity: number;
+}
+
+// Numbers of a row being typed may still be empty; the backend reads them as 0 and says which row is incomplete.
+export interface IdleFloor {
+  gpuType: string;
+  watts?: number;
+}
+
+export interface GPUOverride {
+  gpuType: string;
+  memoryGB?: number;
+  tdpW?: number;
+  parkedW?: number;
+}
+
+export interface ModelSize {
+  model: string;
+  paramsB?: number;
+  /** bf16, fp16, fp8, int8, int4, mxfp4 */
+  dtype?: string;
+}
+
+/** DefaultMapping() of pkg/models: standard dcgm-exporter + vLLM on Kubernetes. */
+export const DEFAULT_MAPPING: Required<Omit<Mapping, 'gpuModelLabel' | 'labelFilter'>> = {
+  powerMetric: 'DCGM_FI_DEV_POWER_USAGE',
+  energyMetric: 'DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION',
+  powerLimitMetric: 'DCGM_FI_DEV_POWER_MGMT_LIMIT',
+  gpuTypeLabel: 'modelName',
+  hostLabels: ['Hostname', 'hostname'],
+  promptTokensMetric: 'vllm:prompt_tokens_total',
+  generationTokensMetric: 'vllm:generation_tokens_total',
+  modelLabel: 'model_name',
+  joinLabels: ['namespace', 'pod'],
+  joinMode: 'auto',
+};
+
+/** SGLangMapping() of pkg/models. */
+export const SGLANG_MAPPING: typeof DEFAULT_MAPPING = {
+  ...DEFAULT_MAPPING,
+  promptTokensMetric: 'sglang:prompt_tokens_total',
+  generationTokensMetric: 'sglang:generation_tokens_total',
+};
+
+/** DefaultSites() of pkg/models: NRP's sites with EPA eGRID 2022 intensities. */
+export const DEFAULT_SITES: Site[] = [
+  { name: 'UNL', hostPattern: 'unl\\.edu', intensity: 531 },
+  { name: 'NYU', hostPattern: 'nyu\\.edu', intensity: 174 },
+  { name: 'TACC', hostPattern: 'tacc|utexas\\.edu', intensity: 393 },
+  { name: 'Hawaii', hostPattern: 'hawaii\\.edu', intensity: 702 },
+  { name: 'Clemson', hostPattern: 'clemson\\.edu', intensity: 423 },
+  { name: 'K-State', hostPattern: 'k-state\\.edu|ksu\\.edu', intensity: 555 },
+  { name: 'KREONET', hostPattern: 'kreonet|kisti', intensity: 459 },
+  { name: 'California', hostPattern: 'ucsd\\.edu|sdsc|ucsc\\.edu|ucsb\\.edu|berkeley\\.edu|calit2', intensity: 198 },
+];
+
+/** Settings defaults of pkg/models (applyDefaults), shown as placeholders. */
+export const SETTINGS_DEFAULTS = {
+  timeoutSeconds: 30,
+  scrapeInterval: '30s',
+  engine: 'auto',
+  pue: 1,
+  defaultIntensity: 198,
+};
+
+/** What a dashboard variable of this data source can list; each is a GET resource of the backend. */
+export const VARIABLE_RESOURCES = ['models', 'gpu-types', 'namespaces'] as const;
+export type VariableResource = (typeof VARIABLE_RESOURCES)[number];
+
+export interface FleetVariableQuery extends DataQuery {
+  resource: VariableResource;
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"os"
@@ -131,8 +132,7 @@ func (p *Plugin) Exited() bool { return p.client.Exited() }
 // Kill stops the plugin process.
 func (p *Plugin) Kill() { p.client.Kill() }
 
-// Settings builds the PluginContext Grafana sends for a data source with these settings. Bump updated to make
-// the plugin rebuild its instance, as Grafana does when a user saves new settings.
+// Settings are what Grafana sends in the PluginContext for a data source.
 type Settings struct {
 	UID            string
 	URL            string
@@ -150,7 +150,11 @@ func (s Settings) pluginContext() backend.PluginContext {
 	}
 	updated := s.Updated
 	if updated.IsZero() {
-		updated = time.Unix(1_700_000_000, 0)
+		// Grafana bumps Updated when a user saves new settings, and the SDK rebuilds the instance; tests get
+		// the same by deriving it from the settings, so equal settings share an instance and new ones do not.
+		h := fnv.New32a()
+		_, _ = fmt.Fprint(h, s.URL, string(s.JSONData), s.BasicAuth, s.BasicAuthUser, s.SecureJSONData)
+		updated = time.Unix(1_700_000_000+int64(h.Sum32()), 0)
 	}
 	return backend.PluginContext{
 		OrgID:    1,

@@ -48,11 +48,16 @@ type Mapping struct {
 	EnergyMetric     string `json:"energyMetric"`
 	PowerLimitMetric string `json:"powerLimitMetric"`
 	GPUTypeLabel     string `json:"gpuTypeLabel"`
+	// GPULabels identify one GPU (with the host): a GPU whose series changed pod labels within a step (a
+	// restarted pod, a restarted exporter) or is scraped twice is still counted once.
+	GPULabels []string `json:"gpuLabels"`
 	// HostLabels are tried in order: dcgm-exporter renamed Hostname to hostname in 2026.
 	HostLabels             []string `json:"hostLabels"`
 	PromptTokensMetric     string   `json:"promptTokensMetric"`
 	GenerationTokensMetric string   `json:"generationTokensMetric"`
 	ModelLabel             string   `json:"modelLabel"`
+	// NamespaceLabel is the Kubernetes namespace on the token series, for each model's namespace.
+	NamespaceLabel string `json:"namespaceLabel"`
 	// JoinLabels join GPU series to token series; "auto" detection switches to exported_* where present.
 	JoinLabels []string `json:"joinLabels"`
 	// JoinMode is "auto" (detect exported_* labels), "direct" (JoinLabels as given) or "exported".
@@ -106,10 +111,12 @@ func DefaultMapping() Mapping {
 		EnergyMetric:           "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION",
 		PowerLimitMetric:       "DCGM_FI_DEV_POWER_MGMT_LIMIT",
 		GPUTypeLabel:           "modelName",
+		GPULabels:              []string{"UUID", "gpu"},
 		HostLabels:             []string{"Hostname", "hostname"},
 		PromptTokensMetric:     "vllm:prompt_tokens_total",
 		GenerationTokensMetric: "vllm:generation_tokens_total",
 		ModelLabel:             "model_name",
+		NamespaceLabel:         "namespace",
 		JoinLabels:             []string{"namespace", "pod"},
 		JoinMode:               "auto",
 	}
@@ -184,12 +191,16 @@ func (c *Settings) applyDefaults() {
 	setDefault(&m.PromptTokensMetric, d.PromptTokensMetric)
 	setDefault(&m.GenerationTokensMetric, d.GenerationTokensMetric)
 	setDefault(&m.ModelLabel, d.ModelLabel)
+	setDefault(&m.NamespaceLabel, d.NamespaceLabel)
 	setDefault(&m.JoinMode, d.JoinMode)
 	if len(m.HostLabels) == 0 {
 		m.HostLabels = d.HostLabels
 	}
 	if len(m.JoinLabels) == 0 {
 		m.JoinLabels = d.JoinLabels
+	}
+	if len(m.GPULabels) == 0 {
+		m.GPULabels = d.GPULabels
 	}
 	if c.Carbon.PUE == 0 {
 		c.Carbon.PUE = 1
@@ -239,7 +250,7 @@ func (c *Settings) validate() error {
 			errs = append(errs, fmt.Errorf("mapping.%s %q is not a Prometheus metric name", field, v))
 		}
 	}
-	labels := map[string]string{"gpuTypeLabel": m.GPUTypeLabel, "modelLabel": m.ModelLabel}
+	labels := map[string]string{"gpuTypeLabel": m.GPUTypeLabel, "modelLabel": m.ModelLabel, "namespaceLabel": m.NamespaceLabel}
 	if m.GPUModelLabel != "" {
 		labels["gpuModelLabel"] = m.GPUModelLabel
 	}
@@ -248,6 +259,9 @@ func (c *Settings) validate() error {
 	}
 	for i, l := range m.HostLabels {
 		labels[fmt.Sprintf("hostLabels[%d]", i)] = l
+	}
+	for i, l := range m.GPULabels {
+		labels[fmt.Sprintf("gpuLabels[%d]", i)] = l
 	}
 	for field, v := range labels {
 		if !labelName.MatchString(v) {

@@ -2,14 +2,59 @@ package plugin
 
 import (
 	"context"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/frames"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-func (d *Datasource) rightSizing(_ context.Context, _ models.Query, _ *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	return nil, errNotImplemented(models.QueryRightSizing)
+// rightSizing answers the right-sizing table of the selected models and the saving_w frame for alerts; an
+// alert rule gets the saving_w frame only.
+func (d *Datasource) rightSizing(ctx context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
+	in, err := d.sizingInputs(q, f)
+	if err != nil {
+		return nil, err
+	}
+	rows := fleet.RightSizeFleet(f, q.Selects, in.floors, in.options, in.sizing)
+	if fromAlert(ctx) {
+		return in.context.Apply(data.Frames{frames.SavingLong(rows)}), nil
+	}
+	return frames.RightSizing(rows, in.context), nil
+}
+
+// sizingInputs are what right-sizing and consolidation start from.
+type sizingInputs struct {
+	options fleet.Options
+	floors  fleet.IdleFloors
+	sizing  fleet.SizingOptions
+	// context is that of a response about the selected models.
+	context frames.Context
+}
+
+func (d *Datasource) sizingInputs(q models.Query, f *fleet.Fleet) (sizingInputs, error) {
+	o, floors, ms, err := d.prepare(q, f)
+	if err != nil {
+		return sizingInputs{}, err
+	}
+	return sizingInputs{options: o, floors: floors, sizing: sizingOptions(d.settings, q), context: frames.NewContext(f, floors, gpuTypes(ms))}, nil
+}
+
+// sizingOptions are the right-sizing and consolidation options of a query, with the model sizes of the
+// settings on top of the built-in catalog.
+func sizingOptions(s *models.Settings, q models.Query) fleet.SizingOptions {
+	so := fleet.DefaultSizingOptions()
+	so.KVHeadroom = q.KVHeadroom
+	so.TrafficMargin = q.TrafficMargin
+	so.MinHistory = time.Duration(q.MinHistoryHours * float64(time.Hour))
+	so.SpinDownIdleShare = q.SpinDownIdleShare
+	overrides := make([]fleet.SizeOverride, len(s.ModelSizes))
+	for i, m := range s.ModelSizes {
+		overrides[i] = fleet.SizeOverride{Model: m.Model, ParamsB: m.ParamsB, Dtype: m.Dtype}
+	}
+	so.Sizes = fleet.NewModelSizes(fleet.DefaultModelSizes, overrides)
+	return so
 }

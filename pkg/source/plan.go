@@ -30,14 +30,22 @@ func Plan(from, to time.Time, interval time.Duration, maxDataPoints int64, scrap
 	}
 	// One point fewer than the limit: the aligned grid may gain a step at the start.
 	step = max(step, span/(MaxPointsPerSeries-1))
-	step = step.Round(time.Second)
+	// Up to whole seconds: never more points than the panel asked for.
+	step = (step + time.Second - 1).Truncate(time.Second)
 	for span/step >= MaxPointsPerSeries-1 {
 		step += time.Second
 	}
-	start := from.Truncate(step)
-	end := to.Truncate(step)
+	start, end := alignDown(from, step), alignDown(to, step)
 	if end.Before(start) {
 		end = start
 	}
-	return Request{Start: start.UTC(), End: end.UTC(), Step: step}, nil
+	return Request{Start: start, End: end, Step: step}, nil
+}
+
+// alignDown is the last multiple of step since the Unix epoch at or before t: the alignment Prometheus'
+// query frontends cache results on (time.Truncate counts from year 1, which differs for steps like 2592s).
+func alignDown(t time.Time, step time.Duration) time.Time {
+	s := int64(step / time.Second)
+	u := t.Unix()
+	return time.Unix(u-((u%s)+s)%s, 0).UTC()
 }

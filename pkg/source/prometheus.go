@@ -2,32 +2,59 @@ package source
 
 import (
 	"context"
-	"errors"
 	"net/http"
+	"slices"
+	"time"
 
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
+
+// valuesLookback is how far back the editor's lists and the health check look for series.
+const valuesLookback = 24 * time.Hour
 
 // Prometheus reads the fleet from a Prometheus-compatible HTTP API.
 type Prometheus struct {
 	cfg    *models.Settings
-	client *http.Client
+	client *promClient
+	now    func() time.Time
+	disc   discoveryCache
+	fleets *fleetCache
 }
 
 // NewPrometheus is a source reading from the URL in cfg with client (the SDK's client: auth, TLS, headers).
 func NewPrometheus(cfg *models.Settings, client *http.Client) (*Prometheus, error) {
-	return &Prometheus{cfg: cfg, client: client}, nil
+	c, err := newPromClient(cfg, client)
+	if err != nil {
+		return nil, err
+	}
+	ttl := time.Duration(cfg.CacheTTLSeconds * float64(time.Second))
+	return &Prometheus{cfg: cfg, client: c, now: time.Now, fleets: newFleetCache(ttl)}, nil
 }
 
-func (p *Prometheus) Fleet(context.Context, Request) (*fleet.Fleet, error) {
-	return nil, errors.New("TODO")
-}
-
-func (p *Prometheus) Values(context.Context, ValueKind) ([]string, error) {
-	return nil, errors.New("TODO")
-}
-
-func (p *Prometheus) Health(context.Context) Health {
-	return Health{Message: "TODO"}
+// Values lists models, GPU types or namespaces seen in the last day, sorted, as the mapping and the label
+// filter select them.
+func (p *Prometheus) Values(ctx context.Context, kind ValueKind) ([]string, error) {
+	m := p.cfg.Mapping
+	s := newSchema(p.cfg, join{}, false, false)
+	var label, match, what string
+	switch kind {
+	case ValueModels:
+		label, match, what = m.ModelLabel, s.selector(m.GenerationTokensMetric), "the list of models"
+	case ValueGPUTypes:
+		label, match, what = m.GPUTypeLabel, s.selector(m.PowerMetric), "the list of GPU types"
+	case ValueNamespaces:
+		label, match, what = m.NamespaceLabel, s.selector(m.GenerationTokensMetric), "the list of namespaces"
+	default:
+		return nil, backend.PluginErrorf("unknown list %q; use one of %s, %s, %s", kind, ValueModels, ValueGPUTypes, ValueNamespaces)
+	}
+	end := p.now()
+	res, err := p.client.labelValues(ctx, what, label, match, end.Add(-valuesLookback), end)
+	if err != nil {
+		return nil, err
+	}
+	values := slices.DeleteFunc(res.value, func(v string) bool { return v == "" })
+	slices.Sort(values)
+	return values, nil
 }

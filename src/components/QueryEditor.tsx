@@ -1,45 +1,308 @@
-import React, { ChangeEvent } from 'react';
-import { InlineField, Input, Stack } from '@grafana/ui';
-import { QueryEditorProps } from '@grafana/data';
-import { DataSource } from '../datasource';
-import { MyDataSourceOptions, MyQuery } from '../types';
+import React, { useEffect, useMemo, useState } from 'react';
+import { CoreApp, QueryEditorProps } from '@grafana/data';
+import { EditorField, EditorRow, EditorRows } from '@grafana/plugin-ui';
+import { getTemplateSrv } from '@grafana/runtime';
+import { Combobox, ComboboxOption, Input, MultiCombobox, RadioButtonGroup, Text } from '@grafana/ui';
 
-type Props = QueryEditorProps<DataSource, MyQuery, MyDataSourceOptions>;
+import type { DataSource } from '../datasource';
+import {
+  DEFAULT_QUERY_TYPE,
+  FleetOptions,
+  FleetQuery,
+  isQueryType,
+  METRIC_LABELS,
+  NumericOption,
+  OPTION_DEFAULTS,
+  QUERY_TYPE_INFO,
+  QUERY_TYPES,
+  QueryOption,
+  QueryType,
+  TIMESERIES_METRICS,
+  TOKEN_KINDS,
+  withQueryType,
+} from '../types';
+import { validateQuery } from '../validation';
 
-export function QueryEditor({ query, onChange, onRunQuery }: Props) {
-  const onQueryTextChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, queryText: event.target.value });
+type Props = QueryEditorProps<DataSource, FleetQuery, FleetOptions>;
+
+const QUERY_TYPE_OPTIONS: Array<ComboboxOption<QueryType>> = QUERY_TYPES.map((value) => ({
+  value,
+  label: QUERY_TYPE_INFO[value].label,
+  description: QUERY_TYPE_INFO[value].description,
+}));
+
+const TOKEN_OPTIONS = TOKEN_KINDS.map((value) => ({
+  value,
+  label: value === 'total' ? 'Prompt + generation' : 'Generation only',
+  description: value === 'total' ? 'All tokens the model processed' : 'Only generated tokens (the ML.ENERGY convention)',
+}));
+
+const METRIC_OPTIONS: ComboboxOption[] = TIMESERIES_METRICS.map((value) => ({ value, label: METRIC_LABELS[value] }));
+
+const NUMBER_FIELDS: Record<NumericOption, { label: string; tooltip: string }> = {
+  idleThreshold: {
+    label: 'Idle below (tok/s)',
+    tooltip: 'A step with fewer tokens per second than this counts as idle and has no J/token.',
+  },
+  kvHeadroom: {
+    label: 'KV-cache headroom',
+    tooltip: 'Memory kept free for the KV cache, as a fraction of the weights (0.2 = 20%).',
+  },
+  trafficMargin: {
+    label: 'Traffic margin',
+    tooltip: 'Share of headroom the smaller allocation must keep above the observed peak (0.3 = 30%).',
+  },
+  minHistoryHours: {
+    label: 'Min history (h)',
+    tooltip: 'With less history than this in the time range, a model gets no right-sizing verdict.',
+  },
+  spinDownIdleShare: {
+    label: 'Spin down when idle for',
+    tooltip: 'Share of the steps a model must be idle to become a spin-down candidate (0.95 = 95%).',
+  },
+};
+
+const TYPE_SPECIFIC_NUMBERS: NumericOption[] = ['kvHeadroom', 'trafficMargin', 'minHistoryHours', 'spinDownIdleShare'];
+
+export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Props) {
+  const queryType = isQueryType(query.queryType) ? query.queryType : DEFAULT_QUERY_TYPE;
+  const info = QUERY_TYPE_INFO[queryType];
+  const uses = (option: QueryOption) => info.options.includes(option);
+  const errors = validateQuery(query);
+  const compact = app === CoreApp.Explore;
+  const modelOptions = useModelOptions(datasource);
+  const id = (option: string) => `fleet-${query.refId}-${option}`;
+
+  // Sets (or, with undefined, removes so the default applies) one option; runs the query when it is valid.
+  const update = (patch: Partial<FleetQuery>) => {
+    const next: FleetQuery = { ...query, ...patch };
+    for (const [key, value] of Object.entries(patch)) {
+      if (value === undefined) {
+        delete next[key as keyof FleetQuery];
+      }
+    }
+    onChange(next);
+    if (Object.keys(validateQuery(next)).length === 0) {
+      onRunQuery();
+    }
   };
 
-  const onConstantChange = (event: ChangeEvent<HTMLInputElement>) => {
-    onChange({ ...query, constant: parseFloat(event.target.value) });
-    // executes the query
-    onRunQuery();
-  };
-
-  const { queryText, constant } = query;
-
-  return (
-    <Stack gap={0}>
-      <InlineField label="Constant">
-        <Input
-          id="query-editor-constant"
-          onChange={onConstantChange}
-          value={constant}
-          width={8}
-          type="number"
-          step="0.1"
-        />
-      </InlineField>
-      <InlineField label="Query Text" labelWidth={16} tooltip="Not used yet">
-        <Input
-          id="query-editor-query-text"
-          onChange={onQueryTextChange}
-          value={queryText || ''}
-          required
-          placeholder="Enter a query"
-        />
-      </InlineField>
-    </Stack>
+  const numberField = (option: NumericOption) => (
+    <DraftInput
+      key={option}
+      id={id(option)}
+      label={NUMBER_FIELDS[option].label}
+      tooltip={NUMBER_FIELDS[option].tooltip}
+      placeholder={String(OPTION_DEFAULTS[option])}
+      value={query[option]}
+      error={errors[option]}
+      width={18}
+      parse={parseNumber}
+      onCommit={(value) => update({ [option]: value })}
+    />
   );
+
+  const typeField = (
+    <EditorField
+      label="Query type"
+      tooltip={compact ? info.description : undefined}
+      width={compact ? undefined : 26}
+    >
+      <Combobox<QueryType>
+        id={id('queryType')}
+        options={QUERY_TYPE_OPTIONS}
+        value={queryType}
+        width="auto"
+        minWidth={compact ? 18 : 26}
+        onChange={(option) => {
+          onChange(withQueryType(query, option.value));
+          onRunQuery();
+        }}
+      />
+    </EditorField>
+  );
+
+  const modelFields = (
+    <>
+      <EditorField
+        label="Models"
+        tooltip="Served models to include; none selected means every model."
+        width={compact ? 40 : 56}
+      >
+        <MultiCombobox<string>
+          id={id('models')}
+          options={modelOptions}
+          value={query.models ?? []}
+          placeholder="All models"
+          createCustomValue
+          isClearable
+          // No width of its own: MultiCombobox (12.4) would count pills against it as pixels and hide all but
+          // one. It fills the field and measures that; each pill costs its text + 50 px.
+          onChange={(selected) => update({ models: selected.length ? selected.map((o) => o.value) : undefined })}
+        />
+      </EditorField>
+      <DraftInput
+        id={id('modelRegex')}
+        label="Model regex"
+        tooltip="Regular expression (Go RE2) the whole model name must match, e.g. gpt-oss.*|gemma.*. Combines with Models."
+        placeholder="e.g. gpt-oss.*|gemma.*"
+        value={query.modelRegex}
+        error={errors.modelRegex}
+        width={compact ? 20 : 26}
+        parse={parseText}
+        onCommit={(modelRegex) => update({ modelRegex })}
+      />
+    </>
+  );
+
+  const tokensField = (
+    <EditorField label="Tokens" tooltip="Which tokens count when computing tokens/s and J/token.">
+      <RadioButtonGroup
+        id={id('tokens')}
+        options={TOKEN_OPTIONS}
+        value={query.tokens ?? OPTION_DEFAULTS.tokens}
+        onChange={(tokens) => update({ tokens })}
+      />
+    </EditorField>
+  );
+
+  const metricField = uses('metric') && (
+    <EditorField label="Metric" tooltip="The per-model series to draw.">
+      <Combobox
+        id={id('metric')}
+        options={withVariables(METRIC_OPTIONS)}
+        value={query.metric ?? null}
+        placeholder={METRIC_LABELS[OPTION_DEFAULTS.metric]}
+        createCustomValue
+        isClearable
+        width={26}
+        onChange={(option) => update({ metric: option?.value })}
+      />
+    </EditorField>
+  );
+  const typeNumbers = TYPE_SPECIFIC_NUMBERS.filter(uses).map(numberField);
+
+  if (compact) {
+    return (
+      <EditorRows>
+        <EditorRow>
+          {typeField}
+          {metricField}
+          {modelFields}
+          {tokensField}
+          {numberField('idleThreshold')}
+          {typeNumbers}
+        </EditorRow>
+      </EditorRows>
+    );
+  }
+  return (
+    <EditorRows>
+      <EditorRow>
+        {typeField}
+        <div data-testid="query-type-description">
+          <Text color="secondary" italic>
+            {info.description}
+          </Text>
+        </div>
+      </EditorRow>
+      <EditorRow>
+        {modelFields}
+        {numberField('idleThreshold')}
+      </EditorRow>
+      <EditorRow>
+        {tokensField}
+        {metricField}
+        {typeNumbers}
+      </EditorRow>
+    </EditorRows>
+  );
+}
+
+/** The served models from the backend, then the dashboard's variables. */
+function useModelOptions(datasource: DataSource): ComboboxOption[] {
+  const [models, setModels] = useState<string[]>([]);
+  useEffect(() => {
+    let live = true;
+    datasource
+      .listResource('models')
+      .then((names) => live && setModels(names))
+      // Without the list the user can still type model names; the backend explains connection errors.
+      .catch(() => live && setModels([]));
+    return () => {
+      live = false;
+    };
+  }, [datasource]);
+  return useMemo(() => withVariables(models.map((value) => ({ value, label: value }))), [models]);
+}
+
+function withVariables(options: ComboboxOption[]): ComboboxOption[] {
+  const variables = getTemplateSrv()
+    .getVariables()
+    .map((v) => ({ value: `$${v.name}`, label: `$${v.name}`, description: 'Dashboard variable' }));
+  return [...options, ...variables];
+}
+
+interface Parsed<T> {
+  value?: T;
+  error?: string;
+}
+
+interface DraftInputProps<T> {
+  id: string;
+  label: string;
+  tooltip: string;
+  placeholder: string;
+  value?: T;
+  /** The backend's objection to the committed value. */
+  error?: string;
+  width: number;
+  parse: (text: string) => Parsed<T>;
+  onCommit: (value: T | undefined) => void;
+}
+
+/**
+ * An option edited as text and committed on blur or Enter, so the query does not run on every key. Empty text
+ * removes the option (the default, shown as placeholder, applies); text that does not parse says why.
+ */
+function DraftInput<T>({ id, label, tooltip, placeholder, value, error, width, parse, onCommit }: DraftInputProps<T>) {
+  const committed = value === undefined ? '' : String(value);
+  const [draft, setDraft] = useState({ committed, text: committed });
+  // The query changed from outside (another option, the query type): show the new value.
+  if (draft.committed !== committed) {
+    setDraft({ committed, text: committed });
+  }
+  const parsed = parse(draft.text);
+  const message = parsed.error ?? error;
+  const commit = () => {
+    if (!parsed.error && parsed.value !== value) {
+      onCommit(parsed.value);
+    }
+  };
+  return (
+    <EditorField label={label} tooltip={tooltip} invalid={Boolean(message)} error={message} width={width}>
+      <Input
+        id={id}
+        width={width}
+        value={draft.text}
+        placeholder={placeholder}
+        invalid={Boolean(message)}
+        onChange={(e) => setDraft({ committed, text: e.currentTarget.value })}
+        onBlur={commit}
+        onKeyDown={(e) => e.key === 'Enter' && commit()}
+      />
+    </EditorField>
+  );
+}
+
+function parseText(text: string): Parsed<string> {
+  return { value: text.trim() === '' ? undefined : text };
+}
+
+function parseNumber(text: string): Parsed<number> {
+  if (text.trim() === '') {
+    return {};
+  }
+  const value = Number(text);
+  return Number.isNaN(value) ? { error: 'Must be a number.' } : { value };
 }

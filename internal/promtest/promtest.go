@@ -1,0 +1,319 @@
+// Package promtest runs a real Prometheus (Debian's `prometheus` and `promtool`) for tests: on 127.0.0.1 with
+// a free port and a temporary data dir, optionally backfilled from OpenMetrics before it starts, optionally
+// scraping targets. Where the binaries are missing the test is skipped, or fails when CI=true.
+//
+// Backfills take seconds, so a package can share one server among its tests with a Fixture.
+package promtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// Options choose what the server holds and how it runs.
+type Options struct {
+	// Backfill is an OpenMetrics file imported with promtool before the server starts.
+	Backfill string
+	// Config is the content of prometheus.yml (scrape configs); empty is a config with no targets.
+	Config string
+	// Flags are extra command-line flags, e.g. "--query.timeout=5s", "--query.max-samples=1000".
+	Flags []string
+}
+
+// Server is a running Prometheus.
+type Server struct {
+	// URL is the base URL of its HTTP API, e.g. http://127.0.0.1:41234.
+	URL     string
+	DataDir string
+	opts    Options
+	dir     string
+	addr    string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	log     *syncBuffer
+	api     v1.API
+}
+
+// Binaries reports whether prometheus and promtool are installed, and if not, which is missing.
+func Binaries() error {
+	for _, b := range []string{"prometheus", "promtool"} {
+		if _, err := exec.LookPath(b); err != nil {
+			return fmt.Errorf("%s is not installed (apt-get install prometheus): %w", b, err)
+		}
+	}
+	return nil
+}
+
+// requireBinaries skips the test when the binaries are missing, or fails it on CI.
+func requireBinaries(tb testing.TB) {
+	tb.Helper()
+	if err := Binaries(); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(err)
+		}
+		tb.Skip(err)
+	}
+}
+
+// Start runs a server for one test and stops it when the test ends.
+func Start(tb testing.TB, o Options) *Server {
+	tb.Helper()
+	requireBinaries(tb)
+	dir := tb.TempDir()
+	s, err := start(dir, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Stop() })
+	return s
+}
+
+func start(dir string, o Options) (*Server, error) {
+	s := &Server{opts: o, dir: dir, DataDir: filepath.Join(dir, "data")}
+	if o.Backfill != "" {
+		out, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics",
+			"--max-block-duration=400h", o.Backfill, s.DataDir).CombinedOutput()
+		if err != nil {
+			return nil, fmt.Errorf("promtool could not backfill %s: %v\n%s", o.Backfill, err, tail(out))
+		}
+	}
+	cfg := o.Config
+	if cfg == "" {
+		cfg = "global:\n  scrape_interval: 15s\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	if err := s.launch(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// launch starts the process on a free port and waits until it is ready.
+func (s *Server) launch() error {
+	if s.addr == "" {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		s.addr = addr
+	}
+	args := []string{
+		"--config.file=" + filepath.Join(s.dir, "prometheus.yml"),
+		"--storage.tsdb.path=" + s.DataDir,
+		"--storage.tsdb.retention.time=100y", // backfilled history may be older than the default 15 days
+		"--web.listen-address=" + s.addr,
+		"--web.enable-lifecycle",
+	}
+	s.log = &syncBuffer{}
+	cmd := exec.Command("prometheus", append(args, s.opts.Flags...)...)
+	cmd.Stdout, cmd.Stderr = s.log, s.log
+	// Die with the test binary even when a test forgets to stop the server.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("could not start prometheus: %w", err)
+	}
+	s.cmd, s.done = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	s.URL = "http://" + s.addr
+	client, err := api.NewClient(api.Config{Address: s.URL})
+	if err != nil {
+		return err
+	}
+	s.api = v1.NewAPI(client)
+	return s.waitReady(30 * time.Second)
+}
+
+func (s *Server) waitReady(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.done:
+			return fmt.Errorf("prometheus exited before it was ready:\n%s", tail(s.log.Bytes()))
+		default:
+		}
+		resp, err := http.Get(s.URL + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = s.Kill()
+	return fmt.Errorf("prometheus was not ready after %s:\n%s", timeout, tail(s.log.Bytes()))
+}
+
+// API is a client of the server's HTTP API.
+func (s *Server) API() v1.API { return s.api }
+
+// Query runs an instant query at ts and fails the test on an error or warning.
+func (s *Server) Query(tb testing.TB, q string, ts time.Time) model.Value {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	v, warnings, _, err := s.api.Query(ctx, q, ts)
+	if err != nil || len(warnings) > 0 {
+		tb.Fatalf("query %s at %s: %v %v", q, ts.UTC().Format(time.RFC3339), err, warnings)
+	}
+	return v
+}
+
+// QueryVector runs an instant query and returns its samples keyed by the value of label.
+func (s *Server) QueryVector(tb testing.TB, q string, ts time.Time, label string) map[string]float64 {
+	tb.Helper()
+	vec, ok := s.Query(tb, q, ts).(model.Vector)
+	if !ok {
+		tb.Fatalf("query %s did not return a vector", q)
+	}
+	out := map[string]float64{}
+	for _, smp := range vec {
+		out[string(smp.Metric[model.LabelName(label)])] = float64(smp.Value)
+	}
+	return out
+}
+
+// Log is what the server printed so far.
+func (s *Server) Log() string { return s.log.String() }
+
+// Stop ends the server gracefully (SIGTERM) and waits for it. Stopping a stopped server does nothing.
+func (s *Server) Stop() error { return s.signal(syscall.SIGTERM) }
+
+// Kill ends the server at once (SIGKILL), as a crash would.
+func (s *Server) Kill() error { return s.signal(syscall.SIGKILL) }
+
+func (s *Server) signal(sig syscall.Signal) error {
+	if s.cmd == nil {
+		return nil
+	}
+	select {
+	case <-s.done:
+		return nil
+	default:
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return err
+	}
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.done
+	}
+	return nil
+}
+
+// Restart stops the server and starts it again on the same address and data.
+func (s *Server) Restart(tb testing.TB) {
+	tb.Helper()
+	if err := s.Stop(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.launch(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// Fixture shares one server among the tests of a package: the first test that asks starts it, Close (from
+// TestMain, after m.Run) stops it.
+//
+//	var prom = promtest.NewFixture(func() (promtest.Options, error) { ... write the backfill ... })
+//	func TestMain(m *testing.M) { code := m.Run(); prom.Close(); os.Exit(code) }
+//	func TestX(t *testing.T) { srv := prom.Server(t) ... }
+type Fixture struct {
+	setup func(dir string) (Options, error)
+	once  sync.Once
+	dir   string
+	srv   *Server
+	err   error
+}
+
+// NewFixture is a fixture whose setup prepares the options (e.g. writes the backfill file into dir, a
+// temporary directory removed by Close).
+func NewFixture(setup func(dir string) (Options, error)) *Fixture { return &Fixture{setup: setup} }
+
+// Server is the shared server, started on first use. A failed start fails every test that asks.
+func (f *Fixture) Server(tb testing.TB) *Server {
+	tb.Helper()
+	requireBinaries(tb)
+	f.once.Do(func() {
+		if f.dir, f.err = os.MkdirTemp("", "promtest-"); f.err != nil {
+			return
+		}
+		var o Options
+		if o, f.err = f.setup(f.dir); f.err != nil {
+			return
+		}
+		f.srv, f.err = start(f.dir, o)
+	})
+	if f.err != nil {
+		tb.Fatal(f.err)
+	}
+	return f.srv
+}
+
+// Close stops the shared server if it was started and removes its files.
+func (f *Fixture) Close() {
+	if f.srv != nil {
+		_ = f.srv.Stop()
+	}
+	if f.dir != "" {
+		_ = os.RemoveAll(f.dir)
+	}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
+}
+
+// syncBuffer is the server's output, written by the process' copy goroutines while tests read it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+func (b *syncBuffer) String() string { return string(b.Bytes()) }
+
+// tail is the end of a log, enough to see why a process failed.
+func tail(b []byte) string {
+	const n = 4000
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

@@ -1,0 +1,62 @@
+package promtest_test
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/promtest"
+)
+
+// Samples a month old: older than Prometheus' default 15-day retention, which the server must not apply.
+var base = time.Now().Add(-30 * 24 * time.Hour).Truncate(time.Minute)
+
+func writeBackfill(t *testing.T, dir string) string {
+	t.Helper()
+	om := "# TYPE tokens counter\n"
+	for i := range 10 {
+		om += "tokens_total{model_name=\"m\"} " + strconv.Itoa(100*i) + " " + strconv.Itoa(int(base.Unix())+60*i) + "\n"
+	}
+	om += "# EOF\n"
+	path := filepath.Join(dir, "h.om")
+	require.NoError(t, os.WriteFile(path, []byte(om), 0o644))
+	return path
+}
+
+func TestBackfilledServerAnswersAndSurvivesRestart(t *testing.T) {
+	srv := promtest.Start(t, promtest.Options{Backfill: writeBackfill(t, t.TempDir()), Flags: []string{"--query.max-samples=5"}})
+	at := base.Add(9 * time.Minute)
+	q := `sum by (model_name) (increase(tokens_total[3m]))`
+	assert.Equal(t, map[string]float64{"m": 300}, srv.QueryVector(t, q, at, "model_name"))
+
+	_, _, _, err := srv.API().Query(t.Context(), `count_over_time(tokens_total[9m])`, at)
+	require.Error(t, err, "--query.max-samples=5 reached the server")
+
+	srv.Restart(t)
+	assert.Equal(t, map[string]float64{"m": 300}, srv.QueryVector(t, q, at, "model_name"), "data survives a restart")
+
+	require.NoError(t, srv.Kill())
+	_, _, _, err = srv.API().Query(t.Context(), q, at)
+	assert.Error(t, err, "a killed server answers nothing")
+}
+
+var shared = promtest.NewFixture(func(dir string) (promtest.Options, error) {
+	return promtest.Options{Config: "global:\n  scrape_interval: 1s\n"}, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	shared.Close()
+	os.Exit(code)
+}
+
+func TestFixtureSharesOneServer(t *testing.T) {
+	a, b := shared.Server(t), shared.Server(t)
+	assert.Same(t, a, b)
+	assert.Equal(t, map[string]float64{"": 1}, a.QueryVector(t, "vector(1)", time.Now(), "x"))
+}

@@ -1,0 +1,246 @@
+package fleet
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Consolidation actions.
+const (
+	ActionSpinDown = "spin-down"
+	ActionCoLocate = "co-locate"
+)
+
+// CoLocateMinIdleShare is the share of its steps with data a model must be idle to count as low-traffic, a
+// candidate for sharing GPUs: co-located models mostly wait in turn rather than compete for compute.
+const CoLocateMinIdleShare = 0.5
+
+// ConsolidationAction is one change an operator can make, with what it saves.
+type ConsolidationAction struct {
+	Action  string
+	Models  []string
+	GPUType string
+	GPUsNow int
+	// GPUsAfter is 0 for a spin-down.
+	GPUsAfter int
+	// SavingW is all the models' power for a spin-down; GPUs freed x idle floor for a co-location.
+	SavingW           float64
+	SavingKWhPerDay   float64
+	SavingKgCO2PerDay float64
+	// Plan says which models share which GPUs after a co-location, node by node.
+	Plan   string
+	Reason string
+}
+
+// ModelIdleness is the idle-gap view of one model: how long it goes without a request, which tells whether
+// spinning it down (and starting it on demand) is safe.
+type ModelIdleness struct {
+	Model   string
+	GPUType string
+	Traffic Traffic
+	// SpinDown marks a spin-down candidate.
+	SpinDown bool
+}
+
+// Consolidation is the set of actions over the selected models and their idle gaps.
+type Consolidation struct {
+	Actions []ConsolidationAction
+	Idle    []ModelIdleness
+	// Notes say which models were left out of the plans and why.
+	Notes []string
+}
+
+// Consolidate finds spin-down candidates (idle for at least so.SpinDownIdleShare of their steps with data:
+// their whole power is saved; models that no longer run at the end of the window are only listed) and, per GPU type, packs the other low-traffic models (idle at least
+// CoLocateMinIdleShare) by memory need with first-fit decreasing, each model on the GPUs right-sizing
+// recommends for it (its current GPUs when right-sizing has no verdict), all of a model's GPUs on one node.
+// selected keeps the models the query asks for (nil keeps all); node sizes come from the whole fleet.
+func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Options, so SizingOptions) Consolidation {
+	var c Consolidation
+	candidates := map[string][]colocated{}
+	for i := range f.Models {
+		m := &f.Models[i]
+		if m.Unallocated || (selected != nil && !selected(m.Name)) {
+			continue
+		}
+		t := MeasureTraffic(m, f.Grid, o)
+		if t.GPUs == 0 {
+			continue
+		}
+		if t.DataSteps == 0 {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s: its GPUs report power but it has no token data in the window; check the GPU-to-model join", m.Name))
+			continue
+		}
+		idle := ModelIdleness{Model: m.Name, GPUType: m.GPUType(), Traffic: t, SpinDown: t.Current && t.IdleShare >= so.SpinDownIdleShare}
+		c.Idle = append(c.Idle, idle)
+		switch {
+		case !t.Current:
+			// Already gone: nothing to spin down or move.
+		case idle.SpinDown:
+			c.Actions = append(c.Actions, spinDown(m, f.Grid, idle, floors, o))
+		case t.IdleShare >= CoLocateMinIdleShare:
+			rs := RightSize(m, f.Grid, floors, o, so)
+			item, ok := colocationItem(rs)
+			if !ok {
+				c.Notes = append(c.Notes, fmt.Sprintf("%s is left out of co-location: %s", m.Name, rs.Reason))
+				continue
+			}
+			a := Attribute(m, f.Grid, floors, o)
+			candidates[idle.GPUType] = append(candidates[idle.GPUType], colocated{item: item, rs: rs, energyJ: a.EnergyJ, co2G: a.CO2G})
+		}
+	}
+
+	nodes := nodeSizes(f)
+	for _, gpuType := range sortedKeys(candidates) {
+		if a, ok := coLocate(gpuType, candidates[gpuType], nodes[gpuType], floors); ok {
+			c.Actions = append(c.Actions, a)
+		}
+	}
+	slices.SortStableFunc(c.Actions, func(a, b ConsolidationAction) int { return cmp.Compare(b.SavingW, a.SavingW) })
+	slices.SortFunc(c.Idle, func(a, b ModelIdleness) int { return cmp.Compare(a.Model, b.Model) })
+	return c
+}
+
+func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options) ConsolidationAction {
+	a := Attribute(m, g, floors, o)
+	t := idle.Traffic
+	gaps := "never served a request"
+	if t.BusyRuns > 0 {
+		gaps = fmt.Sprintf("typically %s between requests, longest idle run %s, %.1f wake-ups a day",
+			formatDuration(t.TypicalIdleGap), formatDuration(t.LongestIdleGap), t.WakeupsPerDay())
+	}
+	now := ""
+	if t.Current && t.IdleFor > 0 {
+		now = fmt.Sprintf("; idle for the last %s", formatDuration(t.IdleFor))
+	}
+	return ConsolidationAction{
+		Action: ActionSpinDown, Models: []string{m.Name}, GPUType: idle.GPUType,
+		GPUsNow: t.GPUs, GPUsAfter: 0,
+		SavingW:           a.PowerW,
+		SavingKWhPerDay:   a.PowerW * 24 / 1000,
+		SavingKgCO2PerDay: a.CO2GPerH * 24 / 1000,
+		Reason: fmt.Sprintf("idle %.1f%% of %s with data (%s)%s; %dx %s draw ~%.0f W",
+			100*t.IdleShare, formatDuration(t.History), gaps, now, t.GPUs, ShortGPUName(idle.GPUType), a.PowerW),
+	}
+}
+
+// colocated is a co-location candidate.
+type colocated struct {
+	item    PackItem
+	rs      RightSizing
+	energyJ float64
+	co2G    float64
+}
+
+// colocationItem is what a model puts into the packing: its memory need over the GPUs right-sizing
+// recommends, or over its current GPUs when right-sizing has no verdict. Models of unknown size, or that need
+// more memory than they hold, cannot be packed.
+func colocationItem(rs RightSizing) (PackItem, bool) {
+	if math.IsNaN(rs.MemoryNeedGB) || rs.MinGPUsByMemory == 0 || rs.MinGPUsByMemory > rs.GPUs {
+		return PackItem{}, false
+	}
+	tp := rs.GPUs
+	if rs.Verdict && rs.RecommendedGPUs > 0 {
+		tp = rs.RecommendedGPUs
+	}
+	return PackItem{Name: rs.Model, NeedGB: rs.MemoryNeedGB, TP: tp}, true
+}
+
+func coLocate(gpuType string, cands []colocated, nodeGPUs int, floors IdleFloors) (ConsolidationAction, bool) {
+	if len(cands) < 2 {
+		return ConsolidationAction{}, false
+	}
+	items := make([]PackItem, len(cands))
+	a := ConsolidationAction{Action: ActionCoLocate, GPUType: gpuType}
+	var energyJ, co2G float64
+	minIdle, maxIdle := 1.0, 0.0
+	for i, cd := range cands {
+		items[i] = cd.item
+		nodeGPUs = max(nodeGPUs, cd.item.TP)
+		a.Models = append(a.Models, cd.item.Name)
+		a.GPUsNow += cd.rs.GPUs
+		energyJ += cd.energyJ
+		co2G += cd.co2G
+		minIdle, maxIdle = math.Min(minIdle, cd.rs.Traffic.IdleShare), math.Max(maxIdle, cd.rs.Traffic.IdleShare)
+	}
+	p, err := PackFirstFitDecreasing(items, cands[0].rs.UsableGBPerGPU, nodeGPUs)
+	if err != nil || p.GPUs >= a.GPUsNow {
+		return ConsolidationAction{}, false
+	}
+	slices.Sort(a.Models)
+	a.GPUsAfter = p.GPUs
+	floor := floors.For(gpuType)
+	a.SavingW = float64(a.GPUsNow-a.GPUsAfter) * floor.W
+	a.SavingKWhPerDay = a.SavingW * 24 / 1000
+	if energyJ > 0 {
+		a.SavingKgCO2PerDay = a.SavingW * 86400 * co2G / energyJ / 1000
+	}
+	a.Plan = packingPlan(p)
+	name := ShortGPUName(gpuType)
+	a.Reason = fmt.Sprintf("%d low-traffic models (idle %.0f-%.0f%% of the time) on %dx %s fit %dx by memory "+
+		"(first-fit decreasing, a model's GPUs on one node of %d): frees %s, saves ~%.0f W at the %s idle floor of %.0f W per GPU",
+		len(cands), 100*minIdle, 100*maxIdle, a.GPUsNow, name, a.GPUsAfter, nodeGPUs,
+		plural(a.GPUsNow-a.GPUsAfter, "GPU"), a.SavingW, floor.Source, floor.W)
+	return a, true
+}
+
+// packingPlan is a packing in words: "node 1: a + b | c | c; node 2: d".
+func packingPlan(p Packing) string {
+	nodes := make([]string, len(p.Nodes))
+	for n, gpus := range p.Nodes {
+		shares := make([]string, len(gpus))
+		for g, gpu := range gpus {
+			shares[g] = strings.Join(gpu.Items, " + ")
+		}
+		nodes[n] = fmt.Sprintf("node %d: %s", n+1, strings.Join(shares, " | "))
+	}
+	return strings.Join(nodes, "; ")
+}
+
+// nodeSizes is, per GPU type, the most GPUs of that type seen on one host at one step (all models and
+// unallocated GPUs together): the node size packings may assume.
+func nodeSizes(f *Fleet) map[string]int {
+	type hostType struct{ host, gpuType string }
+	sums := map[hostType]Series{}
+	for mi := range f.Models {
+		for _, p := range f.Models[mi].Placements {
+			k := hostType{p.Host, p.GPUType}
+			s, ok := sums[k]
+			if !ok {
+				s = make(Series, f.Grid.N)
+				sums[k] = s
+			}
+			for i := range s {
+				if n := at(p.GPUs, i); !math.IsNaN(n) {
+					s[i] += n
+				}
+			}
+		}
+	}
+	out := map[string]int{}
+	for k, s := range sums {
+		for _, n := range s {
+			out[k.gpuType] = max(out[k.gpuType], int(math.Round(n)))
+		}
+	}
+	return out
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,305 @@
+package sim
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Sim is a fleet resolved from a Spec and a seed: physical GPUs, pods and their GPUs over time, and the
+// physics. It is safe for concurrent use.
+type Sim struct {
+	spec   Spec
+	seed   uint64
+	tickMS int64
+	e0     int64 // tick index of the first tick after the epoch
+	models []model
+	gpus   []gpu
+	pods   []pod
+	gaps   [][2]int64 // [start, end) in Unix ms
+	cache  *blockCache
+}
+
+type model struct {
+	spec        ModelSpec
+	key         uint64
+	typ         GPUType
+	promptShare float64
+	pods        []int
+}
+
+type gpu struct {
+	host     string
+	index    int
+	typ      GPUType
+	uuid     string
+	pciBusID string
+	key      uint64
+	// timeline covers [e0, forever) with the pod holding the GPU (-1: none), in tick order.
+	timeline []holding
+}
+
+type holding struct {
+	k0, k1 int64 // ticks [k0, k1)
+	pod    int
+}
+
+type pod struct {
+	model  int
+	name   string
+	gpus   []int
+	k0, k1 int64 // alive ticks [k0, k1); k1 is forever for the last pod
+}
+
+const forever = math.MaxInt64 / 4
+
+// New resolves spec with seed. Its errors name the part of the spec at fault.
+func New(spec Spec, seed int64) (*Sim, error) {
+	if err := spec.validate(); err != nil {
+		return nil, fmt.Errorf("the fleet spec is not valid: %w", err)
+	}
+	s := &Sim{spec: spec, seed: uint64(seed), tickMS: spec.Tick.Milliseconds()}
+	s.e0 = spec.Epoch.UnixMilli() / s.tickMS
+	free := map[string][]int{} // host -> GPUs in index order
+	for _, n := range spec.Nodes {
+		typ, _ := spec.gpuType(n.GPUType)
+		for i := range n.GPUs {
+			g := gpu{host: n.Host, index: i, typ: typ, key: hashString(n.Host + "/" + strconv.Itoa(i))}
+			g.uuid = uuidFrom(g.key ^ s.seed)
+			g.pciBusID = pciBusID(i)
+			free[n.Host] = append(free[n.Host], len(s.gpus))
+			s.gpus = append(s.gpus, g)
+		}
+	}
+	for mi, ms := range spec.Models {
+		typ, ok := spec.gpuType(ms.GPUType)
+		if !ok {
+			return nil, fmt.Errorf("the fleet spec is not valid: model %q: GPU type %q is not in the spec's GPU types", ms.Name, ms.GPUType)
+		}
+		ms.Container = ms.ContainerName()
+		s.models = append(s.models, model{
+			spec: ms, key: hashString(ms.Name), typ: typ,
+			promptShare: ms.PromptPerGeneration / (1 + ms.PromptPerGeneration),
+		})
+		if err := s.addPod(mi, ms.Hosts, s.e0, forever); err != nil {
+			return nil, err
+		}
+	}
+	restarts := slices.Clone(spec.Mess.Restarts)
+	sort.Slice(restarts, func(i, j int) bool { return restarts[i].At.Before(restarts[j].At) })
+	for _, r := range restarts {
+		if err := s.restart(r); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range spec.Mess.Gaps {
+		s.gaps = append(s.gaps, [2]int64{g.Start.UnixMilli(), g.Start.Add(g.Duration).UnixMilli()})
+	}
+	for gi := range s.gpus {
+		s.gpus[gi].timeline = s.timeline(gi)
+	}
+	s.cache = newBlockCache(s)
+	return s, nil
+}
+
+// addPod starts a pod of model mi on the first GPUs of hosts free over ticks [k0, k1).
+func (s *Sim) addPod(mi int, hosts []string, k0, k1 int64) error {
+	m := &s.models[mi]
+	p := pod{model: mi, k0: k0, k1: k1, name: podName(m.spec.Container, m.key^s.seed, len(m.pods))}
+	for _, h := range hosts {
+		for gi := range s.gpus {
+			g := &s.gpus[gi]
+			if len(p.gpus) == m.spec.GPUs || g.host != h || g.typ.Name != m.typ.Name || !s.gpuFree(gi, k0, k1) {
+				continue
+			}
+			p.gpus = append(p.gpus, gi)
+		}
+	}
+	if len(p.gpus) < m.spec.GPUs {
+		return fmt.Errorf("the fleet spec is not valid: model %q needs %d free %s GPUs on %s, found %d",
+			m.spec.Name, m.spec.GPUs, m.typ.Name, strings.Join(hosts, ", "), len(p.gpus))
+	}
+	m.pods = append(m.pods, len(s.pods))
+	s.pods = append(s.pods, p)
+	return nil
+}
+
+func (s *Sim) gpuFree(gi int, k0, k1 int64) bool {
+	for _, p := range s.pods {
+		if p.k0 < k1 && k0 < p.k1 && slices.Contains(p.gpus, gi) {
+			return false
+		}
+	}
+	return true
+}
+
+// restart ends the model's current pod at r.At and starts a new one after r.Down, on tick boundaries.
+func (s *Sim) restart(r Restart) error {
+	mi := slices.IndexFunc(s.models, func(m model) bool { return m.spec.Name == r.Model })
+	m := &s.models[mi]
+	old := &s.pods[m.pods[len(m.pods)-1]]
+	end := r.At.UnixMilli() / s.tickMS
+	start := end + (r.Down.Milliseconds()+s.tickMS-1)/s.tickMS
+	if end <= old.k0 {
+		return fmt.Errorf("the fleet spec is not valid: restart of %q at %s is before its pod started", r.Model, r.At.UTC().Format(time.RFC3339))
+	}
+	k1 := old.k1
+	old.k1 = end
+	hosts := r.ToHosts
+	if len(hosts) == 0 {
+		hosts = m.spec.Hosts
+	}
+	return s.addPod(mi, hosts, start, k1)
+}
+
+// timeline lists who holds GPU gi from the epoch on, unheld stretches included.
+func (s *Sim) timeline(gi int) []holding {
+	var held []holding
+	for pi, p := range s.pods {
+		if slices.Contains(p.gpus, gi) {
+			held = append(held, holding{k0: p.k0, k1: p.k1, pod: pi})
+		}
+	}
+	sort.Slice(held, func(i, j int) bool { return held[i].k0 < held[j].k0 })
+	var out []holding
+	k := s.e0
+	for _, h := range held {
+		if h.k0 > k {
+			out = append(out, holding{k0: k, k1: h.k0, pod: -1})
+		}
+		out = append(out, h)
+		k = h.k1
+	}
+	if k < forever {
+		out = append(out, holding{k0: k, k1: forever, pod: -1})
+	}
+	return out
+}
+
+// Spec is the spec the fleet was built from.
+func (s *Sim) Spec() Spec { return s.spec }
+
+// tickOf is the tick whose interval (kτ, (k+1)τ] contains t (Unix ms).
+func (s *Sim) tickOf(tMS int64) int64 { return floorDiv(tMS-1, s.tickMS) }
+
+// inGap reports whether scrapes at t (Unix ms) are missing.
+func (s *Sim) inGap(tMS int64) bool {
+	for _, g := range s.gaps {
+		if tMS >= g[0] && tMS < g[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// Stream identifiers keep the hashes of different quantities independent.
+const (
+	streamNoise = iota + 1
+	streamQuiet
+	streamBurst
+	streamBurstAt
+	streamPower
+)
+
+// trafficTokensPerS is the model's total token rate over tick k if it serves then.
+func (s *Sim) trafficTokensPerS(m *model, k int64) float64 {
+	tr := m.spec.Traffic
+	tickS := float64(s.tickMS) / 1000
+	mid := (float64(k) + 0.5) * tickS // Unix seconds
+	r := 0.0
+	if tr.BaseTokensPerS > 0 && !(tr.QuietShare > 0 && u01(s.seed, m.key, streamQuiet, int64(mid/1800)) < tr.QuietShare) {
+		hour := math.Mod(mid, 86400) / 3600
+		cycle := 1 + tr.DailyAmplitude*math.Cos(2*math.Pi*(hour-tr.PeakHourUTC)/24)
+		noise := 1 + tr.Noise*(2*u01(s.seed, m.key, streamNoise, k)-1)
+		r = tr.BaseTokensPerS * cycle * noise
+	}
+	if tr.BurstsPerDay > 0 {
+		hour := int64(mid / 3600)
+		for h := hour - 1; h <= hour; h++ {
+			if u01(s.seed, m.key, streamBurst, h) >= tr.BurstsPerDay/24 {
+				continue
+			}
+			start := float64(h)*3600 + u01(s.seed, m.key, streamBurstAt, h)*3600
+			if mid >= start && mid < start+tr.BurstMinutes*60 {
+				r += tr.BurstTokensPerS
+			}
+		}
+	}
+	return math.Max(r, 0)
+}
+
+// serving reports whether a pod of the model is alive over tick k.
+func (s *Sim) serving(m *model, k int64) bool {
+	for _, pi := range m.pods {
+		if p := &s.pods[pi]; k >= p.k0 && k < p.k1 {
+			return true
+		}
+	}
+	return false
+}
+
+// rates is the model's prompt and generation rate over tick k, in milli-tokens per second.
+func (s *Sim) rates(mi int, k int64) (promptMilli, genMilli int64) {
+	m := &s.models[mi]
+	if !s.serving(m, k) {
+		return 0, 0
+	}
+	r := s.trafficTokensPerS(m, k) * 1000
+	return int64(math.Round(r * m.promptShare)), int64(math.Round(r * (1 - m.promptShare)))
+}
+
+// powerMW is the power of GPU gi over tick k, in milliwatts, held by pod (-1: none) whose model produces
+// tokensPerS over that tick.
+func (s *Sim) powerMW(gi int, k int64, pi int, tokensPerS float64) int64 {
+	g := &s.gpus[gi]
+	noise := s.spec.PowerNoiseW * (2*u01(s.seed, g.key, streamPower, k) - 1)
+	var w float64
+	if pi < 0 {
+		w = g.typ.BareIdleW + noise
+	} else {
+		m := &s.models[s.pods[pi].model]
+		w = g.typ.ParkedW + m.spec.MarginalJPerToken*tokensPerS/float64(m.spec.GPUs) + noise
+	}
+	w = math.Min(math.Max(w, 0), g.typ.PowerCapW)
+	return int64(math.Round(w * 1000))
+}
+
+// holderAt is the pod holding GPU gi over tick k, -1 when none.
+func (g *gpu) holderAt(k int64) int {
+	for _, h := range g.timeline {
+		if k >= h.k0 && k < h.k1 {
+			return h.pod
+		}
+	}
+	return -1
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// u01 is a uniform number in [0, 1) determined by its arguments (splitmix64 finalizer).
+func u01(seed, key uint64, stream, i int64) float64 {
+	x := seed ^ key*0x9E3779B97F4A7C15 ^ uint64(stream)*0xBF58476D1CE4E5B9 ^ uint64(i)*0x94D049BB133111EB
+	x ^= x >> 30
+	x *= 0xBF58476D1CE4E5B9
+	x ^= x >> 27
+	x *= 0x94D049BB133111EB
+	x ^= x >> 31
+	return float64(x>>11) / (1 << 53)
+}
+
+func hashString(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}

@@ -1,0 +1,251 @@
+package sim
+
+import (
+	"encoding/json"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+)
+
+// IdleTokensPerS is the rate below which the truth counts a step as idle (the plugin's default threshold).
+const IdleTokensPerS = 0.1
+
+// IdleShareForIdle is the share of idle steps from which the truth calls a model idle (the plugin's default).
+const IdleShareForIdle = 0.95
+
+// LookbackPad is how long after a restart or gap a backfilled Prometheus still answers with the old series
+// (its 5-minute lookback: backfilled series end without staleness markers). Defined treats it as undefined.
+const LookbackPad = 5 * time.Minute
+
+// ModelTruth is what is true of one model over a window.
+type ModelTruth struct {
+	Model     string `json:"model"`
+	Namespace string `json:"namespace"`
+	GPUType   string `json:"gpu_type"`
+	GPUs      int    `json:"gpus"`
+	// Physics from the spec.
+	ParkedWPerGPU     float64 `json:"parked_w_per_gpu"`
+	PowerCapWPerGPU   float64 `json:"power_cap_w_per_gpu"`
+	MarginalJPerToken float64 `json:"marginal_j_per_token"`
+	ParamsB           float64 `json:"params_b"`
+	BytesPerParam     float64 `json:"bytes_per_param"`
+	MemoryNeedGB      float64 `json:"memory_need_gb"`
+	// Realized over the window.
+	EnergyJ          float64 `json:"energy_j"`
+	PromptTokens     float64 `json:"prompt_tokens"`
+	GenerationTokens float64 `json:"generation_tokens"`
+	// JPerToken is energy over prompt + generation tokens; NaN (null in JSON) when no tokens.
+	JPerToken           float64 `json:"j_per_token"`
+	GenerationJPerToken float64 `json:"generation_j_per_token"`
+	MeanPowerW          float64 `json:"mean_power_w"`
+	MeanTokensPerS      float64 `json:"mean_tokens_per_s"`
+	// IdleShare is the share of steps under IdleTokensPerS; Idle when it reaches IdleShareForIdle.
+	IdleShare float64 `json:"idle_share"`
+	Idle      bool    `json:"idle"`
+}
+
+// UnallocatedTruth is the GPUs no pod holds.
+type UnallocatedTruth struct {
+	// GPUs by type at the end of the window.
+	GPUs       map[string]int `json:"gpus"`
+	EnergyJ    float64        `json:"energy_j"`
+	MeanPowerW float64        `json:"mean_power_w"`
+}
+
+// Interval is a stretch of time where the truth is not what Prometheus can show.
+type Interval struct {
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Reason string    `json:"reason"`
+}
+
+// Truth is the ground truth over the window (Start, End].
+type Truth struct {
+	Start       time.Time        `json:"start"`
+	End         time.Time        `json:"end"`
+	Step        time.Duration    `json:"-"`
+	StepS       float64          `json:"step_s"`
+	Seed        int64            `json:"seed"`
+	GPUTypes    []GPUType        `json:"gpu_types"`
+	Models      []ModelTruth     `json:"models"`
+	Unallocated UnallocatedTruth `json:"unallocated"`
+	// Undefined are the restarts (no serving) and scrape gaps; see Defined.
+	Undefined []Interval `json:"undefined"`
+}
+
+// Model is the truth of the named model; false when there is none.
+func (t *Truth) Model(name string) (ModelTruth, bool) {
+	i := slices.IndexFunc(t.Models, func(m ModelTruth) bool { return m.Model == name })
+	if i < 0 {
+		return ModelTruth{}, false
+	}
+	return t.Models[i], true
+}
+
+// Truth is the ground truth over (start, end], with idle shares counted on steps of step.
+func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
+	span := end.Sub(start).Seconds()
+	tr := Truth{Start: start, End: end, Step: step, StepS: step.Seconds(), Seed: int64(s.seed), GPUTypes: s.spec.GPUTypes,
+		Undefined: s.Undefined(), Unallocated: UnallocatedTruth{GPUs: map[string]int{}}}
+	modelsJ := 0.0
+	for mi := range s.models {
+		m := &s.models[mi]
+		ms := m.spec
+		mt := ModelTruth{
+			Model: ms.Name, Namespace: ms.Namespace, GPUType: ms.GPUType, GPUs: ms.GPUs,
+			ParkedWPerGPU: m.typ.ParkedW, PowerCapWPerGPU: m.typ.PowerCapW, MarginalJPerToken: ms.MarginalJPerToken,
+			ParamsB: ms.ParamsB, BytesPerParam: ms.BytesPerParam, MemoryNeedGB: ms.MemoryNeedGB(),
+			EnergyJ:          s.between(qModelPower, mi, start, end),
+			PromptTokens:     s.between(qPrompt, mi, start, end),
+			GenerationTokens: s.between(qGeneration, mi, start, end),
+		}
+		tokens := mt.PromptTokens + mt.GenerationTokens
+		mt.JPerToken, mt.GenerationJPerToken = ratio(mt.EnergyJ, tokens), ratio(mt.EnergyJ, mt.GenerationTokens)
+		mt.MeanPowerW, mt.MeanTokensPerS = mt.EnergyJ/span, tokens/span
+		idle, steps := 0, 0
+		for t := start.Add(step); !t.After(end); t = t.Add(step) {
+			steps++
+			if s.MeanTokensPerS(ms.Name, fleet.TokensTotal, t.Add(-step), t) < IdleTokensPerS {
+				idle++
+			}
+		}
+		if steps > 0 {
+			mt.IdleShare = float64(idle) / float64(steps)
+		}
+		mt.Idle = mt.IdleShare >= IdleShareForIdle
+		modelsJ += mt.EnergyJ
+		tr.Models = append(tr.Models, mt)
+	}
+	gpusJ := 0.0
+	kEnd := s.tickOf(end.UnixMilli())
+	for gi := range s.gpus {
+		gpusJ += s.between(qGPUPower, gi, start, end)
+		if s.gpus[gi].holderAt(kEnd) < 0 {
+			tr.Unallocated.GPUs[s.gpus[gi].typ.Name]++
+		}
+	}
+	tr.Unallocated.EnergyJ = gpusJ - modelsJ
+	tr.Unallocated.MeanPowerW = tr.Unallocated.EnergyJ / span
+	return tr
+}
+
+// between is the integral of quantity q of series idx over (from, to], in units (J, tokens).
+func (s *Sim) between(q quantity, idx int, from, to time.Time) float64 {
+	return float64(s.cumulative(q, idx, to.UnixMilli())-s.cumulative(q, idx, from.UnixMilli())) / 1e6
+}
+
+// MarshalJSON writes the ratios that have no value (no tokens) as null.
+func (m ModelTruth) MarshalJSON() ([]byte, error) {
+	type plain ModelTruth
+	return json.Marshal(struct {
+		plain
+		JPerToken           *float64 `json:"j_per_token"`
+		GenerationJPerToken *float64 `json:"generation_j_per_token"`
+	}{plain(m), finite(m.JPerToken), finite(m.GenerationJPerToken)})
+}
+
+func finite(v float64) *float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return nil
+	}
+	return &v
+}
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return math.NaN()
+	}
+	return a / b
+}
+
+func (s *Sim) modelIndex(name string) int {
+	return slices.IndexFunc(s.models, func(m model) bool { return m.spec.Name == name })
+}
+
+// ModelPowerW is the summed power of the model's GPUs over the tick containing t: what its power gauges
+// sampled at t add up to. NaN for an unknown model.
+func (s *Sim) ModelPowerW(name string, t time.Time) float64 {
+	mi := s.modelIndex(name)
+	if mi < 0 {
+		return math.NaN()
+	}
+	return float64(s.value(qModelPower, mi, s.tickOf(t.UnixMilli()))) / 1000
+}
+
+// MeanPowerW is the model's energy over (from, to] divided by its length. NaN for an unknown model.
+func (s *Sim) MeanPowerW(name string, from, to time.Time) float64 {
+	return s.EnergyJ(name, from, to) / to.Sub(from).Seconds()
+}
+
+// EnergyJ is the model's energy over (from, to]. NaN for an unknown model.
+func (s *Sim) EnergyJ(name string, from, to time.Time) float64 {
+	mi := s.modelIndex(name)
+	if mi < 0 {
+		return math.NaN()
+	}
+	return s.between(qModelPower, mi, from, to)
+}
+
+// Tokens is the model's token count of kind over (from, to]. NaN for an unknown model.
+func (s *Sim) Tokens(name string, kind fleet.TokenKind, from, to time.Time) float64 {
+	mi := s.modelIndex(name)
+	if mi < 0 {
+		return math.NaN()
+	}
+	gen := s.between(qGeneration, mi, from, to)
+	if kind == fleet.TokensGeneration {
+		return gen
+	}
+	return gen + s.between(qPrompt, mi, from, to)
+}
+
+// MeanTokensPerS is the model's mean token rate of kind over (from, to]: what rate() over that window
+// estimates. NaN for an unknown model.
+func (s *Sim) MeanTokensPerS(name string, kind fleet.TokenKind, from, to time.Time) float64 {
+	return s.Tokens(name, kind, from, to) / to.Sub(from).Seconds()
+}
+
+// GPUsAt is how many GPUs the model's pods hold at t (0 while restarting). -1 for an unknown model.
+func (s *Sim) GPUsAt(name string, t time.Time) int {
+	mi := s.modelIndex(name)
+	if mi < 0 {
+		return -1
+	}
+	k := s.tickOf(t.UnixMilli())
+	for _, pi := range s.models[mi].pods {
+		if p := &s.pods[pi]; k >= p.k0 && k < p.k1 {
+			return len(p.gpus)
+		}
+	}
+	return 0
+}
+
+// Undefined are the restarts (from the old pod's end to the new pod's start) and the scrape gaps.
+func (s *Sim) Undefined() []Interval {
+	var out []Interval
+	for _, m := range s.models {
+		for i := 1; i < len(m.pods); i++ {
+			prev, next := &s.pods[m.pods[i-1]], &s.pods[m.pods[i]]
+			out = append(out, Interval{Start: time.UnixMilli(prev.k1 * s.tickMS).UTC(), End: time.UnixMilli(next.k0 * s.tickMS).UTC(),
+				Reason: "restart of " + m.spec.Name})
+		}
+	}
+	for _, g := range s.gaps {
+		out = append(out, Interval{Start: time.UnixMilli(g[0]).UTC(), End: time.UnixMilli(g[1]).UTC(), Reason: "scrape gap"})
+	}
+	slices.SortFunc(out, func(a, b Interval) int { return a.Start.Compare(b.Start) })
+	return out
+}
+
+// Defined reports whether the truth over [from, to] is what Prometheus can show: the window touches no
+// restart or gap, nor the LookbackPad after one.
+func (s *Sim) Defined(from, to time.Time) bool {
+	for _, iv := range s.Undefined() {
+		if !from.After(iv.End.Add(LookbackPad)) && !to.Before(iv.Start) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,98 @@
+package source
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// discoveryTTL is how long what the source learned about the engine's data is reused: the mapping's optional
+// families and the labelling change with exporter upgrades, not between dashboard refreshes.
+const discoveryTTL = 5 * time.Minute
+
+// discovered is what the queries depend on beyond the settings.
+type discovered struct {
+	join      join
+	hasEnergy bool
+	hasLimit  bool
+}
+
+// discoveryCache keeps the last discovery of one data source instance.
+type discoveryCache struct {
+	mu  sync.Mutex
+	val discovered
+	at  time.Time
+}
+
+// discover finds, over [start, end], which optional metric families exist and how the GPU series are labelled,
+// reusing the last answer for discoveryTTL. Concurrent requests wait for one discovery rather than repeat it.
+func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discovered, []string, error) {
+	p.disc.mu.Lock()
+	defer p.disc.mu.Unlock()
+	if !p.disc.at.IsZero() && p.now().Sub(p.disc.at) < discoveryTTL {
+		return p.disc.val, nil, nil
+	}
+	m := p.cfg.Mapping
+	s := newSchema(p.cfg, join{}, false, false)
+	var (
+		families result[[]string]
+		labels   result[map[string]bool]
+	)
+	err := runAll(ctx, 2, []func(context.Context) error{
+		func(ctx context.Context) (err error) {
+			families, err = p.client.labelValues(ctx, "the lookup of the energy and power limit metrics", "__name__", s.familiesSelector(m.EnergyMetric, m.PowerLimitMetric), start, end)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			labels, err = p.client.labelNames(ctx, "the lookup of the power metric's labels", s.selector(m.PowerMetric), start, end)
+			return err
+		},
+	})
+	if err != nil {
+		return discovered{}, nil, err
+	}
+	d := discovered{join: resolveJoin(m, labels.value)}
+	for _, f := range families.value {
+		d.hasEnergy = d.hasEnergy || f == m.EnergyMetric
+		d.hasLimit = d.hasLimit || f == m.PowerLimitMetric
+	}
+	// A window without power series teaches nothing about the labelling: the next read asks again.
+	if len(labels.value) > 0 {
+		p.disc.val, p.disc.at = d, p.now()
+	}
+	return d, append(families.notices, labels.notices...), nil
+}
+
+// runAll runs tasks with at most limit at a time. The first failure cancels the others and is returned.
+func runAll(ctx context.Context, limit int, tasks []func(context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, limit)
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for _, task := range tasks {
+		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				return
+			}
+			if err := task(ctx); err != nil {
+				once.Do(func() { first = err; cancel(err) })
+			}
+		})
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		// The caller's context ended before any task could fail on it.
+		return context.Cause(ctx)
+	}
+	return first
+}

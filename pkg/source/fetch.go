@@ -1,0 +1,320 @@
+package source
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+)
+
+const (
+	// maxConcurrentQueries bounds the queries one fleet read runs at a time.
+	maxConcurrentQueries = 4
+	// rateWindowScrapes is the number of scrape intervals a rate window spans at least, like Grafana's
+	// $__rate_interval: enough samples for rate() to survive a missed scrape.
+	rateWindowScrapes = 4
+	// maxSeriesPerQuery bounds one answer (see limited).
+	maxSeriesPerQuery = 50000
+	// UnallocatedModel names the group of GPUs that no pod holds.
+	UnallocatedModel = "unallocated"
+)
+
+// RateWindow is the window of rate() for a step: the step, but never fewer than four scrapes, so a missed
+// scrape leaves enough samples (Grafana's $__rate_interval serves the same purpose).
+func RateWindow(step, scrape time.Duration) time.Duration {
+	return max(step, rateWindowScrapes*scrape)
+}
+
+// GridOf is the grid of a planned request: Start, Start+Step, ..., End.
+func GridOf(req Request) fleet.Grid {
+	n := 1
+	if req.Step > 0 && req.End.After(req.Start) {
+		n = int(req.End.Sub(req.Start)/req.Step) + 1
+	}
+	return fleet.Grid{Start: req.Start, Step: req.Step, N: n}
+}
+
+// Fleet reads every model over the request's window with a fixed set of queries, whatever the fleet's size:
+// per-step power, GPU count and power limit per placement and token rates per model (range queries), and
+// energy and token totals over the whole window (instant queries at its end). They run concurrently, at most
+// maxConcurrentQueries at a time.
+func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, error) {
+	if req.Step <= 0 || req.End.Before(req.Start) {
+		return nil, backend.PluginErrorf("the fleet was asked for an empty grid (start %s, end %s, step %s)", req.Start, req.End, req.Step)
+	}
+	if f := p.fleets.get(req, p.now()); f != nil {
+		return f, nil
+	}
+	grid := GridOf(req)
+	// The window the grid covers: each step t stands for (t-step, t].
+	window := grid.Span()
+	rateWindow := RateWindow(req.Step, p.cfg.Scrape())
+	d, notices, err := p.discover(ctx, req.Start.Add(-req.Step), req.End)
+	if err != nil {
+		return nil, err
+	}
+	s := newSchema(p.cfg, d.join, d.hasEnergy, d.hasLimit)
+	plan := s.plan(grid, rateWindow, window)
+	res, err := p.run(ctx, plan, grid)
+	if err != nil {
+		return nil, err
+	}
+	f := &fleet.Fleet{
+		Grid:         grid,
+		Models:       res.models(grid),
+		EnergySource: fleet.EnergyFromGauge,
+		RateWindow:   rateWindow,
+		Notices:      append(notices, res.notices...),
+	}
+	if d.hasEnergy {
+		f.EnergySource = fleet.EnergyFromCounter
+	}
+	f.Notices = append(f.Notices, s.emptiness(f.Models)...)
+	for _, q := range plan {
+		f.ExecutedQueries = append(f.ExecutedQueries, q.executed(grid))
+	}
+	p.fleets.put(req, f, p.now())
+	return f, nil
+}
+
+// emptiness says why a fleet has nothing to show, so an empty panel is not a mystery.
+func (s schema) emptiness(models []fleet.Model) []string {
+	within := ""
+	if s.filter != "" {
+		within = fmt.Sprintf(" matching the label filter {%s}", s.filter)
+	}
+	if len(models) == 0 {
+		return []string{fmt.Sprintf("Prometheus holds no series of %s or %s%s in this time range.", s.m.PowerMetric, s.m.GenerationTokensMetric, within)}
+	}
+	for _, m := range models {
+		if !m.Unallocated && len(m.Placements) > 0 {
+			return nil
+		}
+	}
+	return []string{fmt.Sprintf("No GPU series of %s joins a model in this time range: check the join labels (%s) of the metric mapping, or that dcgm-exporter maps GPUs to pods.", s.m.PowerMetric, s.join.Describe())}
+}
+
+// fleetQuery is one PromQL query of a fleet read and where its answer goes.
+type fleetQuery struct {
+	// quantity names the query for users: "the power_w query".
+	quantity string
+	promql   string
+	// instant queries are evaluated once at the end of the grid; the others over the grid.
+	instant bool
+	// optional queries may fail: the fleet is read without them, with a notice.
+	optional bool
+	read     reader
+}
+
+// executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
+func (q fleetQuery) executed(grid fleet.Grid) string {
+	if q.instant {
+		return fmt.Sprintf("# %s: instant query at %s\n%s", q.quantity, grid.End().UTC().Format(time.RFC3339), q.promql)
+	}
+	return fmt.Sprintf("# %s: range query from %s to %s, step %s\n%s", q.quantity,
+		grid.Start.UTC().Format(time.RFC3339), grid.End().UTC().Format(time.RFC3339), promDuration(grid.Step), q.promql)
+}
+
+// fetched holds the decoded answers of one fleet read.
+type fetched struct {
+	powerW, gpus, powerLimitW      map[placementKey]fleet.Series
+	energyJ                        map[placementKey]float64
+	promptPerS, generationPerS     map[string]fleet.Series
+	promptTokens, generationTokens map[string]float64
+	namespaces                     map[string]map[string]bool
+	notices                        []string
+}
+
+// reader makes, for one attempt, the sink an answer's series go to and the step that stores what it kept.
+type reader = func(grid fleet.Grid) (seriesSink, func(*fetched))
+
+// plan is the fixed list of queries of one fleet read: its length does not depend on the fleet.
+func (s schema) plan(grid fleet.Grid, rateWindow, window time.Duration) []fleetQuery {
+	step := grid.Step
+	placements := func(dst func(*fetched) *map[placementKey]fleet.Series) reader {
+		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
+			out, dropped := map[placementKey]fleet.Series{}, 0
+			return seriesInto(grid, s.placementOf, out, &dropped), func(f *fetched) { *dst(f) = out }
+		}
+	}
+	tokenRates := func(dst func(*fetched) *map[string]fleet.Series) reader {
+		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
+			out, dropped, namespaces := map[string]fleet.Series{}, 0, map[string]map[string]bool{}
+			return s.namespacesOf(seriesInto(grid, s.tokenModelOf, out, &dropped), namespaces), func(f *fetched) {
+				*dst(f) = out
+				for m, ns := range namespaces {
+					if f.namespaces[m] == nil {
+						f.namespaces[m] = map[string]bool{}
+					}
+					for n := range ns {
+						f.namespaces[m][n] = true
+					}
+				}
+				if dropped > 0 {
+					f.notices = append(f.notices, fmt.Sprintf("%d token series without a %s label were left out.", dropped, s.m.ModelLabel))
+				}
+			}
+		}
+	}
+	totals := func(key func(model.Metric) (string, bool), dst func(*fetched) *map[string]float64) reader {
+		return func(fleet.Grid) (seriesSink, func(*fetched)) {
+			out, dropped := map[string]float64{}, 0
+			return valuesInto(key, out, &dropped), func(f *fetched) { *dst(f) = out }
+		}
+	}
+	energy := func(fleet.Grid) (seriesSink, func(*fetched)) {
+		out, dropped := map[placementKey]float64{}, 0
+		return valuesInto(s.placementOf, out, &dropped), func(f *fetched) { f.energyJ = out }
+	}
+	qs := []fleetQuery{
+		{quantity: "power_w", promql: s.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
+		{quantity: "gpus", promql: s.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
+		{quantity: "prompt_tokens_per_s", promql: s.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS })},
+		{quantity: "generation_tokens_per_s", promql: s.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS })},
+		{quantity: "energy_j", promql: s.EnergyJ(window), instant: true, read: energy},
+		{quantity: "prompt_tokens", promql: s.Tokens(s.m.PromptTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
+		{quantity: "generation_tokens", promql: s.Tokens(s.m.GenerationTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
+	}
+	if s.hasLimit {
+		qs = append(qs, fleetQuery{quantity: "power_limit_w", promql: s.PowerLimitW(step, rateWindow), optional: true,
+			read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerLimitW })})
+	}
+	return qs
+}
+
+// run executes the plan concurrently, at most maxConcurrentQueries at a time. Answers are decoded as they
+// stream in, straight onto the grid.
+func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid) (*fetched, error) {
+	out := &fetched{namespaces: map[string]map[string]bool{}}
+	var mu sync.Mutex
+	tasks := make([]func(context.Context) error, len(plan))
+	for i, q := range plan {
+		tasks[i] = func(ctx context.Context) error {
+			what := fmt.Sprintf("the %s query", q.quantity)
+			rng := v1.Range{Start: grid.Start, End: grid.End(), Step: grid.Step}
+			if q.instant {
+				rng = v1.Range{End: grid.End()}
+			}
+			res, err := call(ctx, p.client, what, func(ctx context.Context) (func(*fetched), v1.Warnings, v1.Infos, error) {
+				sink, apply := q.read(grid)
+				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, limited(sink, maxSeriesPerQuery, what))
+				return apply, warnings, infos, err
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			out.notices = append(out.notices, res.notices...)
+			switch {
+			case err != nil && q.optional && ctx.Err() == nil:
+				out.notices = append(out.notices, fmt.Sprintf("Left out %s: %v", q.quantity, err))
+				return nil
+			case err != nil:
+				return err
+			}
+			res.value(out)
+			return nil
+		}
+	}
+	return out, runAll(ctx, maxConcurrentQueries, tasks)
+}
+
+// models assembles the answers into models, sorted by name with the unallocated GPUs last. Every series is
+// on the grid; what a query did not answer is missing (NaN), and a power limit nobody exports is nil.
+func (f *fetched) models(grid fleet.Grid) []fleet.Model {
+	byName := map[string]*fleet.Model{}
+	get := func(name string) *fleet.Model {
+		if m, ok := byName[name]; ok {
+			return m
+		}
+		m := &fleet.Model{Name: name, PromptTokens: math.NaN(), GenerationTokens: math.NaN()}
+		if name == "" {
+			m.Name, m.Unallocated = UnallocatedModel, true
+		}
+		byName[name] = m
+		return m
+	}
+	keys := map[placementKey]bool{}
+	for _, series := range []map[placementKey]fleet.Series{f.powerW, f.gpus, f.powerLimitW} {
+		for k := range series {
+			keys[k] = true
+		}
+	}
+	for k := range f.energyJ {
+		keys[k] = true
+	}
+	for k := range keys {
+		energy, ok := f.energyJ[k]
+		if !ok {
+			energy = math.NaN()
+		}
+		m := get(k.Model)
+		m.Placements = append(m.Placements, fleet.Placement{
+			Host: k.Host, GPUType: k.GPUType,
+			GPUs:        orMissing(f.gpus[k], grid.N),
+			PowerW:      orMissing(f.powerW[k], grid.N),
+			PowerLimitW: f.powerLimitW[k],
+			EnergyJ:     energy,
+		})
+	}
+	for _, series := range []map[string]fleet.Series{f.promptPerS, f.generationPerS} {
+		for name := range series {
+			get(name)
+		}
+	}
+	for _, totals := range []map[string]float64{f.promptTokens, f.generationTokens} {
+		for name := range totals {
+			get(name)
+		}
+	}
+	models := make([]fleet.Model, 0, len(byName))
+	for name, m := range byName {
+		m.PromptTokensPerS = orMissing(f.promptPerS[name], grid.N)
+		m.GenerationTokensPerS = orMissing(f.generationPerS[name], grid.N)
+		if v, ok := f.promptTokens[name]; ok {
+			m.PromptTokens = v
+		}
+		if v, ok := f.generationTokens[name]; ok {
+			m.GenerationTokens = v
+		}
+		m.Namespace = strings.Join(sortedKeys(f.namespaces[name]), ",")
+		slices.SortFunc(m.Placements, func(a, b fleet.Placement) int {
+			return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.GPUType, b.GPUType))
+		})
+		models = append(models, *m)
+	}
+	slices.SortFunc(models, func(a, b fleet.Model) int {
+		if a.Unallocated != b.Unallocated {
+			if a.Unallocated {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return models
+}
+
+func orMissing(s fleet.Series, n int) fleet.Series {
+	if s == nil {
+		return fleet.NewSeries(n)
+	}
+	return s
+}
+
+func sortedKeys(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,169 @@
+import React, { useState } from 'react';
+import { DataSourceSettings } from '@grafana/data';
+import { render, screen, within } from '@testing-library/react';
+import userEvent, { UserEvent } from '@testing-library/user-event';
+
+import { dataSourceSettings as settings } from '../test/settings';
+import { DEFAULT_SITES, FleetOptions, SGLANG_MAPPING } from '../types';
+import { ConfigEditor } from './ConfigEditor';
+
+/** Renders the editor the way Grafana does, keeping the settings it reports; returns the latest settings. */
+function renderConfig(initial: DataSourceSettings<FleetOptions>) {
+  let current = initial;
+  function Wrapper() {
+    const [options, setOptions] = useState(initial);
+    return (
+      <ConfigEditor
+        options={options}
+        onOptionsChange={(o) => {
+          current = o;
+          setOptions(o);
+        }}
+      />
+    );
+  }
+  const view = render(<Wrapper />);
+  return { view, user: userEvent.setup({ delay: null }), settings: () => current };
+}
+
+/** Types text into a field at once (one input event), as pasting does. */
+async function fill(user: UserEvent, input: HTMLElement, text: string) {
+  await user.click(input);
+  await user.paste(text);
+}
+
+describe('ConfigEditor', () => {
+  it('shows the Prometheus connection, its auth, and the plugin settings with their defaults', () => {
+    renderConfig(settings());
+    expect(screen.getByRole('textbox', { name: /URL/ })).toHaveValue('http://prometheus:9090');
+    expect(screen.getByText('Authentication')).toBeInTheDocument();
+    expect(screen.getByLabelText('Scrape interval')).toHaveAttribute('placeholder', '30s');
+    expect(screen.getByLabelText('Timeout (s)')).toHaveAttribute('placeholder', '30');
+    expect(screen.getByLabelText('GPU power (W)')).toHaveAttribute('placeholder', 'DCGM_FI_DEV_POWER_USAGE');
+    expect(screen.getByLabelText('Prompt tokens')).toHaveAttribute('placeholder', 'vllm:prompt_tokens_total');
+    expect(screen.getByRole('radio', { name: 'dcgm-exporter + vLLM' })).toBeChecked();
+    expect(screen.getByRole('heading', { name: 'Carbon' })).toBeInTheDocument();
+    expect(screen.getByRole('heading', { name: 'Catalog overrides' })).toBeInTheDocument();
+  });
+
+  it('the demo switch selects the simulated fleet and sets the connection aside', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    await user.click(screen.getByLabelText('Demo fleet'));
+    expect(latest().jsonData.mode).toBe('demo');
+    expect(screen.queryByRole('textbox', { name: /URL/ })).not.toBeInTheDocument();
+    expect(screen.getByText(/Queries answer from a simulated fleet/)).toBeInTheDocument();
+
+    await fill(user, screen.getByLabelText('Demo seed'), '7');
+    expect(latest().jsonData.demoSeed).toBe(7);
+  });
+
+  it('the SGLang preset fills the token metrics and keeps the cluster filter', async () => {
+    const { user, settings: latest } = renderConfig(
+      settings({ jsonData: { mapping: { labelFilter: 'cluster="nrp"' } } })
+    );
+    await user.click(screen.getByRole('radio', { name: 'SGLang' }));
+    expect(latest().jsonData.mapping).toEqual({ ...SGLANG_MAPPING, labelFilter: 'cluster="nrp"' });
+    expect(screen.getByLabelText('Prompt tokens')).toHaveValue('sglang:prompt_tokens_total');
+    expect(screen.getByRole('radio', { name: 'SGLang' })).toBeChecked();
+  });
+
+  it('edits mapping fields and says which names Prometheus would not accept', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    await fill(user, screen.getByLabelText('Model label'), 'served-model');
+    expect(latest().jsonData.mapping?.modelLabel).toBe('served-model');
+    expect(screen.getByText('"served-model" is not a Prometheus label name.')).toBeInTheDocument();
+    expect(screen.getByRole('radio', { name: 'dcgm-exporter + vLLM' })).not.toBeChecked();
+  });
+
+  it('checks the scrape interval and timeout before saving', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    await fill(user, screen.getByLabelText('Scrape interval'), '15');
+    expect(screen.getByText('"15" is not a duration such as 30s, 1m or 1m30s.')).toBeInTheDocument();
+    await fill(user, screen.getByLabelText('Scrape interval'), 's');
+    expect(screen.queryByText(/is not a duration/)).not.toBeInTheDocument();
+    await user.type(screen.getByLabelText('Timeout (s)'), '900');
+    expect(latest().jsonData).toMatchObject({ scrapeInterval: '15s', timeoutSeconds: 900 });
+    expect(screen.getByText('Must be a number from 1 to 600 (s).')).toBeInTheDocument();
+  });
+
+  it('carbon: NRP sites apply until edited, then the whole table is saved', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    await user.click(screen.getByRole('button', { name: 'Expand section Carbon' }));
+    expect(screen.getByText(/NRP's sites \(EPA eGRID 2022\) apply/)).toBeInTheDocument();
+    expect(screen.getByLabelText('Sites, row 1, Site')).toHaveValue('UNL');
+
+    const intensity = screen.getByLabelText('Sites, row 2, gCO₂/kWh');
+    await user.clear(intensity);
+    await fill(user, intensity, '150');
+    const sites = latest().jsonData.carbon?.sites;
+    expect(sites).toHaveLength(DEFAULT_SITES.length);
+    expect(sites?.[1]).toEqual({ name: 'NYU', hostPattern: 'nyu\\.edu', intensity: 150 });
+
+    await user.type(screen.getByLabelText('Sites, row 1, Host pattern (regex)'), '(');
+    expect(screen.getByText(/Not a valid regular expression/)).toBeInTheDocument();
+
+    await fill(user, screen.getByLabelText('PUE'), '1.4');
+    expect(latest().jsonData.carbon?.pue).toBe(1.4);
+
+    await user.click(screen.getByRole('button', { name: 'Reset to NRP sites' }));
+    expect(latest().jsonData.carbon?.sites).toBeUndefined();
+  });
+
+  it('overrides: idle floors, GPU types and model sizes are small editable tables', async () => {
+    const { user, settings: latest } = renderConfig(
+      settings({ jsonData: { modelSizes: [{ model: 'olmo-2-32b', paramsB: 32, dtype: 'bf16' }] } })
+    );
+    await user.click(screen.getByRole('button', { name: 'Expand section Catalog overrides' }));
+
+    await user.click(screen.getByRole('button', { name: 'Add idle floor' }));
+    await fill(user, screen.getByLabelText('Idle floors, row 1, GPU type'), 'NVIDIA L40S');
+    expect(screen.getByText('Fill in every column.')).toBeInTheDocument();
+    await user.type(screen.getByLabelText('Idle floors, row 1, Idle floor (W)'), '82');
+    expect(latest().jsonData.idleFloors).toEqual([{ gpuType: 'NVIDIA L40S', watts: 82 }]);
+
+    await user.click(screen.getByRole('button', { name: 'Add GPU type' }));
+    await fill(user, screen.getByLabelText('GPU types, row 1, GPU type'), 'NVIDIA B200');
+    await user.type(screen.getByLabelText('GPU types, row 1, Memory (GB)'), '180');
+    expect(latest().jsonData.gpus).toEqual([{ gpuType: 'NVIDIA B200', memoryGB: 180 }]);
+
+    const modelSizes = screen.getByRole('table', { name: 'Model sizes' });
+    expect(within(modelSizes).getByLabelText('Model sizes, row 1, Model')).toHaveValue('olmo-2-32b');
+    await user.click(within(modelSizes).getByRole('button', { name: 'Remove row 1' }));
+    expect(latest().jsonData.modelSizes).toEqual([]);
+  });
+
+  describe('secrets', () => {
+    const withSecrets = settings({
+      basicAuth: true,
+      basicAuthUser: 'grafana',
+      jsonData: { httpHeaderName1: 'Authorization' } as FleetOptions,
+      secureJsonFields: { basicAuthPassword: true, httpHeaderValue1: true },
+    });
+
+    it('a saved password or header value shows as configured, never as text', () => {
+      const { view } = renderConfig(withSecrets);
+      const password = screen.getByLabelText(/^Password/);
+      expect(password).toHaveValue('configured');
+      expect(password).toBeDisabled();
+      expect(screen.getAllByRole('button', { name: 'Reset' }).length).toBeGreaterThanOrEqual(1);
+      const headerValue = screen.getByPlaceholderText(/Header value/i);
+      expect(headerValue).toHaveValue('configured');
+      expect(headerValue).toBeDisabled();
+      // Grafana never sends secrets to the browser; nothing else may stand in for them either.
+      expect(view.container.innerHTML).not.toMatch(/Bearer|secret/i);
+    });
+
+    it('a new password goes to secureJsonData through a password field', async () => {
+      const { user, settings: latest } = renderConfig(withSecrets);
+      await user.click(screen.getAllByRole('button', { name: 'Reset' })[0]);
+      expect(latest().secureJsonFields.basicAuthPassword).toBe(false);
+      const password = screen.getByLabelText(/^Password/);
+      expect(password).toHaveAttribute('type', 'password');
+      await fill(user, password, 's3cr3t');
+      expect(latest().secureJsonData).toEqual({ basicAuthPassword: 's3cr3t' });
+      expect(latest().jsonData).not.toHaveProperty('basicAuthPassword');
+      expect(screen.queryByText('s3cr3t')).not.toBeInTheDocument();
+    });
+  });
+});
+

@@ -1,0 +1,101 @@
+import React from 'react';
+import { ConfigSection, ConfigSubSection } from '@grafana/plugin-ui';
+import { Button, Text } from '@grafana/ui';
+
+import { CarbonSettings, DEFAULT_SITES, SETTINGS_DEFAULTS, Site } from '../../types';
+import { rangeError, regexError } from '../../validation';
+import { NumberSetting, TextSetting } from './fields';
+import { Column, SettingsTable } from './SettingsTable';
+
+const SITE_COLUMNS: Array<Column<Site>> = [
+  { key: 'name', label: 'Site', type: 'text', width: 16, placeholder: 'e.g. UCSD' },
+  {
+    key: 'hostPattern',
+    label: 'Host pattern (regex)',
+    type: 'text',
+    width: 48,
+    placeholder: 'e.g. ucsd\\.edu',
+    validate: regexError,
+  },
+  {
+    key: 'intensity',
+    label: 'gCO₂/kWh',
+    type: 'number',
+    width: 12,
+    validate: (intensity) => rangeError(intensity, 0, 2000, 'gCO₂/kWh'),
+  },
+];
+
+interface Props {
+  carbon: CarbonSettings;
+  onChange: (carbon: CarbonSettings) => void;
+}
+
+/** PUE and grid intensity that turn energy into CO₂; sites pick the intensity by the node's host name. */
+export function CarbonSection({ carbon, onChange }: Props) {
+  const set = (patch: Partial<CarbonSettings>) => onChange({ ...carbon, ...patch });
+  const usingDefaultSites = carbon.sites === undefined;
+
+  return (
+    <ConfigSection
+      title="Carbon"
+      description="CO₂ = energy × PUE × grid intensity of the GPU's site."
+      isCollapsible
+      isInitiallyOpen={false}
+    >
+      <NumberSetting
+        id="fleet-carbon-pue"
+        label="PUE"
+        tooltip="Power usage effectiveness of the data centre: facility energy over IT energy (1 = none added)."
+        placeholder={String(SETTINGS_DEFAULTS.pue)}
+        value={carbon.pue}
+        error={rangeError(carbon.pue, 1, 5, 'PUE')}
+        onChange={(pue) => set({ pue })}
+      />
+      <NumberSetting
+        id="fleet-carbon-default-intensity"
+        label="Default gCO₂/kWh"
+        tooltip="Grid intensity of nodes no site matches (default: California CAMX, EPA eGRID 2022)."
+        placeholder={String(SETTINGS_DEFAULTS.defaultIntensity)}
+        value={carbon.defaultIntensity}
+        error={rangeError(carbon.defaultIntensity, 0, 2000, 'gCO₂/kWh')}
+        onChange={(defaultIntensity) => set({ defaultIntensity })}
+      />
+      <TextSetting
+        id="fleet-carbon-intensity-query"
+        label="Intensity query (PromQL)"
+        tooltip="Optional: an expression giving the grid intensity over time (a live carbon-intensity exporter)."
+        placeholder="optional"
+        value={carbon.intensityQuery}
+        onChange={(intensityQuery) => set({ intensityQuery })}
+      />
+      <ConfigSubSection
+        title="Sites"
+        description={
+          usingDefaultSites
+            ? "NRP's sites (EPA eGRID 2022) apply until you edit this table."
+            : 'The first site whose pattern matches the node name sets its intensity.'
+        }
+      >
+        <SettingsTable<Site>
+          name="Sites"
+          columns={SITE_COLUMNS}
+          rows={carbon.sites ?? DEFAULT_SITES}
+          newRow={{ name: '', hostPattern: '', intensity: SETTINGS_DEFAULTS.defaultIntensity }}
+          addLabel="Add site"
+          onChange={(sites) => set({ sites })}
+        />
+        {!usingDefaultSites && (
+          <Button variant="secondary" size="sm" fill="text" onClick={() => set({ sites: undefined })}>
+            Reset to NRP sites
+          </Button>
+        )}
+        {carbon.sites?.length === 0 && (
+          <Text color="secondary" variant="bodySmall">
+            No sites: every node uses the default intensity.
+          </Text>
+        )}
+      </ConfigSubSection>
+    </ConfigSection>
+  );
+}
