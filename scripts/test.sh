@@ -32,13 +32,13 @@ step "Editors in headless Chromium (no console errors; screenshots in docs/img)"
 npm run e2e:editors
 
 step "Backend: go vet, plugin binary (mage build:linux)"
-go vet ./...
+go vet ./pkg/... ./internal/... ./cmd/...
 go tool mage -v build:linux
 export FLEET_PLUGIN_BINARY="$PWD/dist/gpx_fleetefficiency_linux_amd64"
 
 step "Go tests (unit and integration against real Prometheus), with the race detector"
 export CI="${CI:-true}"
-go test -race -count=1 -timeout 15m ./...
+go test -race -count=1 -timeout 15m ./pkg/... ./internal/... ./cmd/...
 
 echo
 echo "All tests passed."
