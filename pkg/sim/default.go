@@ -125,6 +125,20 @@ func DefaultFleet(epoch time.Time, mess bool) Spec {
 	return s
 }
 
+// DemoHistory is how far back the demo fleet goes.
+const DemoHistory = 30 * 24 * time.Hour
+
+// DemoFleet is the fleet of the built-in demo source at now: the default fleet with DemoHistory of history
+// before today (UTC), its pod restart and scrape gap within the last week (4 and 2 days ago). It changes only
+// at midnight UTC, so anything that knows the day can rebuild exactly what the demo shows.
+func DemoFleet(now time.Time) Spec {
+	today := now.UTC().Truncate(24 * time.Hour)
+	spec := DefaultFleet(today.Add(-DemoHistory), true)
+	spec.Mess.Restarts[0].At = today.Add(-4*24*time.Hour + 10*time.Hour)
+	spec.Mess.Gaps[0].Start = today.Add(-2*24*time.Hour + 2*time.Hour)
+	return spec
+}
+
 // scaledSites are the hostname suffixes of scaled fleets, one per carbon site.
 var scaledSites = []string{
 	"sdsc.optiputer.net", "ucsd.edu", "unl.edu", "nyu.edu", "tacc.utexas.edu", "hawaii.edu", "clemson.edu",
