@@ -99,7 +99,7 @@ func DefaultFleet(epoch time.Time, mess bool) Spec {
 			{
 				Name: "Olmo-2-32B", Namespace: nrp, GPUType: RTXA6000.Name, GPUs: 2, Hosts: []string{HostUCSDA6000},
 				ParamsB: 32, BytesPerParam: 2,
-				Traffic:             Traffic{BurstsPerDay: 0.5, BurstTokensPerS: 120, BurstMinutes: 15},
+				Traffic:             Traffic{BurstsPerDay: 0.25, BurstTokensPerS: 120, BurstMinutes: 10},
 				PromptPerGeneration: 2, MarginalJPerToken: 1.1,
 			},
 			{
