@@ -94,8 +94,8 @@ func TestDemoAndPrometheusGiveTheSameAnalyses(t *testing.T) {
 		})
 	})
 	t.Run("consolidation", func(t *testing.T) {
-		demoRows := rows(t, renamedField(fromDemo["consolidation"][0], "models", "model"))
-		promRows := rows(t, renamedField(fromProm["consolidation"][0], "models", "model"))
+		demoRows := rowsBy(t, fromDemo["consolidation"][0], "models")
+		promRows := rowsBy(t, fromProm["consolidation"][0], "models")
 		for model, want := range promRows {
 			assert.Equal(t, want["action"], demoRows[model]["action"], model)
 		}

@@ -52,14 +52,8 @@ func sum(m map[string]float64) float64 {
 }
 
 func TestIdleAttributionIsTheTruth(t *testing.T) {
-	prom := week.Server(t)
-	p := startPlugin(t)
-	g := gridOf(t, weekStart, weekEnd)
-	truth := truthOver(fleetSim, g)
-	got := answer(t, p, settingsFor(prom.URL, carbonSettings), nil,
-		query("A", models.QueryIdleAttribution, "", weekStart, weekEnd),
-		query("B", models.QueryRightSizing, "", weekStart, weekEnd))
-	table := rows(t, got["A"][0])
+	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, carbonSettings, models.QueryIdleAttribution, models.QueryRightSizing)
+	table := rows(t, got[models.QueryIdleAttribution][0])
 	require.Len(t, table, len(truth.Models)+1, "every model and the unallocated GPUs")
 
 	t.Run("measured idle floor per GPU type", func(t *testing.T) {
@@ -69,7 +63,7 @@ func TestIdleAttributionIsTheTruth(t *testing.T) {
 			parkedTypes[m.GPUType] = parkedTypes[m.GPUType] || m.Idle
 		}
 		floors := map[string]float64{}
-		for model, row := range rows(t, got["B"][0]) {
+		for model, row := range rows(t, got[models.QueryRightSizing][0]) {
 			typ := row["gpu_type"].(string)
 			want, ok := truth.GPUType(typ)
 			require.True(t, ok, typ)
@@ -128,11 +122,8 @@ func TestIdleAttributionIsTheTruth(t *testing.T) {
 }
 
 func TestEfficiencyCurveRecoversThePhysics(t *testing.T) {
-	prom := week.Server(t)
-	p := startPlugin(t)
-	g := gridOf(t, weekStart, weekEnd)
-	truth := truthOver(fleetSim, g)
-	frames := answer(t, p, settingsFor(prom.URL, nil), nil, query("A", models.QueryEfficiencyCurve, "", weekStart, weekEnd))["A"]
+	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, nil, models.QueryEfficiencyCurve)
+	frames := got[models.QueryEfficiencyCurve]
 	fits := rows(t, frames[0])
 	require.Len(t, frames, 1+2*len(fits), "the fit table, then bins and points per model")
 
@@ -271,11 +262,8 @@ func onlyHost(t *testing.T, m sim.ModelTruth, at time.Time) string {
 }
 
 func TestFleetSummaryTotalsTheFleet(t *testing.T) {
-	prom := week.Server(t)
-	p := startPlugin(t)
-	g := gridOf(t, weekStart, weekEnd)
-	truth := truthOver(fleetSim, g)
-	frames := answer(t, p, settingsFor(prom.URL, carbonSettings), nil, query("A", models.QueryFleetSummary, "", weekStart, weekEnd))["A"]
+	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, carbonSettings, models.QueryFleetSummary)
+	frames := got[models.QueryFleetSummary]
 	require.Len(t, frames, 1)
 	require.Equal(t, data.FrameTypeNumericWide, frames[0].Meta.Type)
 	value := func(name string) float64 {
@@ -284,7 +272,7 @@ func TestFleetSummaryTotalsTheFleet(t *testing.T) {
 		return *f.At(0).(*float64)
 	}
 
-	windowS := g.Span().Seconds()
+	windowS := truth.End.Sub(truth.Start).Seconds()
 	energyJ, parkedJ, tokens, co2 := truth.Unallocated.EnergyJ, truth.Unallocated.EnergyJ, 0.0, co2G(t, truth.Unallocated.EnergyJByHost)
 	gpus, idleGPUs := 0, 0
 	for _, typ := range truth.Unallocated.GPUs {

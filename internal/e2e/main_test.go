@@ -141,10 +141,13 @@ func truthOver(s *sim.Sim, g fleet.Grid) sim.Truth {
 }
 
 // rows are a table frame's rows keyed by their model, nulls as nil and numbers as float64.
-func rows(t *testing.T, f *data.Frame) map[string]map[string]any {
+func rows(t *testing.T, f *data.Frame) map[string]map[string]any { return rowsBy(t, f, "model") }
+
+// rowsBy are a table frame's rows keyed by the values of field key.
+func rowsBy(t *testing.T, f *data.Frame, key string) map[string]map[string]any {
 	t.Helper()
-	names, _ := f.FieldByName("model")
-	require.NotNil(t, names, "frame %s has a model field", f.Name)
+	keys, _ := f.FieldByName(key)
+	require.NotNil(t, keys, "frame %s has a %s field", f.Name, key)
 	out := map[string]map[string]any{}
 	for i := range f.Rows() {
 		row := map[string]any{}
@@ -164,7 +167,22 @@ func rows(t *testing.T, f *data.Frame) map[string]map[string]any {
 			}
 			row[field.Name] = v
 		}
-		out[fmt.Sprint(names.At(i))] = row
+		out[fmt.Sprint(keys.At(i))] = row
 	}
 	return out
+}
+
+// analyses starts the plugin, asks it for the given query types over [from, to] in one request against the
+// fixture's Prometheus (settings jsonData), and returns the frames by query type and the truth of s over the
+// window the plugin read.
+func analyses(t *testing.T, fixture *promtest.Fixture, s *sim.Sim, from, to time.Time, jsonData map[string]any, queryTypes ...string) (map[string]data.Frames, sim.Truth) {
+	t.Helper()
+	prom := fixture.Server(t)
+	p := startPlugin(t)
+	queries := make([]testhost.Query, len(queryTypes))
+	for i, qt := range queryTypes {
+		queries[i] = query(qt, qt, "", from, to)
+	}
+	got := answer(t, p, settingsFor(prom.URL, jsonData), nil, queries...)
+	return got, truthOver(s, gridOf(t, from, to))
 }

@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -18,14 +17,8 @@ import (
 func usableGB(typ sim.GPUType) float64 { return 0.9 * typ.MemoryGB }
 
 func TestRightSizingAndConsolidationOnTheDefaultFleet(t *testing.T) {
-	prom := week.Server(t)
-	p := startPlugin(t)
-	g := gridOf(t, weekStart, weekEnd)
-	truth := truthOver(fleetSim, g)
-	got := answer(t, p, settingsFor(prom.URL, carbonSettings), nil,
-		query("A", models.QueryRightSizing, "", weekStart, weekEnd),
-		query("B", models.QueryConsolidation, "", weekStart, weekEnd))
-	sizing := rows(t, got["A"][0])
+	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, carbonSettings, models.QueryRightSizing, models.QueryConsolidation)
+	sizing := rows(t, got[models.QueryRightSizing][0])
 
 	t.Run("Qwen3.5-397B keeps its 8 A100", func(t *testing.T) {
 		// fp8 weights: 397 GB x 1.2 = 476.4 GB > 4 x 72 GB = 288 GB usable: only 8 x 72 GB = 576 GB holds it.
@@ -63,7 +56,7 @@ func TestRightSizingAndConsolidationOnTheDefaultFleet(t *testing.T) {
 	})
 
 	t.Run("spin-down candidates save their whole power", func(t *testing.T) {
-		actions := rows(t, renamedField(got["B"][0], "models", "model"))
+		actions := rowsBy(t, got[models.QueryConsolidation][0], "models")
 		idle := map[string]bool{}
 		for _, m := range truth.Models {
 			if m.Idle {
@@ -143,14 +136,8 @@ func sizingFleet(epoch time.Time) sim.Spec {
 }
 
 func TestRightSizingVerdictsOnTheSizingFleet(t *testing.T) {
-	prom := sizingWeek.Server(t)
-	p := startPlugin(t)
-	g := gridOf(t, sizingStart, weekEnd)
-	truth := truthOver(sizingSim, g)
-	got := answer(t, p, settingsFor(prom.URL, nil), nil,
-		query("A", models.QueryRightSizing, "", sizingStart, weekEnd),
-		query("B", models.QueryConsolidation, "", sizingStart, weekEnd))
-	sizing := rows(t, got["A"][0])
+	got, truth := analyses(t, sizingWeek, sizingSim, sizingStart, weekEnd, nil, models.QueryRightSizing, models.QueryConsolidation)
+	sizing := rows(t, got[models.QueryRightSizing][0])
 	require.Len(t, sizing, len(truth.Models))
 
 	for _, c := range []struct {
@@ -204,7 +191,7 @@ func TestRightSizingVerdictsOnTheSizingFleet(t *testing.T) {
 	}
 
 	t.Run("the idle model is the one spin-down", func(t *testing.T) {
-		actions := rows(t, renamedField(got["B"][0], "models", "model"))
+		actions := rowsBy(t, got[models.QueryConsolidation][0], "models")
 		require.Len(t, actions, 1)
 		forgotten, _ := truth.Model("acme/forgotten-13B")
 		a := actions[forgotten.Model]
@@ -220,18 +207,4 @@ func hostOf(m sim.ModelTruth) string {
 		return host
 	}
 	return ""
-}
-
-// renamedField is f with one field renamed (sharing its values), so rows can key a table by another column.
-func renamedField(f *data.Frame, from, to string) *data.Frame {
-	out := data.NewFrame(f.Name)
-	for _, field := range f.Fields {
-		if field.Name == from {
-			c := *field
-			c.Name = to
-			field = &c
-		}
-		out.Fields = append(out.Fields, field)
-	}
-	return out
 }
