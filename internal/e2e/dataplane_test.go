@@ -86,6 +86,7 @@ func typed(frames data.Frames) data.Frames {
 }
 
 func TestEveryDataplaneFrameIsReadByGrafanasReaders(t *testing.T) {
+	t.Parallel()
 	prom := week.Server(t)
 	p := startPlugin(t)
 	queries := everyQuery()
@@ -109,6 +110,7 @@ func TestEveryDataplaneFrameIsReadByGrafanasReaders(t *testing.T) {
 }
 
 func TestAlertRequestsGetOnlyAlertableFrames(t *testing.T) {
+	t.Parallel()
 	prom := week.Server(t)
 	p := startPlugin(t)
 	queries := everyQuery()

@@ -34,6 +34,7 @@ const (
 )
 
 func TestDemoAndPrometheusGiveTheSameAnalyses(t *testing.T) {
+	t.Parallel()
 	prom := week.Server(t)
 	p := startPlugin(t)
 	demoJSON, err := json.Marshal(map[string]any{"mode": "demo", "demoNow": weekEnd.Format(time.RFC3339), "scrapeInterval": scrapeStep.String()})

@@ -52,6 +52,7 @@ func sum(m map[string]float64) float64 {
 }
 
 func TestIdleAttributionIsTheTruth(t *testing.T) {
+	t.Parallel()
 	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, carbonSettings, models.QueryIdleAttribution, models.QueryRightSizing)
 	table := rows(t, got[models.QueryIdleAttribution][0])
 	require.Len(t, table, len(truth.Models)+1, "every model and the unallocated GPUs")
@@ -122,6 +123,7 @@ func TestIdleAttributionIsTheTruth(t *testing.T) {
 }
 
 func TestEfficiencyCurveRecoversThePhysics(t *testing.T) {
+	t.Parallel()
 	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, nil, models.QueryEfficiencyCurve)
 	frames := got[models.QueryEfficiencyCurve]
 	fits := rows(t, frames[0])
@@ -164,6 +166,7 @@ func TestEfficiencyCurveRecoversThePhysics(t *testing.T) {
 // fleet-timeseries gives per model and step what the simulator says Prometheus holds: power averaged over the
 // gauge's samples in the step, tokens/s from the counters' samples over the rate window, and the ratios of those.
 func TestFleetTimeseriesFollowTheSimulatorStepByStep(t *testing.T) {
+	t.Parallel()
 	prom := week.Server(t)
 	p := startPlugin(t)
 	from := weekEnd.Add(-2 * 24 * time.Hour) // two days hold the scrape gap and reach the restart's lookback
@@ -262,6 +265,7 @@ func onlyHost(t *testing.T, m sim.ModelTruth, at time.Time) string {
 }
 
 func TestFleetSummaryTotalsTheFleet(t *testing.T) {
+	t.Parallel()
 	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, carbonSettings, models.QueryFleetSummary)
 	frames := got[models.QueryFleetSummary]
 	require.Len(t, frames, 1)

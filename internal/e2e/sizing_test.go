@@ -17,6 +17,7 @@ import (
 func usableGB(typ sim.GPUType) float64 { return 0.9 * typ.MemoryGB }
 
 func TestRightSizingAndConsolidationOnTheDefaultFleet(t *testing.T) {
+	t.Parallel()
 	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, carbonSettings, models.QueryRightSizing, models.QueryConsolidation)
 	sizing := rows(t, got[models.QueryRightSizing][0])
 
@@ -136,6 +137,7 @@ func sizingFleet(epoch time.Time) sim.Spec {
 }
 
 func TestRightSizingVerdictsOnTheSizingFleet(t *testing.T) {
+	t.Parallel()
 	got, truth := analyses(t, sizingWeek, sizingSim, sizingStart, weekEnd, nil, models.QueryRightSizing, models.QueryConsolidation)
 	sizing := rows(t, got[models.QueryRightSizing][0])
 	require.Len(t, sizing, len(truth.Models))
