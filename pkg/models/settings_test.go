@@ -25,6 +25,14 @@ func TestDemoModeNeedsNoURL(t *testing.T) {
 	cfg, err := LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo"}`)})
 	require.NoError(t, err)
 	assert.Equal(t, ModeDemo, cfg.Mode)
+	_, pinned := cfg.DemoTime()
+	assert.False(t, pinned, "the demo follows the clock")
+
+	cfg, err = LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo","demoNow":"2026-11-20T15:00:00Z"}`)})
+	require.NoError(t, err)
+	at, pinned := cfg.DemoTime()
+	assert.True(t, pinned)
+	assert.Equal(t, time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), at)
 }
 
 func TestBadSettingsNameTheField(t *testing.T) {
@@ -42,6 +50,7 @@ func TestBadSettingsNameTheField(t *testing.T) {
 		{"bad site pattern", "http://p:9090", `{"carbon":{"sites":[{"name":"X","hostPattern":"(","intensity":100}]}}`, "carbon.sites[0] (X)"},
 		{"negative idle floor", "http://p:9090", `{"idleFloors":[{"gpuType":"NVIDIA L40","watts":-5}]}`, "idleFloors[0]"},
 		{"wrong type", "http://p:9090", `{"timeoutSeconds":"30"}`, `"timeoutSeconds" as JSON string where a number is expected`},
+		{"bad demo time", "", `{"mode":"demo","demoNow":"yesterday"}`, `demoNow "yesterday" is not an RFC 3339 time`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
