@@ -1,7 +1,8 @@
 // Command frames answers the provisioned dashboard's panels with the plugin itself, for the dashboard preview
 // page (tests/dashboard): it builds the data source in demo mode as Grafana does (NewDatasource with jsonData
-// {"mode": "demo"}), sends every panel's query through QueryData as Grafana sends it (the model variable at
-// "All", the dashboard's week), and writes the response in Grafana's JSON wire format, one refId per panel.
+// {"mode": "demo", "demoNow": ...}), sends every panel's query through QueryData as Grafana sends it (the model
+// variable at "All", the dashboard's week), and writes the response in Grafana's JSON wire format, one refId
+// per panel.
 //
 //	go run ./tests/dashboard/frames -out tests/dashboard/dist/frames.json
 package main
@@ -21,6 +22,10 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/plugin"
 )
+
+// now pins the demo fleet (its demoNow setting) and the dashboard's range to one moment, so the picture is the
+// same on every run.
+const now = "2026-11-20T12:00:00Z"
 
 // span is the dashboard's default time range (now-7d to now).
 const span = 7 * 24 * time.Hour
@@ -46,16 +51,17 @@ func main() {
 	dashboard := flag.String("dashboard", "provisioning/dashboards/fleet-efficiency.json", "the dashboard whose panels to answer")
 	out := flag.String("out", "tests/dashboard/dist/frames.json", "where to write the response")
 	flag.Parse()
-	// The demo fleet is a function of the day: the week ending at today's midnight (UTC) is the same picture
-	// on every run of the day.
-	to := time.Now().UTC().Truncate(24 * time.Hour)
-	if err := run(*dashboard, *out, to); err != nil {
+	if err := run(*dashboard, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "frames:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dashboardPath, out string, to time.Time) error {
+func run(dashboardPath, out string) error {
+	to, err := time.Parse(time.RFC3339, now)
+	if err != nil {
+		return err
+	}
 	b, err := os.ReadFile(dashboardPath)
 	if err != nil {
 		return err
@@ -65,7 +71,7 @@ func run(dashboardPath, out string, to time.Time) error {
 		return fmt.Errorf("%s: %w", dashboardPath, err)
 	}
 	ctx := context.Background()
-	inst, err := plugin.NewDatasource(ctx, backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo"}`)})
+	inst, err := plugin.NewDatasource(ctx, backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo","demoNow":"` + now + `"}`)})
 	if err != nil {
 		return err
 	}
