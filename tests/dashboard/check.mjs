@@ -3,13 +3,14 @@
 // docs/img/dashboard.png.
 import path from 'node:path';
 
-// What a panel type shows once drawn: uPlot's canvas, table rows (the header's and at least one more).
+// What a panel type shows once drawn: uPlot's canvas, table rows (the header's and at least one more), the
+// stat's numbers (BigValue writes the number apart from its unit).
 const DRAWN = {
   timeseries: (panel) => panel.locator('canvas').count(),
   barchart: (panel) => panel.locator('canvas').count(),
   xychart: (panel) => panel.locator('canvas').count(),
   table: async (panel) => (await panel.getByRole('row').count()) - 1,
-  stat: async () => 1,
+  stat: (panel) => panel.getByText(/^-?\d[\d.,]*$/).count(),
 };
 
 export async function checkDashboard(page, fail, imgDir) {
