@@ -254,39 +254,39 @@ func (c *promClient) apiFailure(at, what string, ex *exchange, e *v1.Error) erro
 	if ex.status != 0 {
 		status = fmt.Sprintf("%d %s", ex.status, http.StatusText(ex.status))
 	}
-	detail := errorDetail(e)
-	switch ex.status {
-	case http.StatusUnauthorized, http.StatusForbidden:
+	detail, errType := errorDetail(e)
+	switch {
+	case ex.status == http.StatusUnauthorized || ex.status == http.StatusForbidden:
 		detail += ": check the credentials (authentication, headers) in the data source settings"
-	case http.StatusNotFound:
+	case ex.status == http.StatusNotFound:
 		detail += ": check that the URL is the base URL of the Prometheus API (without /api/v1)"
-	case http.StatusTooManyRequests:
-		if ex.retryAfter != "" {
-			detail += fmt.Sprintf(" (retry after %s s)", ex.retryAfter)
-		}
+	case ex.status == http.StatusTooManyRequests && ex.retryAfter != "":
+		detail += fmt.Sprintf(" (retry after %s s)", ex.retryAfter)
+	case errType == string(v1.ErrTimeout):
+		detail += ": shorten the time range, or raise the engine's query timeout (--query.timeout)"
 	}
 	return backend.DownstreamErrorf("%s answered %s for %s%s", at, status, what, detail)
 }
 
 // errorDetail is the engine's own error message from the body of a non-API status (a 503 timeout from
-// Prometheus, a proxy's HTML page), cut short.
-func errorDetail(e *v1.Error) string {
+// Prometheus, a proxy's HTML page), cut short, and the engine's error type where the body has one.
+func errorDetail(e *v1.Error) (detail, errType string) {
 	var body struct {
 		ErrorType string `json:"errorType"`
 		Error     string `json:"error"`
 	}
 	if json.Unmarshal([]byte(e.Detail), &body) == nil && body.Error != "" {
-		return fmt.Sprintf(": %s: %s", body.ErrorType, body.Error)
+		return fmt.Sprintf(": %s: %s", body.ErrorType, body.Error), body.ErrorType
 	}
 	d := strings.Join(strings.Fields(e.Detail), " ")
 	if d == "" {
-		return ""
+		return "", ""
 	}
 	const maxDetail = 200
 	if len(d) > maxDetail {
 		d = d[:maxDetail] + "..."
 	}
-	return ": " + d
+	return ": " + d, ""
 }
 
 // execHint says what a user can do about the execution errors a mapping can cause.

@@ -75,7 +75,7 @@ func TestFleetErrors(t *testing.T) {
 		{
 			name: "Prometheus' own query timeout", downstream: true,
 			fails: answer(503, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`, "Content-Type", "application/json"),
-			want:  "Prometheus at URL answered 503 Service Unavailable for the power_w query: timeout: query timed out in expression evaluation",
+			want:  "Prometheus at URL answered 503 Service Unavailable for the power_w query: timeout: query timed out in expression evaluation: shorten the time range, or raise the engine's query timeout (--query.timeout)",
 		},
 		{
 			name: "429 with Retry-After", fails: answer(429, "slow down", "Retry-After", "7"), downstream: true,
