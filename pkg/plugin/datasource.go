@@ -35,14 +35,14 @@ type Datasource struct {
 	httpClient  *http.Client
 	mux         *datasource.QueryTypeMux
 	resources   backend.CallResourceHandler
-	// secrets are removed from every answer: errors quote what servers say.
-	secrets secrets
+	// sanitize cleans every answer: errors quote what servers say.
+	sanitize sanitizer
 }
 
 // NewDatasource builds an instance from its settings. Grafana calls it again (and Dispose on the old one)
 // whenever the settings change.
 func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (inst instancemgmt.Instance, err error) {
-	d := &Datasource{secrets: secretsOf(s)}
+	d := &Datasource{sanitize: sanitizerOf(s)}
 	d.mux = d.newQueryTypeMux()
 	d.resources = httpadapter.New(d.newResourceMux())
 	defer func() {

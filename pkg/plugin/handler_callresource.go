@@ -33,12 +33,12 @@ func (d *Datasource) serveValues(w http.ResponseWriter, r *http.Request, kind so
 	w.Header().Set("Content-Type", "application/json")
 	defer func() {
 		if p := recover(); p != nil {
-			log.DefaultLogger.FromContext(r.Context()).Error("resource panicked", "path", r.URL.Path, "panic", d.secrets.redact(fmt.Sprint(p)), "stack", string(debug.Stack()))
+			log.DefaultLogger.FromContext(r.Context()).Error("resource panicked", "path", r.URL.Path, "panic", d.sanitize.text(fmt.Sprint(p)), "stack", string(debug.Stack()))
 			writeJSON(r.Context(), w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("internal error while listing %s: %v (please report it)", kind, p)})
 		}
 	}()
 	if d.settingsErr != nil {
-		writeJSON(r.Context(), w, http.StatusBadRequest, map[string]string{"error": d.secrets.redact(d.settingsErr.Error())})
+		writeJSON(r.Context(), w, http.StatusBadRequest, map[string]string{"error": d.sanitize.text(d.settingsErr.Error())})
 		return
 	}
 	values, err := d.source.Values(r.Context(), kind)
@@ -47,7 +47,7 @@ func (d *Datasource) serveValues(w http.ResponseWriter, r *http.Request, kind so
 		if backend.IsDownstreamError(err) {
 			status = http.StatusBadGateway
 		}
-		writeJSON(r.Context(), w, status, map[string]string{"error": d.secrets.redact(err.Error())})
+		writeJSON(r.Context(), w, status, map[string]string{"error": d.sanitize.text(err.Error())})
 		return
 	}
 	if values == nil {

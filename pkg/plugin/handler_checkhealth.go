@@ -15,12 +15,12 @@ import (
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (res *backend.CheckHealthResult, _ error) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.DefaultLogger.FromContext(ctx).Error("health check panicked", "panic", d.secrets.redact(fmt.Sprint(r)), "stack", string(debug.Stack()))
+			log.DefaultLogger.FromContext(ctx).Error("health check panicked", "panic", d.sanitize.text(fmt.Sprint(r)), "stack", string(debug.Stack()))
 			res = &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: fmt.Sprintf("internal error while checking the data source: %v (please report it)", r)}
 		}
-		res.Message = d.secrets.redact(res.Message)
+		res.Message = d.sanitize.text(res.Message)
 		if len(res.JSONDetails) > 0 {
-			res.JSONDetails = []byte(d.secrets.redact(string(res.JSONDetails)))
+			res.JSONDetails = []byte(d.sanitize.text(string(res.JSONDetails)))
 		}
 	}()
 	if d.settingsErr != nil {

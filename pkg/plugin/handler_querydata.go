@@ -56,7 +56,7 @@ func (d *Datasource) handler(run analysis) backend.QueryDataHandler {
 		var wg sync.WaitGroup
 		for _, dq := range req.Queries {
 			wg.Go(func() {
-				r := d.secrets.response(d.runQuery(ctx, req, dq, run))
+				r := d.sanitize.response(d.runQuery(ctx, req, dq, run))
 				mu.Lock()
 				resp.Responses[dq.RefID] = r
 				mu.Unlock()
@@ -70,7 +70,7 @@ func (d *Datasource) handler(run analysis) backend.QueryDataHandler {
 func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest, dq backend.DataQuery, run analysis) (res backend.DataResponse) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.DefaultLogger.FromContext(ctx).Error("query panicked", "refId", dq.RefID, "queryType", dq.QueryType, "panic", d.secrets.redact(fmt.Sprint(r)), "stack", string(debug.Stack()))
+			log.DefaultLogger.FromContext(ctx).Error("query panicked", "refId", dq.RefID, "queryType", dq.QueryType, "panic", d.sanitize.text(fmt.Sprint(r)), "stack", string(debug.Stack()))
 			res = errorResponse(backend.PluginErrorf("internal error while answering %s query %s: %v (please report it)", dq.QueryType, dq.RefID, r))
 		}
 	}()

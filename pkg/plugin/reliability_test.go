@@ -174,7 +174,7 @@ func TestARequestEndsAtTheDataSourceTimeoutOrWhenItsCallerGoesAway(t *testing.T)
 }
 
 func TestSecretsAreKnownInEveryFormTheyTravel(t *testing.T) {
-	s := secretsOf(backend.DataSourceInstanceSettings{
+	s := sanitizerOf(backend.DataSourceInstanceSettings{
 		URL:              "https://bob:p%40ss-w0rd@prom.example:9090",
 		BasicAuthEnabled: true, BasicAuthUser: "alice",
 		DecryptedSecureJSONData: map[string]string{
@@ -191,11 +191,11 @@ func TestSecretsAreKnownInEveryFormTheyTravel(t *testing.T) {
 		"MHcCAQEEIBkeyMaterialLine1xxxxxxxx",
 		"p@ss-w0rd", "p%40ss-w0rd", base64.StdEncoding.EncodeToString([]byte("bob:p@ss-w0rd")),
 	} {
-		got := s.redact("the server said: " + leak + ".")
+		got := s.text("the server said: " + leak + ".")
 		assert.Equal(t, "the server said: [redacted].", got, leak)
 	}
-	assert.Equal(t, "ab stays: too short to be a secret", s.redact("ab stays: too short to be a secret"))
-	assert.Equal(t, "nothing to hide", secretsOf(backend.DataSourceInstanceSettings{}).redact("nothing to hide"))
+	assert.Equal(t, "ab stays: too short to be a secret", s.text("ab stays: too short to be a secret"))
+	assert.Equal(t, "nothing to hide", sanitizerOf(backend.DataSourceInstanceSettings{}).text("nothing to hide"))
 
 	r := s.response(backend.DataResponse{
 		Error:       backend.DownstreamErrorf("401: Authorization: Bearer eyJhbGciOi.token"),
@@ -205,6 +205,17 @@ func TestSecretsAreKnownInEveryFormTheyTravel(t *testing.T) {
 	assert.Equal(t, "401: Authorization: [redacted]", r.Error.Error())
 	assert.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource, "the source stays as decided")
 	assert.Equal(t, "echo [redacted]", r.Frames[0].Meta.Notices[0].Text)
+}
+
+func TestAnswersAreValidUTF8(t *testing.T) {
+	// gRPC refuses a whole response over one invalid byte in a string: a binary error page quoted in one
+	// query's error must not fail the others.
+	r := sanitizerOf(backend.DataSourceInstanceSettings{}).response(backend.DataResponse{
+		Error:  backend.DownstreamErrorf("not valid Prometheus API JSON (found \x1f\x8b\x08 at 0)"),
+		Frames: data.Frames{data.NewFrame("x").SetMeta(&data.FrameMeta{Notices: []data.Notice{{Text: "warned: \xff"}}})},
+	})
+	assert.Equal(t, "not valid Prometheus API JSON (found \x1f\uFFFD\x08 at 0)", r.Error.Error())
+	assert.Equal(t, "warned: \uFFFD", r.Frames[0].Meta.Notices[0].Text)
 }
 
 // oneModelProm answers every query with one model on one GPU at powerW and tokens per second, at every step.

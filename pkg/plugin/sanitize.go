@@ -19,16 +19,18 @@ const minSecretLen = 4
 
 const redacted = "[redacted]"
 
-// secrets removes the data source's secrets from what the plugin answers: the decrypted secure settings
-// (basic-auth password, header values such as a bearer token, TLS keys), the password of a URL with user
-// info, and the forms they travel in (a Basic authorization header, the token of "Bearer <token>"). Errors
-// quote what a server answered, and a proxy that echoes the request's headers would otherwise put them on a
-// dashboard.
-type secrets struct {
+// sanitizer cleans the text of what the plugin answers, since errors quote what servers said:
+//   - the data source's secrets come out: the decrypted secure settings (basic-auth password, header values
+//     such as a bearer token, TLS keys), the password of a URL with user info, and the forms they travel in
+//     (a Basic authorization header, the token of "Bearer <token>"). A proxy that echoes the request's
+//     headers would otherwise put them on a dashboard.
+//   - bytes that are not UTF-8 become U+FFFD: gRPC refuses to send a response with one such byte in any
+//     string, and the whole request would fail over a binary error page quoted in one query's error.
+type sanitizer struct {
 	replacer *strings.Replacer
 }
 
-func secretsOf(s backend.DataSourceInstanceSettings) secrets {
+func sanitizerOf(s backend.DataSourceInstanceSettings) sanitizer {
 	var values []string
 	add := func(v string) {
 		if len(v) >= minSecretLen {
@@ -63,7 +65,7 @@ func secretsOf(s backend.DataSourceInstanceSettings) secrets {
 		}
 	}
 	if len(values) == 0 {
-		return secrets{}
+		return sanitizer{}
 	}
 	// Longest first: a value that contains another is replaced whole.
 	slices.SortFunc(values, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
@@ -71,25 +73,23 @@ func secretsOf(s backend.DataSourceInstanceSettings) secrets {
 	for _, v := range slices.Compact(values) {
 		pairs = append(pairs, v, redacted)
 	}
-	return secrets{replacer: strings.NewReplacer(pairs...)}
+	return sanitizer{replacer: strings.NewReplacer(pairs...)}
 }
 
-// redact is text without the secrets.
-func (s secrets) redact(text string) string {
+// text is s clean.
+func (s sanitizer) text(text string) string {
+	text = strings.ToValidUTF8(text, "\uFFFD")
 	if s.replacer == nil {
 		return text
 	}
 	return s.replacer.Replace(text)
 }
 
-// response is r with the secrets removed from its error and from the notices and queries of its frames. The
-// error source and status stay as they were decided.
-func (s secrets) response(r backend.DataResponse) backend.DataResponse {
-	if s.replacer == nil {
-		return r
-	}
+// response is r with its error and the notices and queries of its frames clean. The error source and status
+// stay as they were decided.
+func (s sanitizer) response(r backend.DataResponse) backend.DataResponse {
 	if r.Error != nil {
-		if msg := s.redact(r.Error.Error()); msg != r.Error.Error() {
+		if msg := s.text(r.Error.Error()); msg != r.Error.Error() {
 			r.Error = errors.New(msg)
 		}
 	}
@@ -97,10 +97,10 @@ func (s secrets) response(r backend.DataResponse) backend.DataResponse {
 		if f.Meta == nil {
 			continue
 		}
-		f.Meta.ExecutedQueryString = s.redact(f.Meta.ExecutedQueryString)
+		f.Meta.ExecutedQueryString = s.text(f.Meta.ExecutedQueryString)
 		notices := make([]data.Notice, len(f.Meta.Notices))
 		for i, n := range f.Meta.Notices {
-			n.Text = s.redact(n.Text)
+			n.Text = s.text(n.Text)
 			notices[i] = n
 		}
 		f.Meta.Notices = notices
