@@ -200,7 +200,7 @@ func TestSecretsAreKnownInEveryFormTheyTravel(t *testing.T) {
 	r := s.response(backend.DataResponse{
 		Error:       backend.DownstreamErrorf("401: Authorization: Bearer eyJhbGciOi.token"),
 		ErrorSource: backend.ErrorSourceDownstream,
-		Frames: data.Frames{data.NewFrame("x").SetMeta(&data.FrameMeta{Notices: []data.Notice{{Text: "echo s3cret-pa$$"}}})},
+		Frames:      data.Frames{data.NewFrame("x").SetMeta(&data.FrameMeta{Notices: []data.Notice{{Text: "echo s3cret-pa$$"}}})},
 	})
 	assert.Equal(t, "401: Authorization: [redacted]", r.Error.Error())
 	assert.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource, "the source stays as decided")
@@ -302,7 +302,7 @@ func TestConcurrentQueriesWhileSettingsChange(t *testing.T) {
 				if assert.Len(t, frames, 1) && assert.Len(t, frames[0].Fields, 2) {
 					power := frames[0].Fields[1]
 					assert.Equal(t, "m", power.Labels["model"])
-					assert.Equal(t, 250.0, *power.At(power.Len()-1).(*float64))
+					assert.Equal(t, 250.0, *power.At(power.Len() - 1).(*float64))
 				}
 				answers.Add(1)
 			}
