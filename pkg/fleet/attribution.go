@@ -54,7 +54,7 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	a := Attribution{Model: m.Name, GPUType: m.GPUType(), Unallocated: m.Unallocated}
 	floor := floors.For(a.GPUType)
 	a.IdleSource, a.IdleFloorW = floor.Source, floor.W
-	if m.Unallocated {
+	if m.Unallocated { // all of its power is idle, as measured: no floor is involved
 		a.IdleSource = IdleMeasured
 	}
 

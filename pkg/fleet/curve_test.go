@@ -240,3 +240,14 @@ func TestQuantileInPlaceMatchesQuantile(t *testing.T) {
 	}
 	assert.True(t, math.IsNaN(quantileInPlace(nil, 0.5)))
 }
+
+func TestNoDiminishingReturnsRateWithoutPowerAtZeroTraffic(t *testing.T) {
+	m := served("odd-model", a100, sdsc, 8, 0, 3.5, ramp(100, 100, 400))
+	for i := range m.Placements[0].PowerW {
+		m.Placements[0].PowerW[i] -= 50 // the line crosses zero power above zero traffic
+	}
+	c := EfficiencyCurve(&m, a100Floor, testOptions())
+	require.True(t, c.Fit.OK, c.Fit.Reason)
+	assert.InDelta(t, -50, c.Fit.P0W, 1e-9)
+	assert.True(t, math.IsNaN(c.Fit.DiminishingReturnsTokensPerS))
+}

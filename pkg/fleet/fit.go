@@ -109,7 +109,9 @@ func fitPowerLine(x, y []float64, sc *curveScratch) Fit {
 		f.Reason = fmt.Sprintf("power does not grow with the token rate (k = %.3g J/token)", k)
 		return f
 	}
-	f.DiminishingReturnsTokensPerS = p0 / (0.1 * k)
+	if p0 > 0 { // else J/token never falls toward k: there is no such rate
+		f.DiminishingReturnsTokensPerS = p0 / (0.1 * k)
+	}
 	f.OK = true
 	return f
 }

@@ -25,6 +25,14 @@ func TestDemoModeNeedsNoURL(t *testing.T) {
 	cfg, err := LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo"}`)})
 	require.NoError(t, err)
 	assert.Equal(t, ModeDemo, cfg.Mode)
+	_, pinned := cfg.DemoTime()
+	assert.False(t, pinned, "the demo follows the clock")
+
+	cfg, err = LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo","demoNow":"2026-11-20T15:00:00Z"}`)})
+	require.NoError(t, err)
+	at, pinned := cfg.DemoTime()
+	assert.True(t, pinned)
+	assert.Equal(t, time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), at)
 }
 
 func TestBadSettingsNameTheField(t *testing.T) {
@@ -52,6 +60,7 @@ func TestBadSettingsNameTheField(t *testing.T) {
 		{"jsonData not an object", "http://p:9090", `"prometheus"`, "as JSON string where an object is expected"},
 		{"a list where a text belongs", "http://p:9090", `{"mapping":{"powerMetric":["a","b"]}}`, `"mapping.powerMetric" as JSON array where a string is expected`},
 		{"negative cache TTL", "http://p:9090", `{"cacheTTLSeconds":-1}`, "cacheTTLSeconds -1 is negative"},
+		{"bad demo time", "", `{"mode":"demo","demoNow":"yesterday"}`, `demoNow "yesterday" is not an RFC 3339 time`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -64,14 +64,21 @@ func (truthSource) Fleet(_ context.Context, r source.Request) (*fleet.Fleet, err
 func (truthSource) Values(context.Context, source.ValueKind) ([]string, error) { return nil, nil }
 func (truthSource) Health(context.Context) source.Health                       { return source.Health{OK: true} }
 
-// query runs one query through QueryData as Grafana sends it (settings as jsonData) and returns its frames.
+// query runs one query through QueryData against truthSource.
 func query(t *testing.T, settings string, fromAlert bool, queryType, json string) data.Frames {
+	t.Helper()
+	return queryFrom(t, truthSource{}, settings, fromAlert, queryType, json)
+}
+
+// queryFrom runs one query through QueryData as Grafana sends it (settings as jsonData), answered from src, and
+// returns its frames.
+func queryFrom(t *testing.T, src source.Source, settings string, fromAlert bool, queryType, json string) data.Frames {
 	t.Helper()
 	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{JSONData: []byte(settings)})
 	require.NoError(t, err)
 	d := inst.(*Datasource)
 	require.NoError(t, d.settingsErr)
-	d.source = truthSource{}
+	d.source = src
 	req := &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("A", queryType, json)}}
 	if fromAlert {
 		req.Headers = map[string]string{backend.FromAlertHeaderName: "true"}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/grafana/dataplane/sdata/numeric"
-	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -72,19 +71,7 @@ func (sizingSource) Health(context.Context) source.Health                       
 // sizingQuery runs one query through QueryData against sizingSource.
 func sizingQuery(t *testing.T, settings string, fromAlert bool, queryType, json string) data.Frames {
 	t.Helper()
-	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{JSONData: []byte(settings)})
-	require.NoError(t, err)
-	d := inst.(*Datasource)
-	require.NoError(t, d.settingsErr)
-	d.source = sizingSource{}
-	req := &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("A", queryType, json)}}
-	if fromAlert {
-		req.Headers = map[string]string{backend.FromAlertHeaderName: "true"}
-	}
-	resp, err := d.QueryData(context.Background(), req)
-	require.NoError(t, err)
-	require.NoError(t, resp.Responses["A"].Error)
-	return resp.Responses["A"].Frames
+	return queryFrom(t, sizingSource{}, settings, fromAlert, queryType, json)
 }
 
 func TestRightSizingHandler(t *testing.T) {
