@@ -18,6 +18,8 @@ func decodeJSON(b []byte, v any) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return fmt.Errorf("is a JSON %s where %s is expected", typeErr.Value, kindName(typeErr.Type))
 	case errors.As(err, &typeErr) && kindName(typeErr.Type) == "a number" && strings.HasPrefix(typeErr.Value, "number "):
 		return fmt.Errorf("has %q = %s, a number out of range", typeErr.Field, strings.TrimPrefix(typeErr.Value, "number "))
 	case errors.As(err, &typeErr):

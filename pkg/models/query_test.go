@@ -88,7 +88,7 @@ func TestParseQueryErrorsNameTheOption(t *testing.T) {
 		{"negative margin", `{"trafficMargin": -0.1}`, "trafficMargin -0.1 is outside 0..0.95"},
 		{"a number beyond float64", `{"kvHeadroom": 1e999}`, `the query has "kvHeadroom" = 1e999, a number out of range`},
 		{"queryType of the wrong type", `{"queryType": 7}`, `"queryType" as JSON number where a string is expected`},
-		{"not an object", `["idle-attribution"]`, "as JSON array where an object is expected"},
+		{"not an object", `["idle-attribution"]`, "the query is a JSON array where an object is expected"},
 		{"every fault at once is named", `{"idleThreshold": -1, "tokens": "prompt", "modelRegex": "("}`, `tokens "prompt" is not "total" or "generation"` + "\nidleThreshold -1 tok/s is outside 0..1e6"},
 	}
 	for _, c := range cases {

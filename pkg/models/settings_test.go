@@ -57,7 +57,7 @@ func TestBadSettingsNameTheField(t *testing.T) {
 		{"a broken URL keeps its password to itself", "http://alice:s3cret@[::1", `{}`, "not an http(s) URL with a host"},
 		{"negative timeout", "http://p:9090", `{"timeoutSeconds":-5}`, "timeoutSeconds -5 is outside 1..600"},
 		{"absurd timeout", "http://p:9090", `{"timeoutSeconds":86400}`, "timeoutSeconds 86400 is outside 1..600"},
-		{"jsonData not an object", "http://p:9090", `"prometheus"`, "as JSON string where an object is expected"},
+		{"jsonData not an object", "http://p:9090", `"prometheus"`, "the data source settings (jsonData) is a JSON string where an object is expected"},
 		{"a list where a text belongs", "http://p:9090", `{"mapping":{"powerMetric":["a","b"]}}`, `"mapping.powerMetric" as JSON array where a string is expected`},
 		{"negative cache TTL", "http://p:9090", `{"cacheTTLSeconds":-1}`, "cacheTTLSeconds -1 is negative"},
 		{"bad demo time", "", `{"mode":"demo","demoNow":"yesterday"}`, `demoNow "yesterday" is not an RFC 3339 time`},
