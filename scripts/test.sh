@@ -40,5 +40,15 @@ step "Go tests (unit and integration against real Prometheus), with the race det
 export CI="${CI:-true}"
 go test -race -count=1 -timeout 15m ./pkg/... ./internal/... ./cmd/... ./tests/...
 
+step "Fuzz tests, a bounded run each (their seeds already ran above; a crasher lands in the package's testdata/fuzz)"
+while read -r pkg target; do
+  go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-15s}" "$pkg"
+done <<'FUZZERS'
+./pkg/models FuzzParseQuery
+./pkg/models FuzzLoadSettings
+./pkg/fleet FuzzModelSizeFromName
+./pkg/source FuzzDecodeStream
+FUZZERS
+
 echo
 echo "All tests passed."

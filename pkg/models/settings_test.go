@@ -50,6 +50,16 @@ func TestBadSettingsNameTheField(t *testing.T) {
 		{"bad site pattern", "http://p:9090", `{"carbon":{"sites":[{"name":"X","hostPattern":"(","intensity":100}]}}`, "carbon.sites[0] (X)"},
 		{"negative idle floor", "http://p:9090", `{"idleFloors":[{"gpuType":"NVIDIA L40","watts":-5}]}`, "idleFloors[0]"},
 		{"wrong type", "http://p:9090", `{"timeoutSeconds":"30"}`, `"timeoutSeconds" as JSON string where a number is expected`},
+		{"a space in the host", "http://prom etheus:9090", `{}`, `the Prometheus URL "(unparseable URL)" is not an http(s) URL with a host`},
+		{"no scheme", "prometheus:9090", `{}`, `the Prometheus URL "prometheus:9090" is not an http(s) URL with a host`},
+		{"no host", "http://", `{}`, `the Prometheus URL "http:" is not an http(s) URL with a host`},
+		{"a broken IPv6 host", "http://[::1:9090", `{}`, `the Prometheus URL "(unparseable URL)" is not an http(s) URL with a host`},
+		{"a broken URL keeps its password to itself", "http://alice:s3cret@[::1", `{}`, "not an http(s) URL with a host"},
+		{"negative timeout", "http://p:9090", `{"timeoutSeconds":-5}`, "timeoutSeconds -5 is outside 1..600"},
+		{"absurd timeout", "http://p:9090", `{"timeoutSeconds":86400}`, "timeoutSeconds 86400 is outside 1..600"},
+		{"jsonData not an object", "http://p:9090", `"prometheus"`, "the data source settings (jsonData) is a JSON string where an object is expected"},
+		{"a list where a text belongs", "http://p:9090", `{"mapping":{"powerMetric":["a","b"]}}`, `"mapping.powerMetric" as JSON array where a string is expected`},
+		{"negative cache TTL", "http://p:9090", `{"cacheTTLSeconds":-1}`, "cacheTTLSeconds -1 is negative"},
 		{"bad demo time", "", `{"mode":"demo","demoNow":"yesterday"}`, `demoNow "yesterday" is not an RFC 3339 time`},
 	}
 	for _, c := range cases {
@@ -57,6 +67,7 @@ func TestBadSettingsNameTheField(t *testing.T) {
 			_, err := LoadSettings(backend.DataSourceInstanceSettings{URL: c.url, JSONData: []byte(c.json)})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
+			assert.NotContains(t, err.Error(), "s3cret")
 		})
 	}
 }
