@@ -268,7 +268,7 @@ function XYChartViz({ frames, width, height }: PanelProps) {
   const index = new Map(xs.map((v, i) => [v, i]));
   const data: [number[], ...Array<Array<number | null>>] = [xs];
   const builder = new UPlotConfigBuilder();
-  builder.setPadding([0, 24, 0, 0]); // room for the last x label
+  builder.setPadding([null, 40, null, null]); // room for the last x label; the other sides as uPlot sizes them
   const log = (scaleKey: string, orientation: ScaleOrientation, direction: ScaleDirection) =>
     builder.addScale({ scaleKey, orientation, direction, distribution: ScaleDistribution.Log, log: 10 });
   log('x', ScaleOrientation.Horizontal, ScaleDirection.Right);
