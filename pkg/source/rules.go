@@ -69,8 +69,8 @@ func (n recordedNames) tokens(s schema, metric string) string {
 // recorded reads the recorded series: the same quantities as schema's, with the same labels, so answers decode
 // alike. Every recorded sample stands for the minute before it and the grid's steps are whole minutes
 // (recordedGrid), so a step's window holds its minutes exactly: power and token rates are the minutes' energy
-// and tokens over the step, and the window totals are the steps' sums, with no query of their own. GPUs and
-// power limits are those of the step's last minute. Each recorded sample is read once: see docs/scaling.md.
+// and tokens over the step, and the window totals are the steps' sums, with no query of their own. Each
+// recorded sample is read once: see docs/scaling.md.
 type recorded struct {
 	// s is not embedded: the raw window totals must not become the recorded ones'.
 	s     schema
@@ -88,9 +88,14 @@ func (r recorded) PowerW(step, _ time.Duration) string {
 	return fmt.Sprintf("sum by %s (%s) / %s", by(r.s.placementBy()), r.overStep("sum_over_time", r.names.energyJ, step), seconds(step))
 }
 
+// GPUs is the most GPUs a minute of the step counted: the GPUs that reported within the step, as from the raw
+// series, a GPU that changed pods within it counted once.
 func (r recorded) GPUs(step, _ time.Duration) string {
-	return fmt.Sprintf("sum by %s (%s)", by(r.s.placementBy()), r.overStep("last_over_time", r.names.gpus, RecordInterval))
+	return fmt.Sprintf("sum by %s (%s)", by(r.s.placementBy()), r.overStep("max_over_time", r.names.gpus, step))
 }
+
+// PowerLimitW is the power limit of the step's last minute: limits change with a reconfiguration, not within
+// minutes, and reading one minute per step keeps the read small.
 
 func (r recorded) PowerLimitW(step, _ time.Duration) string {
 	return fmt.Sprintf("sum by %s (%s)", by(r.s.placementBy()), r.overStep("last_over_time", r.names.powerLimitW, RecordInterval))
