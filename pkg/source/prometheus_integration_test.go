@@ -141,15 +141,21 @@ func copyFamilies(w io.Writer, r io.Reader, unread []string) error {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	simProm.Close()
+	simVM.Close()
 	os.Exit(code)
 }
 
 // simSource reads one variant from the shared Prometheus, its clock at the variant's end.
 func simSource(t *testing.T, name string, mutate func(*models.Settings)) (*Prometheus, *sim.Sim) {
 	t.Helper()
+	return simSourceAt(t, simProm.Server(t).URL, name, mutate)
+}
+
+// simSourceAt reads one variant from the engine at url.
+func simSourceAt(t *testing.T, url, name string, mutate func(*models.Settings)) (*Prometheus, *sim.Sim) {
+	t.Helper()
 	v := variants[name]
-	prom := simProm.Server(t)
-	cfg := testSettings(t, prom.URL, func(s *models.Settings) {
+	cfg := testSettings(t, url, func(s *models.Settings) {
 		s.ScrapeInterval = simScrape.String()
 		if v.mapping != nil {
 			v.mapping(&s.Mapping)
