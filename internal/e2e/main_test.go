@@ -53,6 +53,7 @@ func writeWeek(dir string) (promtest.Options, error) {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	week.Close()
+	vmWeek.Close()
 	os.Exit(code)
 }
 
