@@ -22,18 +22,27 @@ import (
 // GPU-to-model join done once, in the rule. Reading them instead of the raw series reads a few series per model
 // instead of several per GPU, and no join: see docs/scaling.md for the figures.
 
-// RecordInterval is the resolution of the recorded series: the rules' evaluation interval.
-const RecordInterval = time.Minute
+const (
+	// RecordInterval is the resolution of the recorded series: the rules' evaluation interval.
+	RecordInterval = time.Minute
+	// gpuRollupInterval is the resolution of a second recording of the GPU counts, for long steps: GPU counts
+	// change with deployments, not by the minute, and a 30-day read needs no count per minute.
+	gpuRollupInterval = 5 * time.Minute
+	// gpuRollupFrom is the least step that reads the 5-minute GPU counts: three of them or more per step, so
+	// their evaluation lag (up to 5 minutes) is a small part of the step.
+	gpuRollupFrom = 15 * time.Minute
+)
 
 // recordedNames are the recorded series of one prefix.
 type recordedNames struct {
-	powerW, gpus, powerLimitW, energyJ, promptTokens, generationTokens string
+	powerW, gpus, gpus5m, powerLimitW, energyJ, promptTokens, generationTokens string
 }
 
 func recordedNamesOf(prefix string) recordedNames {
 	return recordedNames{
 		powerW:           prefix + ":gpu_power_watts:avg1m",
 		gpus:             prefix + ":gpus:count1m",
+		gpus5m:           prefix + ":gpus:count5m",
 		powerLimitW:      prefix + ":gpu_power_limit_watts:avg1m",
 		energyJ:          prefix + ":gpu_energy_joules:increase1m",
 		promptTokens:     prefix + ":prompt_tokens:increase1m",
@@ -45,13 +54,21 @@ func (p *Prometheus) recordedNames() recordedNames { return recordedNamesOf(p.cf
 
 // all are the names the rules record.
 func (n recordedNames) all() []string {
-	return []string{n.powerW, n.gpus, n.energyJ, n.promptTokens, n.generationTokens, n.powerLimitW}
+	return []string{n.powerW, n.gpus, n.gpus5m, n.energyJ, n.promptTokens, n.generationTokens, n.powerLimitW}
 }
 
-// read are the names a read needs: the mean power is recorded for dashboards and alert rules, a read takes
-// the steps' power from their energy.
-func (n recordedNames) read(hasLimit bool) []string {
-	names := []string{n.gpus, n.energyJ, n.promptTokens, n.generationTokens}
+// gpusAt is the GPU count a read at step reads.
+func (n recordedNames) gpusAt(step time.Duration) string {
+	if step >= gpuRollupFrom {
+		return n.gpus5m
+	}
+	return n.gpus
+}
+
+// read are the names a read at step needs: the mean power is recorded for dashboards and alert rules, a read
+// takes the steps' power from their energy.
+func (n recordedNames) read(hasLimit bool, step time.Duration) []string {
+	names := []string{n.gpusAt(step), n.energyJ, n.promptTokens, n.generationTokens}
 	if hasLimit {
 		names = append(names, n.powerLimitW)
 	}
@@ -89,9 +106,11 @@ func (r recorded) PowerW(step, _ time.Duration) string {
 }
 
 // GPUs is the most GPUs a minute of the step counted: the GPUs that reported within the step, as from the raw
-// series, a GPU that changed pods within it counted once.
+// series, a GPU that changed pods within it counted once. Long steps read the 5-minute counts: the GPUs that
+// reported within the 5 minutes before each evaluation, so they may count a GPU that left up to 5 minutes
+// before the step.
 func (r recorded) GPUs(step, _ time.Duration) string {
-	return fmt.Sprintf("sum by %s (%s)", by(r.s.placementBy()), r.overStep("max_over_time", r.names.gpus, step))
+	return fmt.Sprintf("sum by %s (%s)", by(r.s.placementBy()), r.overStep("max_over_time", r.names.gpusAt(step), step))
 }
 
 // PowerLimitW is the power limit of the step's last minute: limits change with a reconfiguration, not within
@@ -158,7 +177,7 @@ func (p *Prometheus) useRecorded(ctx context.Context, d discovered, req Request)
 	if p.cfg.RecordingRules == "off" {
 		return false, nil, nil
 	}
-	need := p.recordedNames().read(d.hasLimit)
+	need := p.recordedNames().read(d.hasLimit, recordedGrid(GridOf(req)).Step)
 	var found, missing []string
 	for _, name := range need {
 		if d.recorded[name] {
@@ -286,6 +305,11 @@ func rulesOf(cfg *models.Settings, j join) RuleFile {
 			{Record: n.promptTokens, Expr: s.minuteTokens(m.PromptTokensMetric)},
 			{Record: n.generationTokens, Expr: s.minuteTokens(m.GenerationTokensMetric)},
 		},
+	}, {
+		Name: "gpu-fleet-efficiency:" + cfg.RecordedPrefix + ":5m", Interval: model.Duration(gpuRollupInterval).String(),
+		Rules: []Rule{
+			{Record: n.gpus5m, Expr: s.GPUs(gpuRollupInterval, RateWindow(gpuRollupInterval, s.scrape))},
+		},
 	}}}
 }
 
@@ -310,7 +334,8 @@ func RulesFor(cfg *models.Settings) RuleFile {
 func (f RuleFile) Write(w io.Writer) error {
 	header := fmt.Sprintf(`# Recording rules of the GPU Fleet Efficiency data source (fleetrules), from its metric mapping.
 # Every minute, per placement (model, host, GPU type) and per model: power (mean W), GPUs, power limit,
-# energy (J) and prompt and generation tokens of the minute. GPUs join models on %s.
+# energy (J) and prompt and generation tokens of the minute; every 5 minutes the GPUs again, for long ranges.
+# GPUs join models on %s.
 # The data source reads these series instead of the raw ones where they cover a panel's window
 # (settings: recordingRules, recordedPrefix). Load with: Prometheus rule_files, Thanos Ruler,
 # mimirtool rules load, or vmalert -rule.

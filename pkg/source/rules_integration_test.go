@@ -2,10 +2,8 @@ package source
 
 import (
 	"context"
+	"errors"
 	"math"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -50,43 +48,15 @@ func withRecordedSeries(t *testing.T) {
 	t.Helper()
 	prom := simProm.Server(t)
 	recordOnce.Do(func() {
-		dir := t.TempDir()
 		p, _ := simSource(t, "plain", rulesSettings("auto"))
 		rules, err := p.Rules(context.Background())
 		if recordErr = err; err != nil {
 			return
 		}
-		path := filepath.Join(dir, "rules.yml")
-		f, err := os.Create(path)
-		if recordErr = err; err != nil {
-			return
-		}
-		if recordErr = rules.Write(f); recordErr != nil {
-			return
-		}
-		if recordErr = f.Close(); recordErr != nil {
-			return
-		}
-		blocks := filepath.Join(dir, "blocks")
-		out, err := exec.Command("promtool", "tsdb", "create-blocks-from", "rules", "--quiet",
-			"--start="+rulesFrom.Format(time.RFC3339), "--end="+rulesTo.Format(time.RFC3339),
-			"--url="+prom.URL, "--output-dir="+blocks, path).CombinedOutput()
-		if err != nil {
-			recordErr = &exec.ExitError{}
-			t.Logf("promtool: %s", out)
-			recordErr = err
-			return
-		}
-		entries, err := os.ReadDir(blocks)
-		if recordErr = err; err != nil {
-			return
-		}
-		for _, e := range entries {
-			if recordErr = os.Rename(filepath.Join(blocks, e.Name()), filepath.Join(prom.DataDir, e.Name())); recordErr != nil {
-				return
-			}
-		}
-		prom.Restart(t)
+		// Until the backfill returns, a failure (which ends this test) fails the others too.
+		recordErr = errors.New("the recorded series could not be backfilled: see the first test that asked")
+		backfillRules(t, rules, prom, rulesFrom, rulesTo)
+		recordErr = nil
 	})
 	require.NoError(t, recordErr)
 }
@@ -224,4 +194,19 @@ func assertClose(t *testing.T, want, got, rel, abs float64, format string, args 
 		return
 	}
 	assert.InEpsilon(t, want, got, rel, append([]any{format}, args...)...)
+}
+
+func TestRecordingRulesAnswerAsTheRawSeriesOnLongSteps(t *testing.T) {
+	// Half-hour steps, as a month-long panel has them, read the 5-minute GPU counts.
+	withRecordedSeries(t)
+	rec, _ := simSource(t, "plain", rulesSettings("auto"))
+	raw, _ := simSource(t, "plain", rulesSettings("off"))
+	step := 30 * time.Minute
+	req := Request{Start: rulesFrom.Add(step), End: rulesTo, Step: step}
+	got, err := rec.Fleet(context.Background(), req)
+	require.NoError(t, err)
+	assert.Contains(t, strings.Join(got.ExecutedQueries, "\n"), "max_over_time("+rulesTestPrefix+`:gpus:count5m{instance="plain"}[1799999ms])`)
+	want, err := raw.Fleet(context.Background(), req)
+	require.NoError(t, err)
+	assertSameAnswers(t, want, got, 0.01)
 }

@@ -53,7 +53,7 @@ func promtoolCheckRules(t *testing.T, path string) {
 	}
 	out, err := exec.Command("promtool", "check", "rules", path).CombinedOutput()
 	require.NoError(t, err, string(out))
-	assert.Contains(t, string(out), "SUCCESS: 6 rules found")
+	assert.Contains(t, string(out), "SUCCESS: 7 rules found")
 }
 
 func TestRuleFileProperties(t *testing.T) {
@@ -62,9 +62,11 @@ func TestRuleFileProperties(t *testing.T) {
 		byName[g.name] = rulesOf(testSettings(t, "http://prometheus:9090", g.mutate), g.schema(t).join)
 	}
 	exprOf := func(f RuleFile, record string) string {
-		for _, r := range f.Groups[0].Rules {
-			if r.Record == record {
-				return r.Expr
+		for _, g := range f.Groups {
+			for _, r := range g.Rules {
+				if r.Record == record {
+					return r.Expr
+				}
 			}
 		}
 		t.Fatalf("no rule records %s", record)
@@ -72,15 +74,20 @@ func TestRuleFileProperties(t *testing.T) {
 	}
 	n := recordedNamesOf("fleet")
 
-	t.Run("one group, evaluated every minute", func(t *testing.T) {
+	t.Run("a group evaluated every minute, and the GPU counts every 5 minutes", func(t *testing.T) {
 		f := byName["default"]
-		require.Len(t, f.Groups, 1)
+		require.Len(t, f.Groups, 2)
 		assert.Equal(t, "1m", f.Groups[0].Interval)
+		assert.Equal(t, "5m", f.Groups[1].Interval)
 		var records []string
-		for _, r := range f.Groups[0].Rules {
-			records = append(records, r.Record)
+		for _, g := range f.Groups {
+			for _, r := range g.Rules {
+				records = append(records, r.Record)
+			}
 		}
 		assert.ElementsMatch(t, n.all(), records)
+		s := goldenMappings[0].schema(t)
+		assert.Equal(t, s.GPUs(5*time.Minute, 5*time.Minute), f.Groups[1].Rules[0].Expr, "the GPUs that reported within 5 minutes")
 	})
 	t.Run("the join is the data source's own, done once in the rule", func(t *testing.T) {
 		s := goldenMappings[0].schema(t)

@@ -8,16 +8,18 @@ import {
   convertLegacyAuthProps,
   DataSourceDescription,
 } from '@grafana/plugin-ui';
-import { Alert, Divider, InlineField, InlineSwitch } from '@grafana/ui';
+import { Alert, Combobox, ComboboxOption, Divider, InlineField, InlineSwitch } from '@grafana/ui';
 
-import { FleetOptions, SETTINGS_DEFAULTS } from '../types';
-import { rangeError, scrapeIntervalError } from '../validation';
+import { Engine, ENGINE_LABELS, ENGINES, FleetOptions, SETTINGS_DEFAULTS } from '../types';
+import { metricNameError, rangeError, scrapeIntervalError } from '../validation';
 import { CarbonSection } from './config/CarbonSection';
 import { MappingSection } from './config/MappingSection';
 import { OverridesSection } from './config/OverridesSection';
 import { LABEL_WIDTH, NumberSetting, TextSetting } from './config/fields';
 
 type Props = DataSourcePluginOptionsEditorProps<FleetOptions>;
+
+const ENGINE_OPTIONS: Array<ComboboxOption<Engine>> = ENGINES.map((value) => ({ value, label: ENGINE_LABELS[value] }));
 
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData } = options;
@@ -99,14 +101,19 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           error={rangeError(jsonData.timeoutSeconds, 1, 600, 's')}
           onChange={(timeoutSeconds) => setJson({ timeoutSeconds })}
         />
-        <TextSetting
-          id="fleet-engine"
+        <InlineField
           label="Engine"
-          tooltip="The server's flavour (Prometheus, VictoriaMetrics...); auto detects it from its build info."
-          placeholder={SETTINGS_DEFAULTS.engine}
-          value={jsonData.engine}
-          onChange={(engine) => setJson({ engine })}
-        />
+          labelWidth={LABEL_WIDTH}
+          tooltip="The server behind the URL. Thanos is asked to deduplicate, answer partially (shown as a notice) and read downsampled data; VictoriaMetrics gets counter windows for its rate(). Auto-detect reads the server's build info."
+        >
+          <Combobox<Engine>
+            id="fleet-engine"
+            width={24}
+            options={ENGINE_OPTIONS}
+            value={jsonData.engine ?? SETTINGS_DEFAULTS.engine}
+            onChange={(option) => setJson({ engine: option.value })}
+          />
+        </InlineField>
         <TextSetting
           id="fleet-tenant"
           label="Tenant ID"
@@ -124,6 +131,28 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           error={rangeError(jsonData.cacheTTLSeconds, 0, Number.MAX_SAFE_INTEGER, 's')}
           onChange={(cacheTTLSeconds) => setJson({ cacheTTLSeconds })}
         />
+        <InlineField
+          label="Recorded series"
+          labelWidth={LABEL_WIDTH}
+          tooltip="Read the series of the recording rules that fleetrules writes wherever they cover a panel's window: far fewer samples for large fleets and long ranges."
+        >
+          <InlineSwitch
+            id="fleet-recording-rules"
+            value={jsonData.recordingRules !== 'off'}
+            onChange={(e) => setJson({ recordingRules: e.currentTarget.checked ? undefined : 'off' })}
+          />
+        </InlineField>
+        {jsonData.recordingRules !== 'off' && (
+          <TextSetting
+            id="fleet-recorded-prefix"
+            label="Recorded prefix"
+            tooltip="First part of the recorded series' names, as in fleetrules -prefix: fleet reads fleet:gpu_energy_joules:increase1m and the others."
+            placeholder={SETTINGS_DEFAULTS.recordedPrefix}
+            value={jsonData.recordedPrefix}
+            error={metricNameError(jsonData.recordedPrefix)}
+            onChange={(recordedPrefix) => setJson({ recordedPrefix })}
+          />
+        )}
       </ConfigSection>
 
       <Divider />
