@@ -11,5 +11,5 @@ module.exports = {
   // Some dependencies of @grafana/ui (d3-color 3) ship ES modules as .mjs/.js: transform those too.
   transform: { ...base.transform, '^.+\\.mjs$': swc },
   // Editor tests drive real @grafana/ui components through many steps; CI machines have 2 shared cores.
-  testTimeout: 30000,
+  testTimeout: 60000,
 };

@@ -28,17 +28,27 @@ npm run lint
 npm run test:ci
 npm run build
 
-step "Editors in headless Chromium (no console errors; screenshots in docs/img)"
-npm run e2e:editors
+step "Editors and dashboard preview in headless Chromium (no console errors; screenshots in docs/img)"
+npm run e2e:browser
 
 step "Backend: go vet, plugin binary (mage build:linux)"
-go vet ./pkg/... ./internal/... ./cmd/...
+go vet ./pkg/... ./internal/... ./cmd/... ./tests/...
 go tool mage -v build:linux
 export FLEET_PLUGIN_BINARY="$PWD/dist/gpx_fleetefficiency_linux_amd64"
 
 step "Go tests (unit and integration against real Prometheus), with the race detector"
 export CI="${CI:-true}"
-go test -race -count=1 -timeout 15m ./pkg/... ./internal/... ./cmd/...
+go test -race -count=1 -timeout 15m ./pkg/... ./internal/... ./cmd/... ./tests/...
+
+step "Fuzz tests, a bounded run each (their seeds already ran above; a crasher lands in the package's testdata/fuzz)"
+while read -r pkg target; do
+  go test -run='^$' -fuzz="^${target}\$" -fuzztime="${FUZZTIME:-15s}" "$pkg"
+done <<'FUZZERS'
+./pkg/models FuzzParseQuery
+./pkg/models FuzzLoadSettings
+./pkg/fleet FuzzModelSizeFromName
+./pkg/source FuzzDecodeStream
+FUZZERS
 
 echo
 echo "All tests passed."

@@ -96,7 +96,7 @@ func TestModelsResourceListsTheServedModels(t *testing.T) {
 	var models []string
 	require.NoError(t, json.Unmarshal(body, &models))
 	var want []string
-	for _, m := range fleetSim.Truth(epoch, weekEnd, scrapeStep).Models {
+	for _, m := range fleetSim.Truth(weekStart, weekEnd, scrapeStep).Models {
 		want = append(want, m.Model)
 	}
 	sort.Strings(want)

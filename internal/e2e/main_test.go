@@ -12,48 +12,66 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/promtest"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/testhost"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
 
 // The week the tests look at: the default fleet's last seven days up to the current hour, with its pod restart and
 // scrape gap. It ends now because the health check and the editors' lists look at the recent past, as in a cluster.
+// The fleet is the demo source's fleet of that day (sim.DemoFleet), so the demo pinned to weekEnd answers from
+// the same history the Prometheus holds.
 var (
 	weekEnd    = time.Now().UTC().Truncate(time.Hour)
-	epoch      = weekEnd.Add(-7 * 24 * time.Hour)
+	weekStart  = weekEnd.Add(-7 * 24 * time.Hour)
 	scrapeStep = time.Minute
-	fleetSim   = mustSim()
-	week       = promtest.NewFixture(writeWeek)
+	fleetSim   = mustSim(sim.DemoFleet(weekEnd), sim.DefaultSeed)
+	week       = promtest.NewFixture(historyOf(fleetSim, weekStart, weekEnd))
 )
 
-func mustSim() *sim.Sim {
-	s, err := sim.New(sim.DefaultFleet(epoch, true), sim.DefaultSeed)
+// historyMargin is history written before the first step a test asks for: a grid aligned to its step starts up
+// to a step earlier, and each step stands for the step before it.
+const historyMargin = time.Hour
+
+// historyMetrics are the families the plugin reads (its GPU utilization and running requests never are).
+var historyMetrics = []string{sim.MetricPower, sim.MetricEnergy, sim.MetricPowerLimit, sim.MetricPromptTokens, sim.MetricGenerationTokens}
+
+func mustSim(spec sim.Spec, seed int64) *sim.Sim {
+	s, err := sim.New(spec, seed)
 	if err != nil {
 		panic(err)
 	}
 	return s
 }
 
-func writeWeek(dir string) (promtest.Options, error) {
-	path := filepath.Join(dir, "week.om")
-	f, err := os.Create(path)
-	if err != nil {
-		return promtest.Options{}, err
+// historyOf backfills the fleet's samples every scrapeStep over [from - historyMargin, to].
+func historyOf(s *sim.Sim, from, to time.Time) func(dir string) (promtest.Options, error) {
+	return func(dir string) (promtest.Options, error) {
+		path := filepath.Join(dir, "history.om")
+		f, err := os.Create(path)
+		if err != nil {
+			return promtest.Options{}, err
+		}
+		defer f.Close()
+		o := sim.HistoryOptions{Start: from.Add(-historyMargin), End: to, Step: scrapeStep, Metrics: historyMetrics}
+		if _, err := s.WriteHistory(f, o); err != nil {
+			return promtest.Options{}, err
+		}
+		return promtest.Options{Backfill: path}, f.Close()
 	}
-	defer f.Close()
-	if _, err := fleetSim.WriteHistory(f, sim.HistoryOptions{Start: epoch, End: weekEnd, Step: scrapeStep}); err != nil {
-		return promtest.Options{}, err
-	}
-	return promtest.Options{Backfill: path}, f.Close()
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	week.Close()
 	vmWeek.Close()
+	sizingWeek.Close()
 	os.Exit(code)
 }
 
@@ -89,4 +107,83 @@ func startPlugin(t *testing.T) *testhost.Plugin {
 	p := testhost.Start(t, testhost.Binary(t))
 	t.Cleanup(func() { require.False(t, p.Exited(), "the plugin process died:\n%s", p.Logs()) })
 	return p
+}
+
+// answer sends the queries in one request (one fleet read, as a dashboard refresh) and returns each query's
+// frames by refID, failing on any query error.
+func answer(t *testing.T, p *testhost.Plugin, s testhost.Settings, headers map[string]string, queries ...testhost.Query) map[string]data.Frames {
+	t.Helper()
+	resp, err := p.QueryData(ctx(t), s, headers, queries...)
+	require.NoError(t, err)
+	out := map[string]data.Frames{}
+	for _, q := range queries {
+		r, ok := resp.Responses[q.RefID]
+		require.True(t, ok, "no response for %s", q.RefID)
+		require.NoError(t, r.Error, "%s (%s)", q.RefID, q.QueryType)
+		out[q.RefID] = r.Frames
+	}
+	return out
+}
+
+// fromAlert is the header Grafana sets on alert rule evaluations.
+var fromAlert = map[string]string{backend.FromAlertHeaderName: "true"}
+
+// gridOf is the grid the plugin reads for a panel query over [from, to] (default max data points).
+func gridOf(t *testing.T, from, to time.Time) fleet.Grid {
+	t.Helper()
+	req, err := source.Plan(from, to, 0, 1000, scrapeStep)
+	require.NoError(t, err)
+	return source.GridOf(req)
+}
+
+// truthOver is the simulator's truth over the window a grid covers: each step t stands for (t-step, t].
+func truthOver(s *sim.Sim, g fleet.Grid) sim.Truth {
+	return s.Truth(g.End().Add(-g.Span()), g.End(), g.Step)
+}
+
+// rows are a table frame's rows keyed by their model, nulls as nil and numbers as float64.
+func rows(t *testing.T, f *data.Frame) map[string]map[string]any { return rowsBy(t, f, "model") }
+
+// rowsBy are a table frame's rows keyed by the values of field key.
+func rowsBy(t *testing.T, f *data.Frame, key string) map[string]map[string]any {
+	t.Helper()
+	keys, _ := f.FieldByName(key)
+	require.NotNil(t, keys, "frame %s has a %s field", f.Name, key)
+	out := map[string]map[string]any{}
+	for i := range f.Rows() {
+		row := map[string]any{}
+		for _, field := range f.Fields {
+			v := field.At(i)
+			switch p := v.(type) {
+			case *float64:
+				v = nil
+				if p != nil {
+					v = *p
+				}
+			case *bool:
+				v = nil
+				if p != nil {
+					v = *p
+				}
+			}
+			row[field.Name] = v
+		}
+		out[fmt.Sprint(keys.At(i))] = row
+	}
+	return out
+}
+
+// analyses starts the plugin, asks it for the given query types over [from, to] in one request against the
+// fixture's Prometheus (settings jsonData), and returns the frames by query type and the truth of s over the
+// window the plugin read.
+func analyses(t *testing.T, fixture *promtest.Fixture, s *sim.Sim, from, to time.Time, jsonData map[string]any, queryTypes ...string) (map[string]data.Frames, sim.Truth) {
+	t.Helper()
+	prom := fixture.Server(t)
+	p := startPlugin(t)
+	queries := make([]testhost.Query, len(queryTypes))
+	for i, qt := range queryTypes {
+		queries[i] = query(qt, qt, "", from, to)
+	}
+	got := answer(t, p, settingsFor(prom.URL, jsonData), nil, queries...)
+	return got, truthOver(s, gridOf(t, from, to))
 }

@@ -208,6 +208,13 @@ func (s *Server) Stop() error { return s.signal(syscall.SIGTERM) }
 // Kill ends the server at once (SIGKILL), as a crash would.
 func (s *Server) Kill() error { return s.signal(syscall.SIGKILL) }
 
+// Pause freezes the server (SIGSTOP), as a hung process or a stalled machine: the kernel still accepts
+// connections and requests, but nothing answers them. Resume, Stop or Kill end the pause.
+func (s *Server) Pause() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// Resume lets a paused server run again (SIGCONT).
+func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
+
 func (s *Server) signal(sig syscall.Signal) error {
 	if s.cmd == nil {
 		return nil
@@ -220,6 +227,8 @@ func (s *Server) signal(sig syscall.Signal) error {
 	if err := s.cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return err
 	}
+	// A paused server handles the signal only once it runs again.
+	_ = s.cmd.Process.Signal(syscall.SIGCONT)
 	select {
 	case <-s.done:
 	case <-time.After(30 * time.Second):

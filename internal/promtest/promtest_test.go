@@ -1,6 +1,7 @@
 package promtest_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,4 +60,21 @@ func TestFixtureSharesOneServer(t *testing.T) {
 	a, b := shared.Server(t), shared.Server(t)
 	assert.Same(t, a, b)
 	assert.Equal(t, map[string]float64{"": 1}, a.QueryVector(t, "vector(1)", time.Now(), "x"))
+}
+
+func TestPausedServerAnswersNothingUntilResumed(t *testing.T) {
+	srv := promtest.Start(t, promtest.Options{})
+	require.NoError(t, srv.Pause())
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, _, _, err := srv.API().Query(ctx, "vector(1)", time.Now())
+	require.ErrorIs(t, err, context.DeadlineExceeded, "a paused server holds the request")
+
+	require.NoError(t, srv.Resume())
+	assert.Equal(t, map[string]float64{"": 1}, srv.QueryVector(t, "vector(1)", time.Now(), "x"))
+
+	require.NoError(t, srv.Pause())
+	stopped := time.Now()
+	require.NoError(t, srv.Stop())
+	assert.Less(t, time.Since(stopped), 10*time.Second, "a paused server still stops")
 }

@@ -322,6 +322,10 @@ func ParseNameSize(served string) NameSize {
 			n, _ := strconv.Atoi(m[1])
 			v *= float64(n)
 		}
+		// "0b" or "8x0b" is a version or a tag, not a size.
+		if v <= 0 || math.IsInf(v, 0) {
+			continue
+		}
 		if !slices.Contains(sizes, v) {
 			sizes = append(sizes, v)
 		}

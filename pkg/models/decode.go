@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // decodeJSON unmarshals b into v; its errors complete a sentence ("the query ...") and name the field at fault.
@@ -17,6 +18,10 @@ func decodeJSON(b []byte, v any) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return fmt.Errorf("is a JSON %s where %s is expected", typeErr.Value, kindName(typeErr.Type))
+	case errors.As(err, &typeErr) && kindName(typeErr.Type) == "a number" && strings.HasPrefix(typeErr.Value, "number "):
+		return fmt.Errorf("has %q = %s, a number out of range", typeErr.Field, strings.TrimPrefix(typeErr.Value, "number "))
 	case errors.As(err, &typeErr):
 		return fmt.Errorf("has %q as JSON %s where %s is expected", typeErr.Field, typeErr.Value, kindName(typeErr.Type))
 	default:

@@ -97,6 +97,10 @@ func DefaultQuery() Query {
 	}
 }
 
+// unexpanded matches a dashboard variable Grafana did not replace: $model, ${model}, ${model:regex}, [[model]].
+// A "$" that ends a regular expression is its anchor, not a variable.
+var unexpanded = regexp.MustCompile(`\$\{?[A-Za-z_][A-Za-z0-9_]*|\[\[[A-Za-z_]`)
+
 func (q *Query) validate() error {
 	var errs []error
 	if q.Tokens != fleet.TokensTotal && q.Tokens != fleet.TokensGeneration {
@@ -124,8 +128,8 @@ func (q *Query) validate() error {
 		errs = append(errs, fmt.Errorf("models lists %d names; at most %d are accepted (use modelRegex)", len(q.Models), MaxModelsInFilter))
 	}
 	for _, m := range append(append([]string{}, q.Models...), q.ModelRegex) {
-		if strings.HasPrefix(strings.TrimSpace(m), "$") {
-			errs = append(errs, fmt.Errorf("%q looks like a dashboard variable that was not expanded", m))
+		if unexpanded.MatchString(m) {
+			errs = append(errs, fmt.Errorf("%q looks like a dashboard variable that was not expanded: alert rules and API calls get no variables, so name the models themselves", m))
 			break
 		}
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"slices"
@@ -78,6 +79,17 @@ func TestParseQueryErrorsNameTheOption(t *testing.T) {
 		{"unknown metric", `{"metric": "watts"}`, `metric "watts" is not one of`},
 		{"bad regex", `{"modelRegex": "gpt-(oss"}`, `modelRegex "gpt-(oss" does not compile`},
 		{"unexpanded variable", `{"models": ["$model"]}`, "dashboard variable that was not expanded"},
+		{"unexpanded variable in braces", `{"models": ["gpt-oss-120b", "${model}"]}`, `"${model}" looks like a dashboard variable`},
+		{"unexpanded variable with a format", `{"modelRegex": "${model:regex}"}`, `"${model:regex}" looks like a dashboard variable`},
+		{"unexpanded variable, old syntax", `{"models": ["[[model]]"]}`, `"[[model]]" looks like a dashboard variable`},
+		{"unexpanded variable inside a regex", `{"modelRegex": "gpt-oss-$size"}`, `"gpt-oss-$size" looks like a dashboard variable`},
+		{"absurd threshold", `{"idleThreshold": 1e9}`, "idleThreshold 1e+09 tok/s is outside 0..1e6"},
+		{"absurd history", `{"minHistoryHours": 87600}`, "minHistoryHours 87600 is outside 0..8784"},
+		{"negative margin", `{"trafficMargin": -0.1}`, "trafficMargin -0.1 is outside 0..0.95"},
+		{"a number beyond float64", `{"kvHeadroom": 1e999}`, `the query has "kvHeadroom" = 1e999, a number out of range`},
+		{"queryType of the wrong type", `{"queryType": 7}`, `"queryType" as JSON number where a string is expected`},
+		{"not an object", `["idle-attribution"]`, "the query is a JSON array where an object is expected"},
+		{"every fault at once is named", `{"idleThreshold": -1, "tokens": "prompt", "modelRegex": "("}`, `tokens "prompt" is not "total" or "generation"` + "\nidleThreshold -1 tok/s is outside 0..1e6"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -96,4 +108,29 @@ func TestParseQueryKeepsExplicitZeroAndFilters(t *testing.T) {
 	assert.True(t, q.Selects("gpt-oss-120b"))
 	assert.False(t, q.Selects("Kimi-K2.5"), "in the list but not matched by the regex")
 	assert.False(t, q.Selects("gemma-4-31B"), "matched by the regex but not in the list")
+}
+
+func TestParseQueryAcceptsWhatGrafanaAdds(t *testing.T) {
+	// Grafana adds its own fields to every query (and newer versions more): they are not options, and not errors.
+	q, err := ParseQuery(backend.DataQuery{RefID: "A", JSON: []byte(`{"refId":"A","queryType":"fleet-timeseries","datasource":{"type":"nrp-fleetefficiency-datasource","uid":"fleet"},"intervalMs":60000,"maxDataPoints":1000,"hide":false,"key":"Q-1","aFutureGrafanaField":{"x":[1,2]},"metric":"power_w"}`)})
+	require.NoError(t, err)
+	assert.Equal(t, "fleet-timeseries", q.QueryType)
+	assert.Equal(t, "power_w", q.Metric)
+	assert.Equal(t, DefaultIdleThreshold, q.IdleThreshold)
+}
+
+func TestParseQueryBoundsTheModelList(t *testing.T) {
+	names := make([]string, 10000)
+	for i := range names {
+		names[i] = fmt.Sprintf("model-%05d", i)
+	}
+	b, err := json.Marshal(map[string]any{"models": names})
+	require.NoError(t, err)
+	_, err = ParseQuery(backend.DataQuery{RefID: "A", JSON: b})
+	require.Error(t, err)
+	assert.Equal(t, "models lists 10000 names; at most 5000 are accepted (use modelRegex)", err.Error())
+
+	q, err := ParseQuery(backend.DataQuery{RefID: "A", JSON: []byte(`{"models": ["gpt-oss-120b"], "modelRegex": "gpt-.*$"}`)})
+	require.NoError(t, err, "a regex ending in its $ anchor is no variable")
+	assert.True(t, q.Selects("gpt-oss-120b"))
 }

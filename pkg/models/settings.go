@@ -38,6 +38,9 @@ type Settings struct {
 	GPUs            []GPUOverride  `json:"gpus"`
 	ModelSizes      []ModelSize    `json:"modelSizes"`
 	DemoSeed        int64          `json:"demoSeed"`
+	// DemoNow (RFC 3339) pins the demo fleet to the day it names instead of today: the same history on every
+	// run, for reproducible screenshots and for tests that compare the demo with a Prometheus holding it.
+	DemoNow string `json:"demoNow"`
 
 	// RecordingRules is "auto" (read the recorded series of the fleetrules rule file where they cover the
 	// window) or "off".
@@ -272,6 +275,9 @@ func (c *Settings) validate() error {
 	if !labelName.MatchString(strings.ReplaceAll(c.RecordedPrefix, ":", "_")) {
 		errs = append(errs, fmt.Errorf("recordedPrefix %q cannot start a Prometheus metric name (letters, digits, _ and :, e.g. fleet)", c.RecordedPrefix))
 	}
+	if _, err := time.Parse(time.RFC3339, c.DemoNow); c.DemoNow != "" && err != nil {
+		errs = append(errs, fmt.Errorf("demoNow %q is not an RFC 3339 time (e.g. 2026-11-20T15:00:00Z)", c.DemoNow))
+	}
 	if c.CacheTTLSeconds < 0 {
 		errs = append(errs, fmt.Errorf("cacheTTLSeconds %v is negative", c.CacheTTLSeconds))
 	}
@@ -342,6 +348,12 @@ func (c *Settings) validate() error {
 // Timeout is the per-request deadline.
 func (c *Settings) Timeout() time.Duration {
 	return time.Duration(c.TimeoutSeconds * float64(time.Second))
+}
+
+// DemoTime is the time the demo fleet is pinned to; false when it follows the clock.
+func (c *Settings) DemoTime() (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, c.DemoNow)
+	return t, err == nil
 }
 
 // Scrape is the scrape interval of the GPU and token metrics.

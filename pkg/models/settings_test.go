@@ -28,6 +28,14 @@ func TestDemoModeNeedsNoURL(t *testing.T) {
 	cfg, err := LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo"}`)})
 	require.NoError(t, err)
 	assert.Equal(t, ModeDemo, cfg.Mode)
+	_, pinned := cfg.DemoTime()
+	assert.False(t, pinned, "the demo follows the clock")
+
+	cfg, err = LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo","demoNow":"2026-11-20T15:00:00Z"}`)})
+	require.NoError(t, err)
+	at, pinned := cfg.DemoTime()
+	assert.True(t, pinned)
+	assert.Equal(t, time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC), at)
 }
 
 func TestBadSettingsNameTheField(t *testing.T) {
@@ -48,12 +56,24 @@ func TestBadSettingsNameTheField(t *testing.T) {
 		{"bad recording rules mode", "http://p:9090", `{"recordingRules":"on"}`, `recordingRules "on" is not one of auto, off`},
 		{"bad recorded prefix", "http://p:9090", `{"recordedPrefix":"fleet-efficiency"}`, `recordedPrefix "fleet-efficiency" cannot start a Prometheus metric name`},
 		{"wrong type", "http://p:9090", `{"timeoutSeconds":"30"}`, `"timeoutSeconds" as JSON string where a number is expected`},
+		{"a space in the host", "http://prom etheus:9090", `{}`, `the Prometheus URL "(unparseable URL)" is not an http(s) URL with a host`},
+		{"no scheme", "prometheus:9090", `{}`, `the Prometheus URL "prometheus:9090" is not an http(s) URL with a host`},
+		{"no host", "http://", `{}`, `the Prometheus URL "http:" is not an http(s) URL with a host`},
+		{"a broken IPv6 host", "http://[::1:9090", `{}`, `the Prometheus URL "(unparseable URL)" is not an http(s) URL with a host`},
+		{"a broken URL keeps its password to itself", "http://alice:s3cret@[::1", `{}`, "not an http(s) URL with a host"},
+		{"negative timeout", "http://p:9090", `{"timeoutSeconds":-5}`, "timeoutSeconds -5 is outside 1..600"},
+		{"absurd timeout", "http://p:9090", `{"timeoutSeconds":86400}`, "timeoutSeconds 86400 is outside 1..600"},
+		{"jsonData not an object", "http://p:9090", `"prometheus"`, "the data source settings (jsonData) is a JSON string where an object is expected"},
+		{"a list where a text belongs", "http://p:9090", `{"mapping":{"powerMetric":["a","b"]}}`, `"mapping.powerMetric" as JSON array where a string is expected`},
+		{"negative cache TTL", "http://p:9090", `{"cacheTTLSeconds":-1}`, "cacheTTLSeconds -1 is negative"},
+		{"bad demo time", "", `{"mode":"demo","demoNow":"yesterday"}`, `demoNow "yesterday" is not an RFC 3339 time`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := LoadSettings(backend.DataSourceInstanceSettings{URL: c.url, JSONData: []byte(c.json)})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
+			assert.NotContains(t, err.Error(), "s3cret")
 		})
 	}
 }

@@ -35,14 +35,26 @@ type Datasource struct {
 	httpClient  *http.Client
 	mux         *datasource.QueryTypeMux
 	resources   backend.CallResourceHandler
+	// sanitize cleans every answer: errors quote what servers say.
+	sanitize sanitizer
 }
 
 // NewDatasource builds an instance from its settings. Grafana calls it again (and Dispose on the old one)
 // whenever the settings change.
-func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (instancemgmt.Instance, error) {
-	d := &Datasource{}
+func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (inst instancemgmt.Instance, err error) {
+	d := &Datasource{sanitize: sanitizerOf(s)}
 	d.mux = d.newQueryTypeMux()
 	d.resources = httpadapter.New(d.newResourceMux())
+	defer func() {
+		// The SDK's reading of the HTTP settings asserts the types of some jsonData fields (serverName,
+		// httpHeaderName1, access...) and panics on others: settings to correct, not a reason to fail every
+		// request with an internal error.
+		if r := recover(); r != nil {
+			inst, err = d, nil
+			d.source, d.settings = nil, nil
+			d.settingsErr = fmt.Errorf("the data source settings could not be read (%v): check that each field of jsonData has the type the editor writes (text for serverName and the httpHeaderName fields)", r)
+		}
+	}()
 
 	cfg, err := models.LoadSettings(s)
 	if err != nil {

@@ -3,7 +3,9 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
@@ -13,6 +15,8 @@ import (
 
 // CallResource serves the lists that the query editor and dashboard variables read.
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
+	ctx, cancel := d.withDeadline(ctx)
+	defer cancel()
 	return d.resources.CallResource(ctx, req, sender)
 }
 
@@ -27,8 +31,14 @@ func (d *Datasource) newResourceMux() *http.ServeMux {
 // serveValues answers a JSON list of strings, or {"error": "..."} with the status that says whose fault it is.
 func (d *Datasource) serveValues(w http.ResponseWriter, r *http.Request, kind source.ValueKind) {
 	w.Header().Set("Content-Type", "application/json")
+	defer func() {
+		if p := recover(); p != nil {
+			log.DefaultLogger.FromContext(r.Context()).Error("resource panicked", "path", r.URL.Path, "panic", d.sanitize.text(fmt.Sprint(p)), "stack", string(debug.Stack()))
+			writeJSON(r.Context(), w, http.StatusInternalServerError, map[string]string{"error": fmt.Sprintf("internal error while listing %s: %v (please report it)", kind, p)})
+		}
+	}()
 	if d.settingsErr != nil {
-		writeJSON(r.Context(), w, http.StatusBadRequest, map[string]string{"error": d.settingsErr.Error()})
+		writeJSON(r.Context(), w, http.StatusBadRequest, map[string]string{"error": d.sanitize.text(d.settingsErr.Error())})
 		return
 	}
 	values, err := d.source.Values(r.Context(), kind)
@@ -37,7 +47,7 @@ func (d *Datasource) serveValues(w http.ResponseWriter, r *http.Request, kind so
 		if backend.IsDownstreamError(err) {
 			status = http.StatusBadGateway
 		}
-		writeJSON(r.Context(), w, status, map[string]string{"error": err.Error()})
+		writeJSON(r.Context(), w, status, map[string]string{"error": d.sanitize.text(err.Error())})
 		return
 	}
 	if values == nil {

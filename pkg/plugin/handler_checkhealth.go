@@ -3,20 +3,33 @@ package plugin
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime/debug"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 )
 
 // CheckHealth is "Save & test": it reaches the engine and checks that the metric families of the mapping exist,
 // naming the missing ones.
-func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (*backend.CheckHealthResult, error) {
+func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (res *backend.CheckHealthResult, _ error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.DefaultLogger.FromContext(ctx).Error("health check panicked", "panic", d.sanitize.text(fmt.Sprint(r)), "stack", string(debug.Stack()))
+			res = &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: fmt.Sprintf("internal error while checking the data source: %v (please report it)", r)}
+		}
+		res.Message = d.sanitize.text(res.Message)
+		if len(res.JSONDetails) > 0 {
+			res.JSONDetails = []byte(d.sanitize.text(string(res.JSONDetails)))
+		}
+	}()
 	if d.settingsErr != nil {
 		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: d.settingsErr.Error()}, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, d.settings.Timeout())
+	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
 	h := d.source.Health(ctx)
-	res := &backend.CheckHealthResult{Status: backend.HealthStatusOk, Message: h.Message}
+	res = &backend.CheckHealthResult{Status: backend.HealthStatusOk, Message: h.Message}
 	if !h.OK {
 		res.Status = backend.HealthStatusError
 	}

@@ -33,8 +33,19 @@ func (d *Datasource) newQueryTypeMux() *datasource.QueryTypeMux {
 // QueryData answers every query of a request. A dashboard panel sends several query types at once; the fleet
 // is read once per request window and shared by all of them.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
+	ctx, cancel := d.withDeadline(ctx)
+	defer cancel()
 	ctx = withFromAlert(withFleetMemo(ctx), req)
 	return d.mux.QueryData(ctx, req)
+}
+
+// withDeadline bounds a request by the data source timeout (timeoutSeconds), retries and all, on top of
+// whatever deadline the caller set.
+func (d *Datasource) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d.settings == nil {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d.settings.Timeout())
 }
 
 // handler runs an analysis for every query of its type, concurrently, each with its own response.
@@ -45,7 +56,7 @@ func (d *Datasource) handler(run analysis) backend.QueryDataHandler {
 		var wg sync.WaitGroup
 		for _, dq := range req.Queries {
 			wg.Go(func() {
-				r := d.runQuery(ctx, req, dq, run)
+				r := d.sanitize.response(d.runQuery(ctx, req, dq, run))
 				mu.Lock()
 				resp.Responses[dq.RefID] = r
 				mu.Unlock()
@@ -59,7 +70,7 @@ func (d *Datasource) handler(run analysis) backend.QueryDataHandler {
 func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest, dq backend.DataQuery, run analysis) (res backend.DataResponse) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.DefaultLogger.FromContext(ctx).Error("query panicked", "refId", dq.RefID, "queryType", dq.QueryType, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			log.DefaultLogger.FromContext(ctx).Error("query panicked", "refId", dq.RefID, "queryType", dq.QueryType, "panic", d.sanitize.text(fmt.Sprint(r)), "stack", string(debug.Stack()))
 			res = errorResponse(backend.PluginErrorf("internal error while answering %s query %s: %v (please report it)", dq.QueryType, dq.RefID, r))
 		}
 	}()

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,12 +25,35 @@ var (
 	testEnd   = testEpoch.Add(7 * 24 * time.Hour)
 )
 
+// defaultSim is the default fleet from testEpoch, with or without its mess. Tests share the two fleets (a Sim
+// is safe for concurrent use and caches its physics), so each day of physics is computed once per package.
 func defaultSim(t testing.TB, mess bool) *sim.Sim {
 	t.Helper()
-	s, err := sim.New(sim.DefaultFleet(testEpoch, mess), sim.DefaultSeed)
+	s, err := sharedSims[mess]()
 	require.NoError(t, err)
 	return s
 }
+
+var sharedSims = map[bool]func() (*sim.Sim, error){
+	false: sync.OnceValues(func() (*sim.Sim, error) { return sim.New(sim.DefaultFleet(testEpoch, false), sim.DefaultSeed) }),
+	true:  sync.OnceValues(func() (*sim.Sim, error) { return sim.New(sim.DefaultFleet(testEpoch, true), sim.DefaultSeed) }),
+}
+
+// weekTruth is the truth of the default fleet (mess included) over the test week at 60 s steps, computed once.
+func weekTruth(t testing.TB) sim.Truth {
+	t.Helper()
+	tr, err := sharedWeekTruth()
+	require.NoError(t, err)
+	return tr
+}
+
+var sharedWeekTruth = sync.OnceValues(func() (sim.Truth, error) {
+	s, err := sharedSims[true]()
+	if err != nil {
+		return sim.Truth{}, err
+	}
+	return s.Truth(testEpoch, testEnd, time.Minute), nil
+})
 
 // sample is one parsed sample; labels exclude job and instance, which only Prometheus attaches.
 type sample struct {

@@ -31,7 +31,9 @@ type model struct {
 	key         uint64
 	typ         GPUType
 	promptShare float64
-	pods        []int
+	// saturationTokensPerS is the most the model's GPUs serve within their power limit (see servedTokensPerS).
+	saturationTokensPerS float64
+	pods                 []int
 }
 
 type gpu struct {
@@ -86,7 +88,8 @@ func New(spec Spec, seed int64) (*Sim, error) {
 		s.byName[ms.Name] = mi
 		s.models = append(s.models, model{
 			spec: ms, key: hashString(ms.Name), typ: typ,
-			promptShare: ms.PromptPerGeneration / (1 + ms.PromptPerGeneration),
+			promptShare:          ms.PromptPerGeneration / (1 + ms.PromptPerGeneration),
+			saturationTokensPerS: saturationTokensPerS(ms, typ, spec.PowerNoiseW),
 		})
 		if err := s.addPod(mi, ms.Hosts, s.e0, forever); err != nil {
 			return nil, err
@@ -245,18 +248,37 @@ func (s *Sim) serving(m *model, k int64) bool {
 	return false
 }
 
+// saturationTokensPerS is the token rate at which a model's GPUs reach their power limit: a power-capped GPU
+// throttles, so it serves no more than its power allows. The limit is approached to within the power noise, so
+// that a throttled GPU's noisy reading stays at or under its limit and power stays parked plus marginal J/token
+// x tokens/s at every tick (with zero-mean noise), capped or not. +Inf for a model whose tokens cost nothing.
+func saturationTokensPerS(m ModelSpec, typ GPUType, noiseW float64) float64 {
+	if m.MarginalJPerToken <= 0 {
+		return math.Inf(1)
+	}
+	return float64(m.GPUs) * (typ.PowerCapW - typ.ParkedW - noiseW) / m.MarginalJPerToken
+}
+
+// servedTokensPerS is the token rate the model serves over tick k if it serves then: the demanded rate, up to
+// what its GPUs can serve at their power limit.
+func (s *Sim) servedTokensPerS(m *model, k int64) float64 {
+	return math.Min(s.trafficTokensPerS(m, k), m.saturationTokensPerS)
+}
+
 // rates is the model's prompt and generation rate over tick k, in milli-tokens per second.
 func (s *Sim) rates(mi int, k int64) (promptMilli, genMilli int64) {
 	m := &s.models[mi]
 	if !s.serving(m, k) {
 		return 0, 0
 	}
-	r := s.trafficTokensPerS(m, k) * 1000
+	r := s.servedTokensPerS(m, k) * 1000
 	return int64(math.Round(r * m.promptShare)), int64(math.Round(r * (1 - m.promptShare)))
 }
 
-// powerMW is the power of GPU gi over tick k, in milliwatts, held by pod (-1: none) whose model produces
-// tokensPerS over that tick.
+// powerMW is the power of GPU gi over tick k, in milliwatts, held by pod (-1: none) whose model serves
+// tokensPerS over that tick: parked power plus the marginal energy of its share of the tokens, plus noise.
+// The served rate never takes a GPU over its limit (see saturationTokensPerS); the clamp only guards specs
+// whose noise exceeds the headroom.
 func (s *Sim) powerMW(gi int, k int64, pi int, tokensPerS float64) int64 {
 	g := &s.gpus[gi]
 	noise := s.spec.PowerNoiseW * (2*u01(s.seed, g.key, streamPower, k) - 1)

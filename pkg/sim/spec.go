@@ -17,15 +17,16 @@ import (
 
 // GPUType is the physics of one GPU product, keyed by its DCGM modelName.
 type GPUType struct {
-	Name     string  // DCGM modelName, e.g. "NVIDIA A100-SXM4-80GB"
-	MemoryGB float64 // card memory
+	Name     string  `json:"name"`      // DCGM modelName, e.g. "NVIDIA A100-SXM4-80GB"
+	MemoryGB float64 `json:"memory_gb"` // card memory
 	// ParkedW is the power of a GPU holding a loaded model with no requests. It is the one true idle floor of
 	// the type: every model on this type idles at it, so a floor pooled per type across the fleet is well defined.
-	ParkedW float64
+	ParkedW float64 `json:"parked_w"`
 	// BareIdleW is the power of a GPU no pod holds (no CUDA context, P8 state).
-	BareIdleW float64
-	// PowerCapW is the power limit (DCGM_FI_DEV_POWER_MGMT_LIMIT): power never exceeds it.
-	PowerCapW float64
+	BareIdleW float64 `json:"bare_idle_w"`
+	// PowerCapW is the power limit (DCGM_FI_DEV_POWER_MGMT_LIMIT): power never exceeds it. A GPU at its limit
+	// throttles: its model serves no more tokens than the power allows.
+	PowerCapW float64 `json:"power_cap_w"`
 }
 
 // Node is a GPU server: its hostname picks the carbon site, its GPUs are all of one type.
@@ -72,6 +73,7 @@ type ModelSpec struct {
 	// PromptPerGeneration is the ratio of prompt to generation tokens.
 	PromptPerGeneration float64
 	// MarginalJPerToken is the energy one more token costs above the parked floor, spread evenly over the GPUs.
+	// It also bounds the rate served: at most GPUs x (power cap - parked power) / MarginalJPerToken tokens/s.
 	MarginalJPerToken float64
 }
 
@@ -106,7 +108,8 @@ type Spec struct {
 	GPUTypes []GPUType
 	Nodes    []Node
 	Models   []ModelSpec
-	// PowerNoiseW is the half-width of the uniform per-tick noise on each GPU's power.
+	// PowerNoiseW is the half-width of the uniform per-tick noise on each GPU's power (a tick's mean power, so
+	// well under a watt for a steady GPU).
 	PowerNoiseW float64
 	// DriverVersion is the DCGM_FI_DRIVER_VERSION label.
 	DriverVersion string
@@ -145,8 +148,8 @@ func (s *Spec) validate() error {
 		errs = append(errs, fmt.Errorf("epoch %s is not on a tick boundary (tick %s)", s.Epoch.UTC().Format(time.RFC3339), s.Tick))
 	}
 	for _, t := range s.GPUTypes {
-		if t.ParkedW <= 0 || t.BareIdleW <= 0 || t.PowerCapW <= t.ParkedW || t.MemoryGB <= 0 {
-			errs = append(errs, fmt.Errorf("GPU type %q: needs memory, parked and bare idle power, and a cap above parked power", t.Name))
+		if t.ParkedW <= 0 || t.BareIdleW <= 0 || t.PowerCapW <= t.ParkedW+s.PowerNoiseW || t.MemoryGB <= 0 {
+			errs = append(errs, fmt.Errorf("GPU type %q: needs memory, parked and bare idle power, and a cap above parked power plus the power noise", t.Name))
 		}
 	}
 	hosts := map[string]bool{}

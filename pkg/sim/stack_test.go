@@ -21,6 +21,7 @@ import (
 // entrypoint.sh and prometheus.yml) against a fleet that wrote its history and then serves live, as
 // `fleetsim serve --history-out` does: the live scrapes continue the history's series without a reset.
 func TestDemoStackPrometheus(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	epoch := now.Add(-2 * time.Hour).Truncate(time.Hour)
 	s, err := sim.New(sim.DefaultFleet(epoch, false), sim.DefaultSeed)

@@ -44,14 +44,32 @@ type ModelTruth struct {
 	// IdleShare is the share of steps under IdleTokensPerS; Idle when it reaches IdleShareForIdle.
 	IdleShare float64 `json:"idle_share"`
 	Idle      bool    `json:"idle"`
+
+	// SaturationTokensPerS is the most the model's GPUs serve within their power limit.
+	SaturationTokensPerS float64 `json:"saturation_tokens_per_s"`
+	// ParkedEnergyJ is what the model's GPUs would have drawn parked while it held them; ProductiveEnergyJ
+	// the rest of EnergyJ, and RealizedMarginalJPerToken that over the tokens (NaN when no tokens): the
+	// marginal J/token as the window realized it, equal to MarginalJPerToken up to the zero-mean power noise.
+	ParkedEnergyJ             float64 `json:"parked_energy_j"`
+	ProductiveEnergyJ         float64 `json:"productive_energy_j"`
+	RealizedMarginalJPerToken float64 `json:"realized_marginal_j_per_token"`
+	// EnergyJByHost is EnergyJ per node, for CO2 at each node's site.
+	EnergyJByHost map[string]float64 `json:"energy_j_by_host"`
+	// BusySteps are the steps at or above IdleTokensPerS. ThrottledShare is the share of them in which the
+	// GPUs hit their power limit (served less than demanded) for at least one tick; BelowCapShare the share
+	// whose mean power is under fleet.PowerCapFraction of the limit: the steps an efficiency fit uses.
+	BusySteps      int     `json:"busy_steps"`
+	ThrottledShare float64 `json:"throttled_share"`
+	BelowCapShare  float64 `json:"below_cap_share"`
 }
 
 // UnallocatedTruth is the GPUs no pod holds.
 type UnallocatedTruth struct {
 	// GPUs by type at the end of the window.
-	GPUs       map[string]int `json:"gpus"`
-	EnergyJ    float64        `json:"energy_j"`
-	MeanPowerW float64        `json:"mean_power_w"`
+	GPUs          map[string]int     `json:"gpus"`
+	EnergyJ       float64            `json:"energy_j"`
+	MeanPowerW    float64            `json:"mean_power_w"`
+	EnergyJByHost map[string]float64 `json:"energy_j_by_host"`
 }
 
 // Interval is a stretch of time where the truth is not what Prometheus can show.
@@ -84,11 +102,20 @@ func (t *Truth) Model(name string) (ModelTruth, bool) {
 	return t.Models[i], true
 }
 
+// GPUType is the named GPU type's physics (its ParkedW is the true idle floor); false when the fleet has none.
+func (t *Truth) GPUType(name string) (GPUType, bool) {
+	i := slices.IndexFunc(t.GPUTypes, func(g GPUType) bool { return g.Name == name })
+	if i < 0 {
+		return GPUType{}, false
+	}
+	return t.GPUTypes[i], true
+}
+
 // Truth is the ground truth over (start, end], with idle shares counted on steps of step.
 func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 	span := end.Sub(start).Seconds()
 	tr := Truth{Start: start, End: end, Step: step, StepS: step.Seconds(), Seed: int64(s.seed), GPUTypes: s.spec.GPUTypes,
-		Undefined: s.Undefined(), Unallocated: UnallocatedTruth{GPUs: map[string]int{}}}
+		Undefined: s.Undefined(), Unallocated: UnallocatedTruth{GPUs: map[string]int{}, EnergyJByHost: s.energyByHost(Unallocated, start, end)}}
 	modelsJ := 0.0
 	for mi := range s.models {
 		m := &s.models[mi]
@@ -97,24 +124,19 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 			Model: ms.Name, Namespace: ms.Namespace, GPUType: ms.GPUType, GPUs: ms.GPUs,
 			ParkedWPerGPU: m.typ.ParkedW, PowerCapWPerGPU: m.typ.PowerCapW, MarginalJPerToken: ms.MarginalJPerToken,
 			ParamsB: ms.ParamsB, BytesPerParam: ms.BytesPerParam, MemoryNeedGB: ms.MemoryNeedGB(),
-			EnergyJ:          s.between(qModelPower, mi, start, end),
-			PromptTokens:     s.between(qPrompt, mi, start, end),
-			GenerationTokens: s.between(qGeneration, mi, start, end),
+			EnergyJ:              s.between(qModelPower, mi, start, end),
+			PromptTokens:         s.between(qPrompt, mi, start, end),
+			GenerationTokens:     s.between(qGeneration, mi, start, end),
+			SaturationTokensPerS: m.saturationTokensPerS,
+			ParkedEnergyJ:        m.typ.ParkedW * s.heldGPUSeconds(mi, start, end),
+			EnergyJByHost:        s.energyByHost(ms.Name, start, end),
 		}
 		tokens := mt.PromptTokens + mt.GenerationTokens
 		mt.JPerToken, mt.GenerationJPerToken = ratio(mt.EnergyJ, tokens), ratio(mt.EnergyJ, mt.GenerationTokens)
 		mt.MeanPowerW, mt.MeanTokensPerS = mt.EnergyJ/span, tokens/span
-		idle, steps := 0, 0
-		for t := start.Add(step); !t.After(end); t = t.Add(step) {
-			steps++
-			if s.tokens(mi, fleet.TokensTotal, t.Add(-step), t)/step.Seconds() < IdleTokensPerS {
-				idle++
-			}
-		}
-		if steps > 0 {
-			mt.IdleShare = float64(idle) / float64(steps)
-		}
-		mt.Idle = mt.IdleShare >= IdleShareForIdle
+		mt.ProductiveEnergyJ = mt.EnergyJ - mt.ParkedEnergyJ
+		mt.RealizedMarginalJPerToken = ratio(mt.ProductiveEnergyJ, tokens)
+		s.countSteps(mi, start, end, step, &mt)
 		modelsJ += mt.EnergyJ
 		tr.Models = append(tr.Models, mt)
 	}
@@ -131,6 +153,73 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 	return tr
 }
 
+// countSteps fills the step shares of mt: idle steps, busy steps, and among those the throttled ones and the
+// ones under fleet.PowerCapFraction of the power limit of the GPUs held at the step's end.
+func (s *Sim) countSteps(mi int, start, end time.Time, step time.Duration, mt *ModelTruth) {
+	m := &s.models[mi]
+	idle, steps, throttled, belowCap := 0, 0, 0, 0
+	for t := start.Add(step); !t.After(end); t = t.Add(step) {
+		steps++
+		from := t.Add(-step)
+		if s.tokens(mi, fleet.TokensTotal, from, t)/step.Seconds() < IdleTokensPerS {
+			idle++
+			continue
+		}
+		mt.BusySteps++
+		if s.throttled(m, s.tickOf(from.UnixMilli()+1), s.tickOf(t.UnixMilli())) {
+			throttled++
+		}
+		limitW := float64(s.GPUsAt(m.spec.Name, t)) * m.typ.PowerCapW
+		if s.between(qModelPower, mi, from, t)/step.Seconds() < fleet.PowerCapFraction*limitW {
+			belowCap++
+		}
+	}
+	if steps > 0 {
+		mt.IdleShare = float64(idle) / float64(steps)
+	}
+	mt.Idle = mt.IdleShare >= IdleShareForIdle
+	if mt.BusySteps > 0 {
+		mt.ThrottledShare = float64(throttled) / float64(mt.BusySteps)
+		mt.BelowCapShare = float64(belowCap) / float64(mt.BusySteps)
+	}
+}
+
+// throttled reports whether the model served less than demanded at some tick in [k0, k1].
+func (s *Sim) throttled(m *model, k0, k1 int64) bool {
+	for k := k0; k <= k1; k++ {
+		if s.serving(m, k) && s.trafficTokensPerS(m, k) > m.saturationTokensPerS {
+			return true
+		}
+	}
+	return false
+}
+
+// heldGPUSeconds is the GPU-seconds the model's pods held over (from, to].
+func (s *Sim) heldGPUSeconds(mi int, from, to time.Time) float64 {
+	a, b := from.UnixMilli(), to.UnixMilli()
+	var ms int64
+	for _, pi := range s.models[mi].pods {
+		p := &s.pods[pi]
+		lo, hi := max(a, p.k0*s.tickMS), b
+		if p.k1 < forever {
+			hi = min(b, p.k1*s.tickMS)
+		}
+		if lo < hi {
+			ms += (hi - lo) * int64(len(p.gpus))
+		}
+	}
+	return float64(ms) / 1000
+}
+
+// energyByHost is the energy over (from, to] of the GPUs the model (Unallocated: no pod) held, per node.
+func (s *Sim) energyByHost(model string, from, to time.Time) map[string]float64 {
+	out := map[string]float64{}
+	for _, p := range s.Placements(model) {
+		out[p.Host] += s.PlacementEnergyJ(model, p, from, to)
+	}
+	return out
+}
+
 // between is the integral of quantity q of series idx over (from, to], in units (J, tokens).
 func (s *Sim) between(q quantity, idx int, from, to time.Time) float64 {
 	return float64(s.cumulative(q, idx, to.UnixMilli())-s.cumulative(q, idx, from.UnixMilli())) / 1e6
@@ -141,9 +230,11 @@ func (m ModelTruth) MarshalJSON() ([]byte, error) {
 	type plain ModelTruth
 	return json.Marshal(struct {
 		plain
-		JPerToken           *float64 `json:"j_per_token"`
-		GenerationJPerToken *float64 `json:"generation_j_per_token"`
-	}{plain(m), finite(m.JPerToken), finite(m.GenerationJPerToken)})
+		JPerToken                 *float64 `json:"j_per_token"`
+		GenerationJPerToken       *float64 `json:"generation_j_per_token"`
+		RealizedMarginalJPerToken *float64 `json:"realized_marginal_j_per_token"`
+		SaturationTokensPerS      *float64 `json:"saturation_tokens_per_s"`
+	}{plain(m), finite(m.JPerToken), finite(m.GenerationJPerToken), finite(m.RealizedMarginalJPerToken), finite(m.SaturationTokensPerS)})
 }
 
 func finite(v float64) *float64 {

@@ -35,6 +35,8 @@ type promClient struct {
 	filter string
 	// backoff is the wait before the first retry.
 	backoff time.Duration
+	// slots bounds the requests in flight from this data source instance, over all its reads.
+	slots chan struct{}
 }
 
 func newPromClient(cfg *models.Settings, client *http.Client) (*promClient, error) {
@@ -56,7 +58,7 @@ func newPromClient(cfg *models.Settings, client *http.Client) (*promClient, erro
 		return nil, backend.PluginErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
 	}
 	return &promClient{api: v1.NewAPI(apiClient), http: &c, base: base, url: models.RedactURL(cfg.URL), timeout: cfg.Timeout(),
-		filter: cfg.Mapping.LabelFilter, backoff: 200 * time.Millisecond}, nil
+		filter: cfg.Mapping.LabelFilter, backoff: 200 * time.Millisecond, slots: make(chan struct{}, maxConcurrentRequests)}, nil
 }
 
 // exchange is what the HTTP layer saw of one API call: the status code client_golang does not return.
@@ -99,6 +101,10 @@ const (
 	maxAttempts = 3
 	// maxRetryAfter is the longest Retry-After the plugin waits for; longer ones fail at once.
 	maxRetryAfter = 2 * time.Second
+	// maxConcurrentRequests bounds the requests one data source instance has in flight: a dashboard of many
+	// panels reads the fleet once per panel, and together they must stay below Prometheus' default
+	// --query.max-concurrency of 20 rather than fill its queue.
+	maxConcurrentRequests = 16
 )
 
 // call runs one read described by what ("the power_w query"), retries it on transient faults and classifies
@@ -106,7 +112,13 @@ const (
 func call[T any](ctx context.Context, c *promClient, what string, fn func(ctx context.Context) (T, v1.Warnings, v1.Infos, error)) (result[T], error) {
 	for attempt := 1; ; attempt++ {
 		ex := &exchange{}
+		select {
+		case c.slots <- struct{}{}:
+		case <-ctx.Done():
+			return result[T]{}, c.failure(ctx, what, ex, ctx.Err())
+		}
 		v, warnings, infos, err := fn(context.WithValue(ctx, exchangeKey{}, ex))
+		<-c.slots
 		var notices []string
 		for _, w := range warnings {
 			notices = append(notices, fmt.Sprintf("Prometheus warned about %s: %s", what, w))
@@ -227,39 +239,39 @@ func (c *promClient) apiFailure(at, what string, ex *exchange, e *v1.Error) erro
 	if ex.status != 0 {
 		status = fmt.Sprintf("%d %s", ex.status, http.StatusText(ex.status))
 	}
-	detail := errorDetail(e)
-	switch ex.status {
-	case http.StatusUnauthorized, http.StatusForbidden:
+	detail, errType := errorDetail(e)
+	switch {
+	case ex.status == http.StatusUnauthorized || ex.status == http.StatusForbidden:
 		detail += ": check the credentials (authentication, headers) in the data source settings"
-	case http.StatusNotFound:
+	case ex.status == http.StatusNotFound:
 		detail += ": check that the URL is the base URL of the Prometheus API (without /api/v1)"
-	case http.StatusTooManyRequests:
-		if ex.retryAfter != "" {
-			detail += fmt.Sprintf(" (retry after %s s)", ex.retryAfter)
-		}
+	case ex.status == http.StatusTooManyRequests && ex.retryAfter != "":
+		detail += fmt.Sprintf(" (retry after %s s)", ex.retryAfter)
+	case errType == string(v1.ErrTimeout):
+		detail += ": shorten the time range, or raise the engine's query timeout (--query.timeout)"
 	}
 	return backend.DownstreamErrorf("%s answered %s for %s%s", at, status, what, detail)
 }
 
 // errorDetail is the engine's own error message from the body of a non-API status (a 503 timeout from
-// Prometheus, a proxy's HTML page), cut short.
-func errorDetail(e *v1.Error) string {
+// Prometheus, a proxy's HTML page), cut short, and the engine's error type where the body has one.
+func errorDetail(e *v1.Error) (detail, errType string) {
 	var body struct {
 		ErrorType string `json:"errorType"`
 		Error     string `json:"error"`
 	}
 	if json.Unmarshal([]byte(e.Detail), &body) == nil && body.Error != "" {
-		return fmt.Sprintf(": %s: %s", body.ErrorType, body.Error)
+		return fmt.Sprintf(": %s: %s", body.ErrorType, body.Error), body.ErrorType
 	}
 	d := strings.Join(strings.Fields(e.Detail), " ")
 	if d == "" {
-		return ""
+		return "", ""
 	}
 	const maxDetail = 200
 	if len(d) > maxDetail {
 		d = d[:maxDetail] + "..."
 	}
-	return ": " + d
+	return ": " + d, ""
 }
 
 // execHint says what a user can do about the execution errors a mapping can cause.

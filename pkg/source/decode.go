@@ -80,15 +80,20 @@ func valuesInto[K comparable](key func(model.Metric) (K, bool), out map[K]float6
 	}
 }
 
-// limited stops a read past max series: a mapping that groups by a label with a value per request or per
-// process could otherwise make the plugin decode millions of them.
-func limited(sink seriesSink, max int, what string) seriesSink {
+// limited stops a read past its bound on series: a mapping that groups by a label with a value per request or
+// per process could otherwise make the plugin decode millions of them. Each series of a range answer takes a
+// slice of steps floats, so the bound is also on points: a long range at a fine step holds fewer series.
+func limited(sink seriesSink, steps int, what string) seriesSink {
+	bound := min(maxSeriesPerQuery, maxPointsPerQuery/max(steps, 1))
 	n := 0
 	return func(m model.Metric) (pointSink, error) {
-		if n++; n > max {
-			return nil, backend.PluginErrorf("%s returned more than %d series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, max)
+		if n++; n <= bound {
+			return sink(m)
 		}
-		return sink(m)
+		if bound < maxSeriesPerQuery {
+			return nil, backend.PluginErrorf("%s returned more than %d series of %d steps (at most %d points per query): shorten the time range or lower the resolution (max data points), or check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, bound, steps, maxPointsPerQuery)
+		}
+		return nil, backend.PluginErrorf("%s returned more than %d series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, bound)
 	}
 }
 

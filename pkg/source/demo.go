@@ -17,9 +17,6 @@ import (
 // DemoNotice is on every fleet the demo source returns.
 const DemoNotice = "Demo data: simulated fleet, not a real cluster"
 
-// demoHistory is how far back the demo fleet goes.
-const demoHistory = 30 * 24 * time.Hour
-
 // demoCacheSize bounds the windows kept: a dashboard asks for a handful of (range, step) pairs.
 const demoCacheSize = 16
 
@@ -36,16 +33,18 @@ type Demo struct {
 	cache map[Request]*fleet.Fleet
 }
 
-// NewDemo is the demo source: the default fleet with 30 days of history before today, its pod restart and
-// scrape gap within the last week.
-func NewDemo(cfg *models.Settings) *Demo { return NewDemoAt(cfg, time.Now()) }
+// NewDemo is the demo source: the demo fleet of today (sim.DemoFleet), or of the settings' demoNow when set.
+func NewDemo(cfg *models.Settings) *Demo {
+	now, ok := cfg.DemoTime()
+	if !ok {
+		now = time.Now()
+	}
+	return NewDemoAt(cfg, now)
+}
 
 // NewDemoAt is NewDemo as if it were now.
 func NewDemoAt(cfg *models.Settings, now time.Time) *Demo {
-	today := now.UTC().Truncate(24 * time.Hour)
-	spec := sim.DefaultFleet(today.Add(-demoHistory), true)
-	spec.Mess.Restarts[0].At = today.Add(-4*24*time.Hour + 10*time.Hour)
-	spec.Mess.Gaps[0].Start = today.Add(-2*24*time.Hour + 2*time.Hour)
+	spec := sim.DemoFleet(now)
 	seed := cfg.DemoSeed
 	if seed == 0 {
 		seed = sim.DefaultSeed

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
 
@@ -117,6 +118,15 @@ func TestDemoShowsRestartAndGap(t *testing.T) {
 		inGap := !at.Before(g.Start) && at.Before(g.Start.Add(g.Duration))
 		assert.Equal(t, inGap, math.IsNaN(power[j]), "missing exactly in the gap, at %s", at)
 	}
+}
+
+func TestDemoNowPinsTheFleetToItsDay(t *testing.T) {
+	cfg, err := models.LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo","demoNow":"2026-11-20T15:04:00Z"}`)})
+	require.NoError(t, err)
+	pinned := source.NewDemo(cfg).Sim().Spec()
+	assert.Equal(t, sim.DemoFleet(demoNow), pinned)
+	assert.Equal(t, demoNow.Truncate(24*time.Hour).Add(-sim.DemoHistory), pinned.Epoch)
+	assert.NotEqual(t, pinned.Epoch, source.NewDemo(demoSettings(t)).Sim().Spec().Epoch, "unpinned, the demo follows the clock")
 }
 
 func TestDemoValuesAndHealth(t *testing.T) {

@@ -2,8 +2,13 @@ package source
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
@@ -103,7 +108,7 @@ func runAll(ctx context.Context, limit int, tasks []func(context.Context) error)
 			if ctx.Err() != nil {
 				return
 			}
-			if err := task(ctx); err != nil {
+			if err := guarded(ctx, task); err != nil {
 				once.Do(func() { first = err; cancel(err) })
 			}
 		})
@@ -114,4 +119,16 @@ func runAll(ctx context.Context, limit int, tasks []func(context.Context) error)
 		return context.Cause(ctx)
 	}
 	return first
+}
+
+// guarded runs a task, turning a panic into a plugin error: tasks run on goroutines of their own, which no
+// handler's recover reaches, and a panic there would end the plugin process.
+func guarded(ctx context.Context, task func(context.Context) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.DefaultLogger.FromContext(ctx).Error("reading from Prometheus panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = backend.PluginErrorf("internal error while reading from Prometheus: %v (please report it)", r)
+		}
+	}()
+	return task(ctx)
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -73,7 +75,7 @@ func TestFleetErrors(t *testing.T) {
 		{
 			name: "Prometheus' own query timeout", downstream: true,
 			fails: answer(503, `{"status":"error","errorType":"timeout","error":"query timed out in expression evaluation"}`, "Content-Type", "application/json"),
-			want:  "Prometheus at URL answered 503 Service Unavailable for the power_w query: timeout: query timed out in expression evaluation",
+			want:  "Prometheus at URL answered 503 Service Unavailable for the power_w query: timeout: query timed out in expression evaluation: shorten the time range, or raise the engine's query timeout (--query.timeout)",
 		},
 		{
 			name: "429 with Retry-After", fails: answer(429, "slow down", "Retry-After", "7"), downstream: true,
@@ -191,7 +193,24 @@ func TestFleetTimeoutAndCancel(t *testing.T) {
 	})
 
 	t.Run("cancelling the request stops the queries within 100 ms", func(t *testing.T) {
-		srv := faultyProm(t, func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/query_range") }, slow)
+		// The server notes when each request it holds ends: the proof that Prometheus is no longer asked,
+		// not only that Fleet returned.
+		var (
+			mu      sync.Mutex
+			ended   []time.Time
+			started = make(chan struct{}, 16)
+		)
+		held := func(w http.ResponseWriter, r *http.Request) {
+			started <- struct{}{}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				mu.Lock()
+				ended = append(ended, time.Now())
+				mu.Unlock()
+			}
+		}
+		srv := faultyProm(t, func(r *http.Request) bool { return strings.HasSuffix(r.URL.Path, "/query_range") }, held)
 		p, _ := newTestSource(t, testSettings(t, srv.URL, nil), testNow)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error)
@@ -199,7 +218,9 @@ func TestFleetTimeoutAndCancel(t *testing.T) {
 			_, err := p.Fleet(ctx, errorReq)
 			done <- err
 		}()
-		time.Sleep(100 * time.Millisecond)
+		for range maxConcurrentQueries {
+			<-started
+		}
 		cancelled := time.Now()
 		cancel()
 		select {
@@ -210,7 +231,65 @@ func TestFleetTimeoutAndCancel(t *testing.T) {
 		case <-time.After(2 * time.Second):
 			t.Fatal("Fleet did not return after its context was cancelled")
 		}
+		require.Eventually(t, func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(ended) == maxConcurrentQueries
+		}, time.Second, 5*time.Millisecond, "every held request ends")
+		mu.Lock()
+		defer mu.Unlock()
+		for _, at := range ended {
+			assert.Less(t, at.Sub(cancelled), 100*time.Millisecond, "the server saw the request end")
+		}
 	})
+}
+
+func TestARetriedAnswerIsReadAfresh(t *testing.T) {
+	// The power answer is cut after two of its three series were decoded; the retry must not add to them.
+	f := &fakeProm{t: t, version: "2.42.0", series: plainFleet()}
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, r.ParseForm())
+		if isPowerQuery(r) && attempts.Add(1) == 1 {
+			rec := httptest.NewRecorder()
+			f.ServeHTTP(rec, r)
+			body := rec.Body.Bytes()
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			_, _ = w.Write(body[:len(body)*5/6])
+			return
+		}
+		f.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	cfg := testSettings(t, srv.URL, nil)
+	f.answers = fleetAnswers(errorGrid, queriesOf(t, cfg, plainPowerLabels, true, true, errorGrid), 3)
+	p, _ := newTestSource(t, cfg, testNow)
+
+	got, err := p.Fleet(context.Background(), errorReq)
+
+	require.NoError(t, err)
+	assert.Equal(t, int32(2), attempts.Load(), "the cut answer was asked again")
+	require.Len(t, got.Models, 3)
+	for _, m := range got.Models {
+		require.Len(t, m.Placements, 1, m.Name)
+		assertSeries(t, fleet.Series{250, 250, 250}, m.Placements[0].PowerW)
+	}
+}
+
+func TestAPanicInAReadIsThatReadsError(t *testing.T) {
+	var cancelled atomic.Bool
+	err := runAll(context.Background(), 2, []func(context.Context) error{
+		func(context.Context) error { panic("decoder bug") },
+		func(ctx context.Context) error {
+			<-ctx.Done()
+			cancelled.Store(true)
+			return ctx.Err()
+		},
+	})
+	require.Error(t, err)
+	assert.True(t, backend.IsPluginError(err))
+	assert.Equal(t, "internal error while reading from Prometheus: decoder bug (please report it)", err.Error())
+	assert.True(t, cancelled.Load(), "the other task is stopped")
 }
 
 func TestFleetRejectsAnEmptyGrid(t *testing.T) {
@@ -252,6 +331,27 @@ func TestRetries(t *testing.T) {
 			assert.Equal(t, int64(tt.wantAttempts), attempts.Load())
 		})
 	}
+
+	t.Run("a Retry-After of 1 s is waited for", func(t *testing.T) {
+		var mu sync.Mutex
+		var at []time.Time
+		srv := faultyProm(t, func(r *http.Request) bool {
+			if !isPowerQuery(r) {
+				return false
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			at = append(at, time.Now())
+			return len(at) == 1
+		}, answer(429, "", "Retry-After", "1"))
+		p, _ := newTestSource(t, testSettings(t, srv.URL, nil), testNow)
+
+		_, err := p.Fleet(context.Background(), errorReq)
+
+		require.NoError(t, err)
+		require.Len(t, at, 2)
+		assert.GreaterOrEqual(t, at[1].Sub(at[0]), time.Second)
+	})
 
 	t.Run("a refused connection is tried three times", func(t *testing.T) {
 		closed := httptest.NewServer(http.NotFoundHandler())

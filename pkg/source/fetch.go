@@ -26,6 +26,8 @@ const (
 	rateWindowScrapes = 4
 	// maxSeriesPerQuery bounds one answer (see limited).
 	maxSeriesPerQuery = 50000
+	// maxPointsPerQuery bounds the floats one range answer fills (series x steps): 80 MB.
+	maxPointsPerQuery = 10_000_000
 	// UnallocatedModel names the group of GPUs that no pod holds.
 	UnallocatedModel = "unallocated"
 )
@@ -248,14 +250,14 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 	for i, q := range plan {
 		tasks[i] = func(ctx context.Context) error {
 			what := fmt.Sprintf("the %s query", q.quantity)
-			rng := v1.Range{Start: grid.Start, End: grid.End(), Step: grid.Step}
+			rng, steps := v1.Range{Start: grid.Start, End: grid.End(), Step: grid.Step}, grid.N
 			if q.instant {
-				rng = v1.Range{End: grid.End()}
+				rng, steps = v1.Range{End: grid.End()}, 1
 			}
 			warned := false
 			res, err := call(ctx, p.client, what, func(ctx context.Context) (func(*fetched), v1.Warnings, v1.Infos, error) {
 				sink, apply := q.read(grid)
-				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, q.params, limited(sink, maxSeriesPerQuery, what))
+				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, q.params, limited(sink, steps, what))
 				warned = len(warnings) > 0
 				return apply, warnings, infos, err
 			})

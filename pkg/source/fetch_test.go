@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -298,48 +299,83 @@ func TestFleetBounds(t *testing.T) {
 	grid := fleet.Grid{Start: testNow.Add(-2 * time.Minute), Step: time.Minute, N: 3}
 	req := Request{Start: grid.Start, End: grid.End(), Step: grid.Step}
 
-	t.Run("at most four queries at a time", func(t *testing.T) {
-		var inFlight, most atomic.Int64
-		f := &fakeProm{t: t, version: "2.42.0", series: plainFleet()}
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, "/api/v1/query") {
-				n := inFlight.Add(1)
-				defer inFlight.Add(-1)
-				for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+	t.Run("at most four queries of a read, and sixteen of an instance, at a time", func(t *testing.T) {
+		tests := []struct {
+			name  string
+			reads int
+			want  int64
+		}{
+			{"one read: eight queries, four at a time", 1, maxConcurrentQueries},
+			{"six reads of different windows at once: sixteen at a time", 6, maxConcurrentRequests},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				var inFlight, most atomic.Int64
+				f := &fakeProm{t: t, version: "2.42.0", series: plainFleet()}
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if strings.HasPrefix(r.URL.Path, "/api/v1/query") {
+						n := inFlight.Add(1)
+						defer inFlight.Add(-1)
+						for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+						}
+						time.Sleep(50 * time.Millisecond)
+					}
+					f.ServeHTTP(w, r)
+				}))
+				defer srv.Close()
+				p, _ := newTestSource(t, testSettings(t, srv.URL, nil), testNow)
+				var wg sync.WaitGroup
+				for i := range tt.reads {
+					wg.Go(func() {
+						r := req
+						r.Start, r.End = r.Start.Add(-time.Duration(i)*time.Minute), r.End.Add(-time.Duration(i)*time.Minute)
+						_, err := p.Fleet(context.Background(), r)
+						assert.NoError(t, err)
+					})
 				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			f.ServeHTTP(w, r)
-		}))
-		defer srv.Close()
-		p, _ := newTestSource(t, testSettings(t, srv.URL, nil), testNow)
-		_, err := p.Fleet(context.Background(), req)
-		require.NoError(t, err)
-		assert.Equal(t, int64(maxConcurrentQueries), most.Load(), "eight queries, four at a time")
+				wg.Wait()
+				assert.Equal(t, tt.want, most.Load())
+			})
+		}
 	})
 
-	t.Run("more series than a query may return is the mapping's fault", func(t *testing.T) {
-		f := &fakeProm{t: t, version: "2.42.0", series: plainFleet()}
-		srv := f.start()
-		cfg := testSettings(t, srv.URL, nil)
-		q := queriesOf(t, cfg, plainPowerLabels, true, true, grid)
-		var b strings.Builder
-		b.WriteString(`{"resultType":"matrix","result":[`)
-		for i := range maxSeriesPerQuery + 1 {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"metric":{"model_name":"m","Hostname":"h%d"},"values":[[%d,"1"]]}`, i, grid.Start.Unix())
+	t.Run("more series or points than a query may return is refused", func(t *testing.T) {
+		long := fleet.Grid{Start: testNow.Add(-999 * time.Minute), Step: time.Minute, N: 1000}
+		tests := []struct {
+			name   string
+			grid   fleet.Grid
+			series int
+			want   string
+		}{
+			{"series", grid, maxSeriesPerQuery + 1, "the power_w query returned more than 50000 series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process"},
+			{"points: 1000 steps leave room for 10000 series", long, maxPointsPerQuery/long.N + 1,
+				"the power_w query returned more than 10000 series of 1000 steps (at most 10000000 points per query): shorten the time range or lower the resolution"},
 		}
-		b.WriteString(`]}`)
-		f.answers = map[string]string{q["power_w"]: b.String()}
-		p, _ := newTestSource(t, cfg, testNow)
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				f := &fakeProm{t: t, version: "2.42.0", series: plainFleet()}
+				srv := f.start()
+				cfg := testSettings(t, srv.URL, nil)
+				q := queriesOf(t, cfg, plainPowerLabels, true, true, tt.grid)
+				var b strings.Builder
+				b.WriteString(`{"resultType":"matrix","result":[`)
+				for i := range tt.series {
+					if i > 0 {
+						b.WriteByte(',')
+					}
+					fmt.Fprintf(&b, `{"metric":{"model_name":"m","Hostname":"h%d"},"values":[[%d,"1"]]}`, i, tt.grid.Start.Unix())
+				}
+				b.WriteString(`]}`)
+				f.answers = map[string]string{q["power_w"]: b.String()}
+				p, _ := newTestSource(t, cfg, testNow)
 
-		_, err := p.Fleet(context.Background(), req)
+				_, err := p.Fleet(context.Background(), Request{Start: tt.grid.Start, End: tt.grid.End(), Step: tt.grid.Step})
 
-		require.Error(t, err)
-		assert.True(t, backend.IsPluginError(err))
-		assert.Contains(t, err.Error(), "the power_w query returned more than 50000 series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process")
+				require.Error(t, err)
+				assert.True(t, backend.IsPluginError(err))
+				assert.Contains(t, err.Error(), tt.want)
+			})
+		}
 	})
 }
 

@@ -15,11 +15,73 @@ import { metricNameError, rangeError, scrapeIntervalError } from '../validation'
 import { CarbonSection } from './config/CarbonSection';
 import { MappingSection } from './config/MappingSection';
 import { OverridesSection } from './config/OverridesSection';
-import { LABEL_WIDTH, NumberSetting, TextSetting } from './config/fields';
+import { LABEL_WIDTH, Setting, Settings } from './config/fields';
 
 type Props = DataSourcePluginOptionsEditorProps<FleetOptions>;
 
 const ENGINE_OPTIONS: Array<ComboboxOption<Engine>> = ENGINES.map((value) => ({ value, label: ENGINE_LABELS[value] }));
+
+// The recording rules' series, read where they cover a panel's window.
+const RECORDED_SETTINGS: Array<Setting<FleetOptions>> = [
+  {
+    key: 'recordedPrefix',
+    kind: 'text',
+    label: 'Recorded prefix',
+    tooltip:
+      "First part of the recorded series' names, as in fleetrules -prefix: fleet reads fleet:gpu_energy_joules:increase1m and the others.",
+    placeholder: SETTINGS_DEFAULTS.recordedPrefix,
+    validate: metricNameError,
+  },
+];
+
+const DEMO_SETTINGS: Array<Setting<FleetOptions>> = [
+  {
+    key: 'demoSeed',
+    kind: 'number',
+    label: 'Demo seed',
+    tooltip: 'Seed of the simulated fleet: the same seed gives the same fleet.',
+    placeholder: '0',
+  },
+];
+
+// How the plugin asks: the scrape interval sets its steps and rate windows, the timeout bounds a request.
+const REQUEST_SETTINGS: Array<Setting<FleetOptions>> = [
+  {
+    key: 'scrapeInterval',
+    kind: 'text',
+    label: 'Scrape interval',
+    tooltip: 'How often Prometheus scrapes dcgm-exporter and vLLM; the smallest step and rate window.',
+    placeholder: SETTINGS_DEFAULTS.scrapeInterval,
+    validate: scrapeIntervalError,
+  },
+  {
+    key: 'timeoutSeconds',
+    kind: 'number',
+    label: 'Timeout (s)',
+    tooltip: 'Deadline of one request to the server.',
+    placeholder: String(SETTINGS_DEFAULTS.timeoutSeconds),
+    validate: (timeout) => rangeError(timeout, 1, 600, 's'),
+  },
+];
+
+// Multi-tenant servers, and how long answers are reused.
+const TENANT_AND_CACHE_SETTINGS: Array<Setting<FleetOptions>> = [
+  {
+    key: 'tenantId',
+    kind: 'text',
+    label: 'Tenant ID',
+    tooltip: 'Sent as X-Scope-OrgID to multi-tenant servers (Mimir, Cortex, Thanos).',
+    placeholder: 'none',
+  },
+  {
+    key: 'cacheTTLSeconds',
+    kind: 'number',
+    label: 'Cache TTL (s)',
+    tooltip: 'How long answers from the server are reused; 0 disables the cache.',
+    placeholder: '0',
+    validate: (ttl) => rangeError(ttl, 0, Number.MAX_SAFE_INTEGER, 's'),
+  },
+];
 
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData } = options;
@@ -47,16 +109,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(e) => setJson({ mode: e.currentTarget.checked ? 'demo' : 'prometheus' })}
           />
         </InlineField>
-        {demo && (
-          <NumberSetting
-            id="fleet-demo-seed"
-            label="Demo seed"
-            tooltip="Seed of the simulated fleet: the same seed gives the same fleet."
-            placeholder="0"
-            value={jsonData.demoSeed}
-            onChange={(demoSeed) => setJson({ demoSeed })}
-          />
-        )}
+        {demo && <Settings idPrefix="fleet" settings={DEMO_SETTINGS} values={jsonData} onChange={setJson} />}
       </ConfigSection>
 
       {demo ? (
@@ -83,24 +136,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
 
       <Divider />
       <ConfigSection title="Prometheus" description="How the plugin queries the server." isCollapsible isInitiallyOpen>
-        <TextSetting
-          id="fleet-scrape-interval"
-          label="Scrape interval"
-          tooltip="How often Prometheus scrapes dcgm-exporter and vLLM; the smallest step and rate window."
-          placeholder={SETTINGS_DEFAULTS.scrapeInterval}
-          value={jsonData.scrapeInterval}
-          error={scrapeIntervalError(jsonData.scrapeInterval)}
-          onChange={(scrapeInterval) => setJson({ scrapeInterval })}
-        />
-        <NumberSetting
-          id="fleet-timeout"
-          label="Timeout (s)"
-          tooltip="Deadline of one request to the server."
-          placeholder={String(SETTINGS_DEFAULTS.timeoutSeconds)}
-          value={jsonData.timeoutSeconds}
-          error={rangeError(jsonData.timeoutSeconds, 1, 600, 's')}
-          onChange={(timeoutSeconds) => setJson({ timeoutSeconds })}
-        />
+        <Settings idPrefix="fleet" settings={REQUEST_SETTINGS} values={jsonData} onChange={setJson} />
         <InlineField
           label="Engine"
           labelWidth={LABEL_WIDTH}
@@ -114,23 +150,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             onChange={(option) => setJson({ engine: option.value })}
           />
         </InlineField>
-        <TextSetting
-          id="fleet-tenant"
-          label="Tenant ID"
-          tooltip="Sent as X-Scope-OrgID to multi-tenant servers (Mimir, Cortex, Thanos)."
-          placeholder="none"
-          value={jsonData.tenantId}
-          onChange={(tenantId) => setJson({ tenantId })}
-        />
-        <NumberSetting
-          id="fleet-cache-ttl"
-          label="Cache TTL (s)"
-          tooltip="How long answers from the server are reused; 0 disables the cache."
-          placeholder="0"
-          value={jsonData.cacheTTLSeconds}
-          error={rangeError(jsonData.cacheTTLSeconds, 0, Number.MAX_SAFE_INTEGER, 's')}
-          onChange={(cacheTTLSeconds) => setJson({ cacheTTLSeconds })}
-        />
+        <Settings idPrefix="fleet" settings={TENANT_AND_CACHE_SETTINGS} values={jsonData} onChange={setJson} />
         <InlineField
           label="Recorded series"
           labelWidth={LABEL_WIDTH}
@@ -143,15 +163,7 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           />
         </InlineField>
         {jsonData.recordingRules !== 'off' && (
-          <TextSetting
-            id="fleet-recorded-prefix"
-            label="Recorded prefix"
-            tooltip="First part of the recorded series' names, as in fleetrules -prefix: fleet reads fleet:gpu_energy_joules:increase1m and the others."
-            placeholder={SETTINGS_DEFAULTS.recordedPrefix}
-            value={jsonData.recordedPrefix}
-            error={metricNameError(jsonData.recordedPrefix)}
-            onChange={(recordedPrefix) => setJson({ recordedPrefix })}
-          />
+          <Settings idPrefix="fleet" settings={RECORDED_SETTINGS} values={jsonData} onChange={setJson} />
         )}
       </ConfigSection>
 

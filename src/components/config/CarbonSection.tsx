@@ -4,7 +4,7 @@ import { Button, Text } from '@grafana/ui';
 
 import { CarbonSettings, DEFAULT_SITES, SETTINGS_DEFAULTS, Site } from '../../types';
 import { rangeError, regexError } from '../../validation';
-import { NumberSetting, TextSetting } from './fields';
+import { Setting, Settings } from './fields';
 import { Column, SettingsTable } from './SettingsTable';
 
 const SITE_COLUMNS: Array<Column<Site>> = [
@@ -26,6 +26,32 @@ const SITE_COLUMNS: Array<Column<Site>> = [
   },
 ];
 
+const CARBON_SETTINGS: Array<Setting<CarbonSettings>> = [
+  {
+    key: 'pue',
+    kind: 'number',
+    label: 'PUE',
+    tooltip: 'Power usage effectiveness of the data centre: facility energy over IT energy (1 = none added).',
+    placeholder: String(SETTINGS_DEFAULTS.pue),
+    validate: (pue) => rangeError(pue, 1, 5, 'PUE'),
+  },
+  {
+    key: 'defaultIntensity',
+    kind: 'number',
+    label: 'Default gCO₂/kWh',
+    tooltip: 'Grid intensity of nodes no site matches (default: California CAMX, EPA eGRID 2022).',
+    placeholder: String(SETTINGS_DEFAULTS.defaultIntensity),
+    validate: (intensity) => rangeError(intensity, 0, 2000, 'gCO₂/kWh'),
+  },
+  {
+    key: 'intensityQuery',
+    kind: 'text',
+    label: 'Intensity query (PromQL)',
+    tooltip: 'Optional: an expression giving the grid intensity over time (a live carbon-intensity exporter).',
+    placeholder: 'optional',
+  },
+];
+
 interface Props {
   carbon: CarbonSettings;
   onChange: (carbon: CarbonSettings) => void;
@@ -43,32 +69,7 @@ export function CarbonSection({ carbon, onChange }: Props) {
       isCollapsible
       isInitiallyOpen={false}
     >
-      <NumberSetting
-        id="fleet-carbon-pue"
-        label="PUE"
-        tooltip="Power usage effectiveness of the data centre: facility energy over IT energy (1 = none added)."
-        placeholder={String(SETTINGS_DEFAULTS.pue)}
-        value={carbon.pue}
-        error={rangeError(carbon.pue, 1, 5, 'PUE')}
-        onChange={(pue) => set({ pue })}
-      />
-      <NumberSetting
-        id="fleet-carbon-default-intensity"
-        label="Default gCO₂/kWh"
-        tooltip="Grid intensity of nodes no site matches (default: California CAMX, EPA eGRID 2022)."
-        placeholder={String(SETTINGS_DEFAULTS.defaultIntensity)}
-        value={carbon.defaultIntensity}
-        error={rangeError(carbon.defaultIntensity, 0, 2000, 'gCO₂/kWh')}
-        onChange={(defaultIntensity) => set({ defaultIntensity })}
-      />
-      <TextSetting
-        id="fleet-carbon-intensity-query"
-        label="Intensity query (PromQL)"
-        tooltip="Optional: an expression giving the grid intensity over time (a live carbon-intensity exporter)."
-        placeholder="optional"
-        value={carbon.intensityQuery}
-        onChange={(intensityQuery) => set({ intensityQuery })}
-      />
+      <Settings idPrefix="fleet-carbon" settings={CARBON_SETTINGS} values={carbon} onChange={set} />
       <ConfigSubSection
         title="Sites"
         description={

@@ -4,7 +4,7 @@ import { InlineField, RadioButtonGroup } from '@grafana/ui';
 
 import { DEFAULT_MAPPING, Mapping, SGLANG_MAPPING } from '../../types';
 import { labelNameError, metricNameError } from '../../validation';
-import { LABEL_WIDTH, ListSetting, TextSetting } from './fields';
+import { LABEL_WIDTH, Setting, Settings } from './fields';
 
 const PRESETS = {
   standard: { label: 'dcgm-exporter + vLLM', mapping: DEFAULT_MAPPING },
@@ -44,6 +44,52 @@ const LABEL_FIELDS: Array<{ key: LabelField; label: string; tooltip: string; pla
   },
 ];
 
+// Names of the mapping, each checked as Prometheus would; empty ones take the standard mapping's.
+const NAME_SETTINGS: Array<Setting<Mapping>> = [
+  ...METRIC_FIELDS.map(({ key, label, tooltip }) => ({
+    key,
+    kind: 'text' as const,
+    label,
+    tooltip,
+    placeholder: DEFAULT_MAPPING[key],
+    validate: metricNameError,
+  })),
+  ...LABEL_FIELDS.map(({ key, label, tooltip, placeholder }) => ({
+    key,
+    kind: 'text' as const,
+    label,
+    tooltip,
+    placeholder: placeholder ?? DEFAULT_MAPPING[key as Exclude<LabelField, 'gpuModelLabel'>],
+    validate: labelNameError,
+  })),
+  {
+    key: 'hostLabels',
+    kind: 'list',
+    label: 'Host labels',
+    tooltip: "Labels naming the GPU's node, tried in order (dcgm-exporter renamed Hostname to hostname).",
+    placeholder: DEFAULT_MAPPING.hostLabels.join(', '),
+    validate: listError,
+  },
+  {
+    key: 'joinLabels',
+    kind: 'list',
+    label: 'Join labels',
+    tooltip: 'Labels shared by a GPU series and the token series of the pod using it.',
+    placeholder: DEFAULT_MAPPING.joinLabels.join(', '),
+    validate: listError,
+  },
+];
+
+const FILTER_SETTINGS: Array<Setting<Mapping>> = [
+  {
+    key: 'labelFilter',
+    kind: 'text',
+    label: 'Label filter',
+    tooltip: 'Matchers added to every selector, e.g. cluster="nrp".',
+    placeholder: 'e.g. cluster="nrp"',
+  },
+];
+
 interface Props {
   mapping: Mapping;
   onChange: (mapping: Mapping) => void;
@@ -68,48 +114,7 @@ export function MappingSection({ mapping, onChange }: Props) {
           onChange={(preset) => set(PRESETS[preset].mapping)}
         />
       </InlineField>
-      {METRIC_FIELDS.map(({ key, label, tooltip }) => (
-        <TextSetting
-          key={key}
-          id={`fleet-mapping-${key}`}
-          label={label}
-          tooltip={tooltip}
-          placeholder={DEFAULT_MAPPING[key]}
-          value={mapping[key]}
-          error={metricNameError(mapping[key])}
-          onChange={(value) => set({ [key]: value })}
-        />
-      ))}
-      {LABEL_FIELDS.map(({ key, label, tooltip, placeholder }) => (
-        <TextSetting
-          key={key}
-          id={`fleet-mapping-${key}`}
-          label={label}
-          tooltip={tooltip}
-          placeholder={placeholder ?? DEFAULT_MAPPING[key as Exclude<LabelField, 'gpuModelLabel'>]}
-          value={mapping[key]}
-          error={labelNameError(mapping[key])}
-          onChange={(value) => set({ [key]: value })}
-        />
-      ))}
-      <ListSetting
-        id="fleet-mapping-hostLabels"
-        label="Host labels"
-        tooltip="Labels naming the GPU's node, tried in order (dcgm-exporter renamed Hostname to hostname)."
-        placeholder={DEFAULT_MAPPING.hostLabels.join(', ')}
-        value={mapping.hostLabels}
-        error={listError(mapping.hostLabels)}
-        onChange={(hostLabels) => set({ hostLabels })}
-      />
-      <ListSetting
-        id="fleet-mapping-joinLabels"
-        label="Join labels"
-        tooltip="Labels shared by a GPU series and the token series of the pod using it."
-        placeholder={DEFAULT_MAPPING.joinLabels.join(', ')}
-        value={mapping.joinLabels}
-        error={listError(mapping.joinLabels)}
-        onChange={(joinLabels) => set({ joinLabels })}
-      />
+      <Settings idPrefix="fleet-mapping" settings={NAME_SETTINGS} values={mapping} onChange={set} />
       <InlineField
         label="Join mode"
         labelWidth={LABEL_WIDTH}
@@ -122,14 +127,7 @@ export function MappingSection({ mapping, onChange }: Props) {
           onChange={(joinMode) => set({ joinMode })}
         />
       </InlineField>
-      <TextSetting
-        id="fleet-mapping-labelFilter"
-        label="Label filter"
-        tooltip='Matchers added to every selector, e.g. cluster="nrp".'
-        placeholder='e.g. cluster="nrp"'
-        value={mapping.labelFilter}
-        onChange={(labelFilter) => set({ labelFilter })}
-      />
+      <Settings idPrefix="fleet-mapping" settings={FILTER_SETTINGS} values={mapping} onChange={set} />
     </ConfigSection>
   );
 }

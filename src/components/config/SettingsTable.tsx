@@ -3,6 +3,8 @@ import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { Button, IconButton, Input, Text, useStyles2 } from '@grafana/ui';
 
+import { keyedError } from './fields';
+
 interface ColumnOf<Row, K extends keyof Row & string> {
   key: K;
   label: string;
@@ -34,7 +36,7 @@ export function SettingsTable<Row extends object>({ name, columns, rows, newRow,
     onChange(rows.map((row, i) => (i === index ? { ...row, [key]: value } : row)));
   };
   const errors = rows.map((row) =>
-    columns.map((c) => cellError(c, row)).filter((message): message is string => Boolean(message))
+    columns.map((c) => keyedError(c, row)).filter((message): message is string => Boolean(message))
   );
 
   return (
@@ -57,7 +59,7 @@ export function SettingsTable<Row extends object>({ name, columns, rows, newRow,
                 <tr>
                   {columns.map((c) => {
                     const value = row[c.key];
-                    const message = cellError(c, row);
+                    const message = keyedError(c, row);
                     return (
                       <td key={c.key} className={styles.cell}>
                         <Input
@@ -99,12 +101,6 @@ export function SettingsTable<Row extends object>({ name, columns, rows, newRow,
       </Button>
     </div>
   );
-}
-
-function cellError<Row>(column: Column<Row>, row: Row): string | undefined {
-  // The mapped Column type pairs key and validator; TypeScript cannot follow that through the union.
-  const validate = column.validate as ((value: unknown) => string | undefined) | undefined;
-  return validate?.(row[column.key]);
 }
 
 const getStyles = (theme: GrafanaTheme2) => ({

@@ -1,0 +1,77 @@
+package reliability
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestCancellingARequestStopsItsPrometheusRequests is the user leaving the dashboard: Grafana cancels the
+// request to the plugin binary, and every request the plugin had open to Prometheus ends within 100 ms, as
+// the server sees it.
+func TestCancellingARequestStopsItsPrometheusRequests(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		ended   []time.Time
+		started = make(chan struct{}, 64)
+	)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/v1/query") {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, `{"status":"success","data":[]}`)
+			return
+		}
+		// Read the form, as Prometheus does: only then does the server notice the client going away.
+		assert.NoError(t, r.ParseForm())
+		started <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			mu.Lock()
+			ended = append(ended, time.Now())
+			mu.Unlock()
+		}
+	}))
+	defer srv.Close()
+	defer close(release) // before the server closes, which waits for its handlers
+	p := startPlugin(t)
+
+	c, cancel := context.WithCancel(ctx(t))
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.QueryData(c, settingsFor(srv.URL, nil), nil, powerQuery("A", windowA), powerQuery("B", windowB))
+		done <- err
+	}()
+	// Two windows, four queries of each at a time.
+	const held = 8
+	for range held {
+		select {
+		case <-started:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the plugin did not ask Prometheus")
+		}
+	}
+	cancelled := time.Now()
+	cancel()
+	require.Error(t, <-done, "the host sees its own cancellation")
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ended) == held
+	}, 2*time.Second, 5*time.Millisecond, "every request held by Prometheus ends")
+	mu.Lock()
+	defer mu.Unlock()
+	for _, at := range ended {
+		assert.Less(t, at.Sub(cancelled), 100*time.Millisecond)
+	}
+	assert.Len(t, started, 0, "no request was sent after the cancellation")
+}
