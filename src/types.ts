@@ -141,13 +141,28 @@ export function isQueryType(value: unknown): value is QueryType {
   return QUERY_TYPES.includes(value as QueryType);
 }
 
+/** The engine kinds of pkg/models (Engines): auto detects it from the server's build info. */
+export const ENGINES = ['auto', 'prometheus', 'thanos', 'mimir', 'victoriametrics'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+export const ENGINE_LABELS: Record<Engine, string> = {
+  auto: 'Auto-detect',
+  prometheus: 'Prometheus',
+  thanos: 'Thanos',
+  mimir: 'Mimir / Cortex',
+  victoriametrics: 'VictoriaMetrics',
+};
+
 /** Settings (jsonData) of pkg/models/settings.go. Secrets live in secureJsonData through Grafana's components. */
 export interface FleetOptions extends DataSourceJsonData {
   mode?: 'prometheus' | 'demo';
   timeoutSeconds?: number;
   scrapeInterval?: string;
-  engine?: string;
+  engine?: Engine;
   tenantId?: string;
+  /** 'off' reads the raw series even where the fleetrules recording rules' series exist. */
+  recordingRules?: 'auto' | 'off';
+  recordedPrefix?: string;
   cacheTTLSeconds?: number;
   mapping?: Mapping;
   carbon?: CarbonSettings;
@@ -244,7 +259,8 @@ export const DEFAULT_SITES: Site[] = [
 export const SETTINGS_DEFAULTS = {
   timeoutSeconds: 30,
   scrapeInterval: '30s',
-  engine: 'auto',
+  engine: 'auto' as Engine,
+  recordedPrefix: 'fleet',
   pue: 1,
   defaultIntensity: 198,
 };

@@ -70,6 +70,7 @@ func historyOf(s *sim.Sim, from, to time.Time) func(dir string) (promtest.Option
 func TestMain(m *testing.M) {
 	code := m.Run()
 	week.Close()
+	vmWeek.Close()
 	sizingWeek.Close()
 	os.Exit(code)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ type Settings struct {
 	Mode            Mode           `json:"mode"`
 	TimeoutSeconds  float64        `json:"timeoutSeconds"`
 	ScrapeInterval  string         `json:"scrapeInterval"`
-	Engine          string         `json:"engine"`
+	Engine          Engine         `json:"engine"`
 	TenantID        string         `json:"tenantId"`
 	CacheTTLSeconds float64        `json:"cacheTTLSeconds"`
 	Mapping         Mapping        `json:"mapping"`
@@ -41,9 +42,30 @@ type Settings struct {
 	// run, for reproducible screenshots and for tests that compare the demo with a Prometheus holding it.
 	DemoNow string `json:"demoNow"`
 
+	// RecordingRules is "auto" (read the recorded series of the fleetrules rule file where they cover the
+	// window) or "off".
+	RecordingRules string `json:"recordingRules"`
+	// RecordedPrefix starts the recorded series' names: "fleet" for fleet:gpu_power_watts:avg1m.
+	RecordedPrefix string `json:"recordedPrefix"`
+
 	// URL is the Prometheus base URL from the data source's URL field.
 	URL string `json:"-"`
 }
+
+// Engine is the kind of Prometheus-compatible engine behind the URL.
+type Engine string
+
+const (
+	// EngineAuto detects the engine from its build info.
+	EngineAuto            Engine = "auto"
+	EnginePrometheus      Engine = "prometheus"
+	EngineThanos          Engine = "thanos"
+	EngineMimir           Engine = "mimir"
+	EngineVictoriaMetrics Engine = "victoriametrics"
+)
+
+// Engines are the values of the engine setting.
+var Engines = []Engine{EngineAuto, EnginePrometheus, EngineThanos, EngineMimir, EngineVictoriaMetrics}
 
 // Mapping says which metrics and labels hold power, GPU type, tokens and the GPU-to-model join.
 type Mapping struct {
@@ -151,6 +173,7 @@ const (
 	DefaultTimeout        = 30 * time.Second
 	DefaultScrapeInterval = 30 * time.Second
 	DefaultGPerKWh        = 198
+	DefaultRecordedPrefix = "fleet"
 )
 
 var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
@@ -183,8 +206,10 @@ func (c *Settings) applyDefaults() {
 		c.ScrapeInterval = DefaultScrapeInterval.String()
 	}
 	if c.Engine == "" {
-		c.Engine = "auto"
+		c.Engine = EngineAuto
 	}
+	setDefault(&c.RecordingRules, "auto")
+	setDefault(&c.RecordedPrefix, DefaultRecordedPrefix)
 	d := DefaultMapping()
 	m := &c.Mapping
 	setDefault(&m.PowerMetric, d.PowerMetric)
@@ -240,6 +265,15 @@ func (c *Settings) validate() error {
 	}
 	if d, err := time.ParseDuration(c.ScrapeInterval); err != nil || d < time.Second || d > time.Hour {
 		errs = append(errs, fmt.Errorf("scrapeInterval %q is not a duration between 1s and 1h (e.g. 30s)", c.ScrapeInterval))
+	}
+	if !slices.Contains(Engines, c.Engine) {
+		errs = append(errs, fmt.Errorf("engine %q is not one of %q", c.Engine, Engines))
+	}
+	if c.RecordingRules != "auto" && c.RecordingRules != "off" {
+		errs = append(errs, fmt.Errorf("recordingRules %q is not one of auto, off", c.RecordingRules))
+	}
+	if !labelName.MatchString(strings.ReplaceAll(c.RecordedPrefix, ":", "_")) {
+		errs = append(errs, fmt.Errorf("recordedPrefix %q cannot start a Prometheus metric name (letters, digits, _ and :, e.g. fleet)", c.RecordedPrefix))
 	}
 	if _, err := time.Parse(time.RFC3339, c.DemoNow); c.DemoNow != "" && err != nil {
 		errs = append(errs, fmt.Errorf("demoNow %q is not an RFC 3339 time (e.g. 2026-11-20T15:00:00Z)", c.DemoNow))

@@ -19,6 +19,9 @@ func TestEmptySettingsGetTheStandardMapping(t *testing.T) {
 	assert.Equal(t, 1.0, cfg.Carbon.PUE)
 	assert.Equal(t, 198.0, cfg.Carbon.DefaultGPerKWh)
 	assert.Equal(t, DefaultSites(), cfg.Carbon.Sites)
+	assert.Equal(t, EngineAuto, cfg.Engine)
+	assert.Equal(t, "auto", cfg.RecordingRules)
+	assert.Equal(t, "fleet", cfg.RecordedPrefix)
 }
 
 func TestDemoModeNeedsNoURL(t *testing.T) {
@@ -49,6 +52,9 @@ func TestBadSettingsNameTheField(t *testing.T) {
 		{"bad join mode", "http://p:9090", `{"mapping":{"joinMode":"magic"}}`, `mapping.joinMode "magic"`},
 		{"bad site pattern", "http://p:9090", `{"carbon":{"sites":[{"name":"X","hostPattern":"(","intensity":100}]}}`, "carbon.sites[0] (X)"},
 		{"negative idle floor", "http://p:9090", `{"idleFloors":[{"gpuType":"NVIDIA L40","watts":-5}]}`, "idleFloors[0]"},
+		{"unknown engine", "http://p:9090", `{"engine":"cortex"}`, `engine "cortex" is not one of ["auto" "prometheus" "thanos" "mimir" "victoriametrics"]`},
+		{"bad recording rules mode", "http://p:9090", `{"recordingRules":"on"}`, `recordingRules "on" is not one of auto, off`},
+		{"bad recorded prefix", "http://p:9090", `{"recordedPrefix":"fleet-efficiency"}`, `recordedPrefix "fleet-efficiency" cannot start a Prometheus metric name`},
 		{"wrong type", "http://p:9090", `{"timeoutSeconds":"30"}`, `"timeoutSeconds" as JSON string where a number is expected`},
 		{"a space in the host", "http://prom etheus:9090", `{}`, `the Prometheus URL "(unparseable URL)" is not an http(s) URL with a host`},
 		{"no scheme", "prometheus:9090", `{}`, `the Prometheus URL "prometheus:9090" is not an http(s) URL with a host`},

@@ -189,21 +189,6 @@ func (c *promClient) labelNames(ctx context.Context, what, match string, start, 
 	})
 }
 
-// errNoBuildInfo says the engine does not serve /api/v1/status/buildinfo, which is fine.
-var errNoBuildInfo = errors.New("no build info")
-
-func (c *promClient) buildInfo(ctx context.Context) (v1.BuildinfoResult, error) {
-	ex := &exchange{}
-	bi, err := c.api.Buildinfo(context.WithValue(ctx, exchangeKey{}, ex))
-	if err != nil && (ex.status == http.StatusNotFound || ex.status == http.StatusMethodNotAllowed) {
-		return bi, errNoBuildInfo
-	}
-	if err != nil {
-		return bi, c.failure(ctx, "the build info request", ex, err)
-	}
-	return bi, nil
-}
-
 // failure turns an error of client_golang into one a user can act on.
 func (c *promClient) failure(ctx context.Context, what string, ex *exchange, err error) error {
 	at := "Prometheus at " + c.url

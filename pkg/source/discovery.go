@@ -9,6 +9,8 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
 // discoveryTTL is how long what the source learned about the engine's data is reused: the mapping's optional
@@ -20,6 +22,9 @@ type discovered struct {
 	join      join
 	hasEnergy bool
 	hasLimit  bool
+	engine    engine
+	// recorded are the recorded series' names present in the window (recording rules).
+	recorded map[string]bool
 }
 
 // discoveryCache keeps the last discovery of one data source instance.
@@ -42,24 +47,38 @@ func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discov
 	var (
 		families result[[]string]
 		labels   result[map[string]bool]
+		bi       buildInfo
 	)
-	err := runAll(ctx, 2, []func(context.Context) error{
+	tasks := []func(context.Context) error{
 		func(ctx context.Context) (err error) {
-			families, err = p.client.labelValues(ctx, "the lookup of the energy and power limit metrics", "__name__", s.familiesSelector(m.EnergyMetric, m.PowerLimitMetric), start, end)
+			names := append([]string{m.EnergyMetric, m.PowerLimitMetric}, p.recordedNames().all()...)
+			families, err = p.client.labelValues(ctx, "the lookup of the energy, power limit and recorded metrics", "__name__", s.familiesSelector(names...), start, end)
 			return err
 		},
 		func(ctx context.Context) (err error) {
 			labels, err = p.client.labelNames(ctx, "the lookup of the power metric's labels", s.selector(m.PowerMetric), start, end)
 			return err
 		},
-	})
-	if err != nil {
+	}
+	if p.cfg.Engine == models.EngineAuto {
+		tasks = append(tasks, func(ctx context.Context) (err error) {
+			bi, err = p.client.buildInfo(ctx)
+			return err
+		})
+	}
+	if err := runAll(ctx, len(tasks), tasks); err != nil {
 		return discovered{}, nil, err
 	}
-	d := discovered{join: resolveJoin(m, labels.value)}
+	d := discovered{join: resolveJoin(m, labels.value), engine: identify(p.cfg.Engine, bi), recorded: map[string]bool{}}
 	for _, f := range families.value {
-		d.hasEnergy = d.hasEnergy || f == m.EnergyMetric
-		d.hasLimit = d.hasLimit || f == m.PowerLimitMetric
+		switch f {
+		case m.EnergyMetric:
+			d.hasEnergy = true
+		case m.PowerLimitMetric:
+			d.hasLimit = true
+		default:
+			d.recorded[f] = true
+		}
 	}
 	// A window without power series teaches nothing about the labelling: the next read asks again.
 	if len(labels.value) > 0 {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -30,6 +31,10 @@ type fakeProm struct {
 	answers map[string]string
 	// warnings are attached to every query answer.
 	warnings []string
+	// buildInfo, when set, is the data of the build info answer instead of a Prometheus one of version.
+	buildInfo string
+	// header is added to every answer.
+	header http.Header
 
 	mu      sync.Mutex
 	queries []recordedQuery
@@ -39,6 +44,7 @@ type labels map[string]string
 
 type recordedQuery struct {
 	path, query, start, end, step, time string
+	form                                url.Values
 }
 
 func (f *fakeProm) start() *httptest.Server {
@@ -49,7 +55,12 @@ func (f *fakeProm) start() *httptest.Server {
 
 func (f *fakeProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	require.NoError(f.t, r.ParseForm())
+	for k, v := range f.header {
+		w.Header()[k] = v
+	}
 	switch {
+	case r.URL.Path == "/api/v1/status/buildinfo" && f.buildInfo != "":
+		writeSuccess(w, f.buildInfo, nil)
 	case r.URL.Path == "/api/v1/status/buildinfo":
 		if f.version == "" {
 			http.NotFound(w, r)
@@ -76,7 +87,7 @@ func (f *fakeProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/api/v1/query" || r.URL.Path == "/api/v1/query_range":
 		q := r.Form.Get("query")
 		f.mu.Lock()
-		f.queries = append(f.queries, recordedQuery{path: r.URL.Path, query: q, start: r.Form.Get("start"), end: r.Form.Get("end"), step: r.Form.Get("step"), time: r.Form.Get("time")})
+		f.queries = append(f.queries, recordedQuery{path: r.URL.Path, query: q, start: r.Form.Get("start"), end: r.Form.Get("end"), step: r.Form.Get("step"), time: r.Form.Get("time"), form: r.Form})
 		f.mu.Unlock()
 		data, ok := f.answers[q]
 		if !ok {

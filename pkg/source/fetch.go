@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -66,17 +67,34 @@ func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, erro
 		return nil, err
 	}
 	s := newSchema(p.cfg, d.join, d.hasEnergy, d.hasLimit)
-	plan := s.plan(grid, rateWindow, window)
+	s.engine = d.engine
+	var q quantities = s
+	useRecorded, recordedNotices, err := p.useRecorded(ctx, d, req)
+	if err != nil {
+		return nil, err
+	}
+	if useRecorded {
+		grid = recordedGrid(grid)
+		window = grid.Span()
+		q, rateWindow = recorded{s: s, names: p.recordedNames()}, grid.Step
+	}
+	plan := s.plan(q, grid, rateWindow, window)
+	for i := range plan {
+		plan[i].params = d.engine.params(grid.Step, plan[i].instant, req.FromAlert)
+	}
 	res, err := p.run(ctx, plan, grid)
 	if err != nil {
 		return nil, err
+	}
+	if useRecorded {
+		res.totalsFromSteps(grid.Step)
 	}
 	f := &fleet.Fleet{
 		Grid:         grid,
 		Models:       res.models(grid),
 		EnergySource: fleet.EnergyFromGauge,
 		RateWindow:   rateWindow,
-		Notices:      append(notices, res.notices...),
+		Notices:      append(append(notices, recordedNotices...), res.notices...),
 	}
 	if d.hasEnergy {
 		f.EnergySource = fleet.EnergyFromCounter
@@ -84,6 +102,11 @@ func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, erro
 	f.Notices = append(f.Notices, s.emptiness(f.Models)...)
 	for _, q := range plan {
 		f.ExecutedQueries = append(f.ExecutedQueries, q.executed(grid))
+	}
+	if res.warned {
+		// Never kept as if it were the whole answer.
+		f.Notices = append(f.Notices, d.engine.partialNotice())
+		return f, nil
 	}
 	p.fleets.put(req, f, p.now())
 	return f, nil
@@ -116,15 +139,17 @@ type fleetQuery struct {
 	// optional queries may fail: the fleet is read without them, with a notice.
 	optional bool
 	read     reader
+	// params are the engine's own query parameters (Thanos' dedup, partial_response, max_source_resolution).
+	params url.Values
 }
 
 // executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
 func (q fleetQuery) executed(grid fleet.Grid) string {
 	if q.instant {
-		return fmt.Sprintf("# %s: instant query at %s\n%s", q.quantity, grid.End().UTC().Format(time.RFC3339), q.promql)
+		return fmt.Sprintf("# %s: instant query at %s%s\n%s", q.quantity, grid.End().UTC().Format(time.RFC3339), describeParams(q.params), q.promql)
 	}
-	return fmt.Sprintf("# %s: range query from %s to %s, step %s\n%s", q.quantity,
-		grid.Start.UTC().Format(time.RFC3339), grid.End().UTC().Format(time.RFC3339), promDuration(grid.Step), q.promql)
+	return fmt.Sprintf("# %s: range query from %s to %s, step %s%s\n%s", q.quantity,
+		grid.Start.UTC().Format(time.RFC3339), grid.End().UTC().Format(time.RFC3339), promDuration(grid.Step), describeParams(q.params), q.promql)
 }
 
 // fetched holds the decoded answers of one fleet read.
@@ -135,13 +160,31 @@ type fetched struct {
 	promptTokens, generationTokens map[string]float64
 	namespaces                     map[string]map[string]bool
 	notices                        []string
+	// warned says the engine attached warnings to an answer: it may be partial.
+	warned bool
 }
 
 // reader makes, for one attempt, the sink an answer's series go to and the step that stores what it kept.
 type reader = func(grid fleet.Grid) (seriesSink, func(*fetched))
 
-// plan is the fixed list of queries of one fleet read: its length does not depend on the fleet.
-func (s schema) plan(grid fleet.Grid, rateWindow, window time.Duration) []fleetQuery {
+// quantities is the PromQL of each per-step quantity of a fleet read: from the raw series (schema) or from the
+// recorded ones (recorded).
+type quantities interface {
+	PowerW(step, joinWindow time.Duration) string
+	GPUs(step, joinWindow time.Duration) string
+	PowerLimitW(step, joinWindow time.Duration) string
+	TokensPerS(metric string, rateWindow time.Duration) string
+}
+
+// windowTotals is the PromQL of the window totals, where they do not follow from the steps.
+type windowTotals interface {
+	EnergyJ(window time.Duration) string
+	Tokens(metric string, window time.Duration) string
+}
+
+// plan is the fixed list of queries of one fleet read, their PromQL from q: its length does not depend on the
+// fleet. Their answers decode by s's labels. Window totals are instant queries where q has them.
+func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Duration) []fleetQuery {
 	step := grid.Step
 	placements := func(dst func(*fetched) *map[placementKey]fleet.Series) reader {
 		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
@@ -179,16 +222,20 @@ func (s schema) plan(grid fleet.Grid, rateWindow, window time.Duration) []fleetQ
 		return valuesInto(s.placementOf, out, &dropped), func(f *fetched) { f.energyJ = out }
 	}
 	qs := []fleetQuery{
-		{quantity: "power_w", promql: s.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
-		{quantity: "gpus", promql: s.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
-		{quantity: "prompt_tokens_per_s", promql: s.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS })},
-		{quantity: "generation_tokens_per_s", promql: s.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS })},
-		{quantity: "energy_j", promql: s.EnergyJ(window), instant: true, read: energy},
-		{quantity: "prompt_tokens", promql: s.Tokens(s.m.PromptTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
-		{quantity: "generation_tokens", promql: s.Tokens(s.m.GenerationTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
+		{quantity: "power_w", promql: q.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
+		{quantity: "gpus", promql: q.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
+		{quantity: "prompt_tokens_per_s", promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS })},
+		{quantity: "generation_tokens_per_s", promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS })},
+	}
+	if t, ok := q.(windowTotals); ok {
+		qs = append(qs,
+			fleetQuery{quantity: "energy_j", promql: t.EnergyJ(window), instant: true, read: energy},
+			fleetQuery{quantity: "prompt_tokens", promql: t.Tokens(s.m.PromptTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
+			fleetQuery{quantity: "generation_tokens", promql: t.Tokens(s.m.GenerationTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
+		)
 	}
 	if s.hasLimit {
-		qs = append(qs, fleetQuery{quantity: "power_limit_w", promql: s.PowerLimitW(step, rateWindow), optional: true,
+		qs = append(qs, fleetQuery{quantity: "power_limit_w", promql: q.PowerLimitW(step, rateWindow), optional: true,
 			read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerLimitW })})
 	}
 	return qs
@@ -207,13 +254,16 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 			if q.instant {
 				rng, steps = v1.Range{End: grid.End()}, 1
 			}
+			warned := false
 			res, err := call(ctx, p.client, what, func(ctx context.Context) (func(*fetched), v1.Warnings, v1.Infos, error) {
 				sink, apply := q.read(grid)
-				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, limited(sink, steps, what))
+				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, q.params, limited(sink, steps, what))
+				warned = len(warnings) > 0
 				return apply, warnings, infos, err
 			})
 			mu.Lock()
 			defer mu.Unlock()
+			out.warned = out.warned || warned
 			out.notices = append(out.notices, res.notices...)
 			switch {
 			case err != nil && q.optional && ctx.Err() == nil:

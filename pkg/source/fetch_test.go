@@ -69,7 +69,7 @@ func queriesOf(t *testing.T, cfg *models.Settings, powerLabels []string, hasEner
 	}
 	s := newSchema(cfg, resolveJoin(cfg.Mapping, present), hasEnergy, hasLimit)
 	out := map[string]string{}
-	for _, q := range s.plan(grid, RateWindow(grid.Step, cfg.Scrape()), grid.Span()) {
+	for _, q := range s.plan(s, grid, RateWindow(grid.Step, cfg.Scrape()), grid.Span()) {
 		out[q.quantity] = q.promql
 	}
 	return out
@@ -223,7 +223,7 @@ func TestFleetQueryCountIsConstant(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(7), ct.total.Load()-counts[n], "a read without discovery is the seven queries")
 	}
-	assert.Equal(t, int64(2+7), counts[100], "two discovery lookups and seven queries, whatever the number of models")
+	assert.Equal(t, int64(3+7), counts[100], "three discovery lookups (metric families, power labels, build info) and seven queries, whatever the number of models")
 	assert.Equal(t, counts[10], counts[100])
 }
 

@@ -2,12 +2,12 @@ package source
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
 // family is one metric family of the mapping as the health check names it.
@@ -36,16 +36,23 @@ func (p *Prometheus) Health(ctx context.Context) Health {
 	details := map[string]any{"url": p.client.url}
 	var msg []string
 	bi, err := p.client.buildInfo(ctx)
-	switch {
-	case errors.Is(err, errNoBuildInfo):
-		details["version"] = "unknown (the engine serves no build info)"
-		msg = append(msg, fmt.Sprintf("Connected to %s.", p.client.url))
-	case err != nil:
+	if err != nil {
 		return Health{Message: err.Error(), Details: details}
-	default:
-		details["version"] = bi.Version
-		msg = append(msg, fmt.Sprintf("Connected to Prometheus %s.", bi.Version))
 	}
+	e := identify(p.cfg.Engine, bi)
+	details["engine"], details["engineSource"] = string(e.kind), e.how
+	details["version"] = bi.version
+	switch {
+	case !bi.served:
+		details["version"] = "unknown (the engine serves no build info)"
+		msg = append(msg, fmt.Sprintf("Connected to %s (engine %s: %s).", p.client.url, engineNames[e.kind], e.how))
+	default:
+		msg = append(msg, fmt.Sprintf("Connected to %s (%s).", e.Name(), e.how))
+	}
+	if looks := identify(models.EngineAuto, bi); p.cfg.Engine != models.EngineAuto && bi.served && looks.kind != e.kind {
+		msg = append(msg, fmt.Sprintf("Its build info looks like %s, not %s as set in the settings.", engineNames[looks.kind], engineNames[e.kind]))
+	}
+	msg = append(msg, engineNotes(e, p.cfg.TenantID)...)
 
 	end := p.now()
 	start := end.Add(-valuesLookback)

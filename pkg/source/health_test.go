@@ -83,7 +83,7 @@ func TestHealth(t *testing.T) {
 	}{
 		{
 			name: "every family present, plain labels: joins on namespace and pod", version: "2.42.0", series: plainFleet(), wantOK: true,
-			wantMessage: []string{"Connected to Prometheus 2.42.0. Found GPU power, prompt tokens, generation tokens, energy counter, power limit. GPUs join models on namespace, pod."},
+			wantMessage: []string{"Connected to Prometheus 2.42.0 (detected from its build info). Found GPU power, prompt tokens, generation tokens, energy counter, power limit. GPUs join models on namespace, pod."},
 			wantDetails: map[string]any{"joinMode": "direct", "joinLabels": []string{"namespace", "pod"}, "energySource": fleet.EnergyFromCounter, "hostLabel": "Hostname",
 				"missing": []string{}, "found": []string{power, prompt, gen, energy, limit}},
 		},

@@ -141,15 +141,21 @@ func copyFamilies(w io.Writer, r io.Reader, unread []string) error {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	simProm.Close()
+	simVM.Close()
 	os.Exit(code)
 }
 
 // simSource reads one variant from the shared Prometheus, its clock at the variant's end.
 func simSource(t *testing.T, name string, mutate func(*models.Settings)) (*Prometheus, *sim.Sim) {
 	t.Helper()
+	return simSourceAt(t, simProm.Server(t).URL, name, mutate)
+}
+
+// simSourceAt reads one variant from the engine at url.
+func simSourceAt(t *testing.T, url, name string, mutate func(*models.Settings)) (*Prometheus, *sim.Sim) {
+	t.Helper()
 	v := variants[name]
-	prom := simProm.Server(t)
-	cfg := testSettings(t, prom.URL, func(s *models.Settings) {
+	cfg := testSettings(t, url, func(s *models.Settings) {
 		s.ScrapeInterval = simScrape.String()
 		if v.mapping != nil {
 			v.mapping(&s.Mapping)
@@ -456,7 +462,7 @@ func TestSimulatedHealthAndValues(t *testing.T) {
 		p, _ := simSource(t, "plain", nil)
 		h := p.Health(context.Background())
 		assert.True(t, h.OK, h.Message)
-		assert.Regexp(t, `^Connected to Prometheus 2\.\S+\. Found GPU power, prompt tokens, generation tokens, energy counter\. GPUs join models on namespace, pod\. No power limit \(DCGM_FI_DEV_POWER_MGMT_LIMIT\): the catalog TDP stands in\.$`, h.Message)
+		assert.Regexp(t, `^Connected to Prometheus 2\.\S+ \(detected from its build info\)\. Found GPU power, prompt tokens, generation tokens, energy counter\. GPUs join models on namespace, pod\. No power limit \(DCGM_FI_DEV_POWER_MGMT_LIMIT\): the catalog TDP stands in\.$`, h.Message)
 		models, err := p.Values(context.Background(), ValueModels)
 		require.NoError(t, err)
 		assert.Equal(t, []string{"Kimi-K2.5", "Llama-3.1-8B-Instruct", "MiniMax-M2.5", "Olmo-2-32B", "Qwen3-32B", "Qwen3.5-397B-A17B-FP8", "gemma-4-31B", "gpt-oss-120b"}, models)

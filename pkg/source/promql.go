@@ -62,6 +62,10 @@ type schema struct {
 	hasEnergy bool
 	hasLimit  bool
 	scrape    time.Duration
+	// engine decides the ranges of counters.
+	engine engine
+	// keep are labels every sum keeps besides the placement's (recording rules keep the label filter's).
+	keep []string
 }
 
 func newSchema(cfg *models.Settings, j join, hasEnergy, hasLimit bool) schema {
@@ -89,7 +93,7 @@ func (s schema) modelLabel() string {
 func (s schema) placementBy() []string {
 	by := []string{s.modelLabel()}
 	by = append(by, s.m.HostLabels...)
-	return append(by, s.m.GPUTypeLabel)
+	return append(append(by, s.m.GPUTypeLabel), s.keep...)
 }
 
 // gpuBy groups by placement and GPU, so one GPU counts once per step whatever its pod labels did.
@@ -109,11 +113,11 @@ func (s schema) selector(metric string, matchers ...string) string {
 // PromQL ranges are closed on the left in Prometheus 2 and open in Prometheus 3, so a sample exactly on a step
 // boundary (backfilled history, targets scraped in step with the query) would count in one and not the other.
 // A gauge's range is a millisecond short of its window, so (t-window, t] holds its samples in both; a counter's
-// a millisecond long, so the sample at t-window starts the increase in both, and increase and rate are exact.
+// a millisecond long (engine.counterRange), so the sample at t-window starts the increase in both, and
+// increase and rate are exact.
 const boundary = time.Millisecond
 
-func gaugeRange(window time.Duration) time.Duration   { return window - boundary }
-func counterRange(window time.Duration) time.Duration { return window + boundary }
+func gaugeRange(window time.Duration) time.Duration { return window - boundary }
 
 // promDuration writes a duration in seconds, or milliseconds when it has a fraction of a second.
 func promDuration(d time.Duration) string {
@@ -188,7 +192,7 @@ func (s schema) PowerLimitW(step, joinWindow time.Duration) string {
 
 // TokensPerS is the rate of one token counter per model (and namespace); rate() handles counter resets.
 func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
-	return fmt.Sprintf("sum by (%s, %s) (%s)", s.m.ModelLabel, s.m.NamespaceLabel, s.rangeFn("rate", metric, counterRange(rateWindow))())
+	return fmt.Sprintf("sum by (%s, %s) (%s)", s.m.ModelLabel, s.m.NamespaceLabel, s.rangeFn("rate", metric, s.engine.counterRange(rateWindow))())
 }
 
 // EnergyJ is the energy per placement over the whole window, evaluated at its end: from the energy counter
@@ -197,7 +201,7 @@ func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
 func (s schema) EnergyJ(window time.Duration) string {
 	scrapeS := strconv.FormatFloat(s.scrape.Seconds(), 'f', -1, 64)
 	gauge := s.rangeFn("sum_over_time", s.m.PowerMetric, gaugeRange(window))
-	counter := s.rangeFn("increase", s.m.EnergyMetric, counterRange(window))
+	counter := s.rangeFn("increase", s.m.EnergyMetric, s.engine.counterRange(window))
 	energy := func(matchers ...string) string {
 		if !s.hasEnergy {
 			return fmt.Sprintf("(%s * %s)", gauge(matchers...), scrapeS)
@@ -209,7 +213,7 @@ func (s schema) EnergyJ(window time.Duration) string {
 
 // Tokens is one token counter's increase per model over the whole window, evaluated at its end.
 func (s schema) Tokens(metric string, window time.Duration) string {
-	return fmt.Sprintf("sum by (%s) (%s)", s.m.ModelLabel, s.rangeFn("increase", metric, counterRange(window))())
+	return fmt.Sprintf("sum by (%s) (%s)", s.m.ModelLabel, s.rangeFn("increase", metric, s.engine.counterRange(window))())
 }
 
 // familiesSelector matches every series of the given metric names, for the health check.

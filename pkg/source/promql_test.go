@@ -25,6 +25,9 @@ type goldenMapping struct {
 	// powerLabels are the label names found on the power metric.
 	powerLabels         []string
 	hasEnergy, hasLimit bool
+	engine              models.Engine
+	// recorded reads the recording rules' series.
+	recorded bool
 }
 
 var plainPowerLabels = []string{"__name__", "Hostname", "UUID", "gpu", "modelName", "namespace", "pod", "container"}
@@ -39,6 +42,10 @@ var goldenMappings = []goldenMapping{
 		mutate: func(s *models.Settings) { s.Mapping = withDefaults(models.SGLangMapping()) }},
 	{name: "label-filter", powerLabels: plainPowerLabels, hasEnergy: true,
 		mutate: func(s *models.Settings) { s.Mapping.LabelFilter = ` {cluster="nrp", region=~"us-.*",} ` }},
+	{name: "recorded", powerLabels: plainPowerLabels, hasEnergy: true, hasLimit: true, recorded: true},
+	{name: "recorded-label-filter", powerLabels: plainPowerLabels, hasEnergy: true, recorded: true,
+		mutate: func(s *models.Settings) { s.Mapping.LabelFilter = `cluster="nrp"`; s.RecordedPrefix = "nrp:fleet" }},
+	{name: "victoriametrics", powerLabels: plainPowerLabels, hasEnergy: true, hasLimit: true, engine: models.EngineVictoriaMetrics},
 	{name: "renamed", powerLabels: []string{"__name__", "node", "card", "gpu_product", "kube_namespace", "kube_pod"},
 		mutate: func(s *models.Settings) {
 			s.Mapping.PowerMetric = "gpu_power_watts"
@@ -63,7 +70,9 @@ func (g goldenMapping) schema(t *testing.T) schema {
 	for _, l := range g.powerLabels {
 		present[l] = true
 	}
-	return newSchema(cfg, resolveJoin(cfg.Mapping, present), g.hasEnergy, g.hasLimit)
+	s := newSchema(cfg, resolveJoin(cfg.Mapping, present), g.hasEnergy, g.hasLimit)
+	s.engine = engine{kind: g.engine}
+	return s
 }
 
 // goldenGrid is a week at 5-minute steps.
@@ -73,8 +82,12 @@ func TestPromQLGolden(t *testing.T) {
 	for _, g := range goldenMappings {
 		t.Run(g.name, func(t *testing.T) {
 			s := g.schema(t)
+			var q quantities = s
+			if g.recorded {
+				q = recorded{s: s, names: recordedNamesOf(testSettings(t, "http://prometheus:9090", g.mutate).RecordedPrefix)}
+			}
 			var b strings.Builder
-			for _, q := range s.plan(goldenGrid, RateWindow(goldenGrid.Step, s.scrape), goldenGrid.Span()) {
+			for _, q := range s.plan(q, goldenGrid, RateWindow(goldenGrid.Step, s.scrape), goldenGrid.Span()) {
 				b.WriteString(q.executed(goldenGrid))
 				b.WriteString("\n\n")
 			}
@@ -125,7 +138,7 @@ func TestPromQLProperties(t *testing.T) {
 	})
 	t.Run("the label filter is on every selector", func(t *testing.T) {
 		s := byName["label-filter"]
-		for _, q := range s.plan(goldenGrid, rate, window) {
+		for _, q := range s.plan(s, goldenGrid, rate, window) {
 			selectors := strings.Count(q.promql, "[")
 			assert.Equal(t, selectors, strings.Count(q.promql, `cluster="nrp", region=~"us-.*"}[`), q.quantity)
 		}
@@ -137,19 +150,25 @@ func TestPromQLProperties(t *testing.T) {
 	})
 	t.Run("gauge ranges are a millisecond short of their window, counter ranges a millisecond long", func(t *testing.T) {
 		// So samples exactly on step boundaries count once, whether ranges are closed on the left
-		// (Prometheus 2) or open (Prometheus 3).
+		// (Prometheus 2) or open (Prometheus 3). VictoriaMetrics' counter ranges are the window: it starts them
+		// from the sample before.
 		for name, s := range byName {
-			for _, q := range s.plan(goldenGrid, rate, window) {
+			for _, q := range s.plan(s, goldenGrid, rate, window) {
 				for _, fn := range []string{"avg_over_time", "sum_over_time"} {
 					assert.NotRegexp(t, fn+`\([^\[]*\[\d+s\]`, q.promql, name)
 				}
 				for _, fn := range []string{"rate", "increase"} {
-					assert.NotRegexp(t, fn+`\([^\[]*\[\d+s\]`, q.promql, name)
+					if s.engine.kind == models.EngineVictoriaMetrics {
+						assert.NotRegexp(t, fn+`\([^\[]*\[\d+ms\]`, q.promql, name)
+					} else {
+						assert.NotRegexp(t, fn+`\([^\[]*\[\d+s\]`, q.promql, name)
+					}
 				}
 			}
 		}
 		assert.Equal(t, "299999ms", promDuration(gaugeRange(5*time.Minute)))
-		assert.Equal(t, "300001ms", promDuration(counterRange(5*time.Minute)))
+		assert.Equal(t, "300001ms", promDuration(engine{kind: models.EnginePrometheus}.counterRange(5*time.Minute)))
+		assert.Equal(t, "300s", promDuration(engine{kind: models.EngineVictoriaMetrics}.counterRange(5*time.Minute)), "VictoriaMetrics starts from the sample before the range")
 	})
 	t.Run("the window totals join against every pod of the window, not only those alive at its end", func(t *testing.T) {
 		assert.Contains(t, byName["default"].EnergyJ(window), "last_over_time(vllm:generation_tokens_total[605100s])")

@@ -30,9 +30,13 @@ type seriesSink func(metric model.Metric) (pointSink, error)
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 64 << 10
 
-// streamQuery runs a range query (r.Step > 0) or an instant query at r.End and feeds each series to sink.
-func (c *promClient) streamQuery(ctx context.Context, q string, r v1.Range, sink seriesSink) (v1.Warnings, v1.Infos, error) {
+// streamQuery runs a range query (r.Step > 0) or an instant query at r.End, with the engine's own params, and
+// feeds each series to sink.
+func (c *promClient) streamQuery(ctx context.Context, q string, r v1.Range, params url.Values, sink seriesSink) (v1.Warnings, v1.Infos, error) {
 	form := url.Values{"query": {q}, "timeout": {strconv.FormatFloat(c.timeout.Seconds(), 'f', -1, 64) + "s"}}
+	for k, v := range params {
+		form[k] = v
+	}
 	path, want := "/api/v1/query", model.ValVector
 	if r.Step > 0 {
 		path, want = "/api/v1/query_range", model.ValMatrix
@@ -121,6 +125,11 @@ func decodeStream(r io.Reader, want model.ValueType, sink seriesSink) (v1.Warnin
 			it.ReadArrayCB(func(it *jsoniter.Iterator) bool { warnings = append(warnings, it.ReadString()); return true })
 		case "infos":
 			it.ReadArrayCB(func(it *jsoniter.Iterator) bool { infos = append(infos, it.ReadString()); return true })
+		case "isPartial":
+			// VictoriaMetrics cluster: some storage nodes did not answer.
+			if it.ReadBool() {
+				warnings = append(warnings, "the answer is partial (isPartial): some storage nodes did not answer")
+			}
 		case "data":
 			sinkErr = decodeData(it, want, sink)
 		default:

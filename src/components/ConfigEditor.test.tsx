@@ -3,6 +3,7 @@ import { DataSourceSettings } from '@grafana/data';
 import { render, screen, within } from '@testing-library/react';
 import userEvent, { UserEvent } from '@testing-library/user-event';
 
+import { giveElementsASize } from '../test/layout';
 import { dataSourceSettings as settings } from '../test/settings';
 import { DEFAULT_SITES, FleetOptions, SGLANG_MAPPING } from '../types';
 import { ConfigEditor } from './ConfigEditor';
@@ -32,6 +33,9 @@ async function fill(user: UserEvent, input: HTMLElement, text: string) {
   await user.paste(text);
 }
 
+// The engine's Combobox lists its options only where elements have a size.
+beforeAll(giveElementsASize);
+
 describe('ConfigEditor', () => {
   it('shows the Prometheus connection, its auth, and the plugin settings with their defaults', () => {
     renderConfig(settings());
@@ -55,6 +59,29 @@ describe('ConfigEditor', () => {
 
     await fill(user, screen.getByLabelText('Demo seed'), '7');
     expect(latest().jsonData.demoSeed).toBe(7);
+  });
+
+  it('the engine is one of those the backend knows; recorded series are read unless turned off', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    const engine = screen.getByRole('combobox', { name: 'Engine' });
+    expect(engine).toHaveValue('Auto-detect');
+    await user.click(engine);
+    expect((await screen.findAllByRole('option')).map((o) => o.textContent)).toEqual([
+      'Auto-detect',
+      'Prometheus',
+      'Thanos',
+      'Mimir / Cortex',
+      'VictoriaMetrics',
+    ]);
+    await user.click(screen.getByRole('option', { name: 'Thanos' }));
+    expect(latest().jsonData.engine).toBe('thanos');
+
+    expect(screen.getByLabelText('Recorded prefix')).toHaveAttribute('placeholder', 'fleet');
+    await fill(user, screen.getByLabelText('Recorded prefix'), 'nrp-fleet');
+    expect(screen.getByText('"nrp-fleet" is not a Prometheus metric name.')).toBeInTheDocument();
+    await user.click(screen.getByLabelText('Recorded series'));
+    expect(latest().jsonData.recordingRules).toBe('off');
+    expect(screen.queryByLabelText('Recorded prefix')).not.toBeInTheDocument();
   });
 
   it('the SGLang preset fills the token metrics and keeps the cluster filter', async () => {

@@ -8,16 +8,31 @@ import {
   convertLegacyAuthProps,
   DataSourceDescription,
 } from '@grafana/plugin-ui';
-import { Alert, Divider, InlineField, InlineSwitch } from '@grafana/ui';
+import { Alert, Combobox, ComboboxOption, Divider, InlineField, InlineSwitch } from '@grafana/ui';
 
-import { FleetOptions, SETTINGS_DEFAULTS } from '../types';
-import { rangeError, scrapeIntervalError } from '../validation';
+import { Engine, ENGINE_LABELS, ENGINES, FleetOptions, SETTINGS_DEFAULTS } from '../types';
+import { metricNameError, rangeError, scrapeIntervalError } from '../validation';
 import { CarbonSection } from './config/CarbonSection';
 import { MappingSection } from './config/MappingSection';
 import { OverridesSection } from './config/OverridesSection';
-import { LABEL_WIDTH, Setting, Settings, TextSetting } from './config/fields';
+import { LABEL_WIDTH, Setting, Settings } from './config/fields';
 
 type Props = DataSourcePluginOptionsEditorProps<FleetOptions>;
+
+const ENGINE_OPTIONS: Array<ComboboxOption<Engine>> = ENGINES.map((value) => ({ value, label: ENGINE_LABELS[value] }));
+
+// The recording rules' series, read where they cover a panel's window.
+const RECORDED_SETTINGS: Array<Setting<FleetOptions>> = [
+  {
+    key: 'recordedPrefix',
+    kind: 'text',
+    label: 'Recorded prefix',
+    tooltip:
+      "First part of the recorded series' names, as in fleetrules -prefix: fleet reads fleet:gpu_energy_joules:increase1m and the others.",
+    placeholder: SETTINGS_DEFAULTS.recordedPrefix,
+    validate: metricNameError,
+  },
+];
 
 const DEMO_SETTINGS: Array<Setting<FleetOptions>> = [
   {
@@ -122,15 +137,34 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       <Divider />
       <ConfigSection title="Prometheus" description="How the plugin queries the server." isCollapsible isInitiallyOpen>
         <Settings idPrefix="fleet" settings={REQUEST_SETTINGS} values={jsonData} onChange={setJson} />
-        <TextSetting
-          id="fleet-engine"
+        <InlineField
           label="Engine"
-          tooltip="The server's flavour (Prometheus, VictoriaMetrics...); auto detects it from its build info."
-          placeholder={SETTINGS_DEFAULTS.engine}
-          value={jsonData.engine}
-          onChange={(engine) => setJson({ engine })}
-        />
+          labelWidth={LABEL_WIDTH}
+          tooltip="The server behind the URL. Thanos is asked to deduplicate, answer partially (shown as a notice) and read downsampled data; VictoriaMetrics gets counter windows for its rate(). Auto-detect reads the server's build info."
+        >
+          <Combobox<Engine>
+            id="fleet-engine"
+            width={24}
+            options={ENGINE_OPTIONS}
+            value={jsonData.engine ?? SETTINGS_DEFAULTS.engine}
+            onChange={(option) => setJson({ engine: option.value })}
+          />
+        </InlineField>
         <Settings idPrefix="fleet" settings={TENANT_AND_CACHE_SETTINGS} values={jsonData} onChange={setJson} />
+        <InlineField
+          label="Recorded series"
+          labelWidth={LABEL_WIDTH}
+          tooltip="Read the series of the recording rules that fleetrules writes wherever they cover a panel's window: far fewer samples for large fleets and long ranges."
+        >
+          <InlineSwitch
+            id="fleet-recording-rules"
+            value={jsonData.recordingRules !== 'off'}
+            onChange={(e) => setJson({ recordingRules: e.currentTarget.checked ? undefined : 'off' })}
+          />
+        </InlineField>
+        {jsonData.recordingRules !== 'off' && (
+          <Settings idPrefix="fleet" settings={RECORDED_SETTINGS} values={jsonData} onChange={setJson} />
+        )}
       </ConfigSection>
 
       <Divider />
