@@ -27,6 +27,10 @@ func TestCancellingARequestStopsItsPrometheusRequests(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !strings.HasPrefix(r.URL.Path, "/api/v1/query") {
 			w.Header().Set("Content-Type", "application/json")
+			if r.URL.Path == "/api/v1/status/buildinfo" {
+				fmt.Fprint(w, `{"status":"success","data":{"version":"2.42.0"}}`)
+				return
+			}
 			fmt.Fprint(w, `{"status":"success","data":[]}`)
 			return
 		}

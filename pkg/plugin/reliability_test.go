@@ -238,6 +238,8 @@ func oneModelProm(t *testing.T, powerW float64) (*httptest.Server, *atomic.Int64
 			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"matrix","result":[{%s,"values":[%s]}]}}`, series, strings.Join(values, ","))
 		case strings.HasSuffix(r.URL.Path, "/query"):
 			fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{%s,"value":[%s,"%v"]}]}}`, series, r.Form.Get("time"), powerW)
+		case strings.HasSuffix(r.URL.Path, "/status/buildinfo"):
+			fmt.Fprint(w, `{"status":"success","data":{"version":"2.42.0"}}`)
 		default:
 			fmt.Fprint(w, `{"status":"success","data":["model_name","namespace","pod"]}`)
 		}
