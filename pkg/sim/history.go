@@ -40,18 +40,65 @@ type HistoryStats struct {
 // silently drops out-of-order samples), ending with # EOF. Scrape gaps have no samples; a GPU's series
 // changes labels when another pod (or none) holds it, as dcgm-exporter's pod mapping does.
 func (s *Sim) WriteHistory(w io.Writer, o HistoryOptions) (HistoryStats, error) {
+	st := HistoryStats{Samples: map[string]int{}, Series: map[string]int{}}
+	bw := bufio.NewWriterSize(w, 1<<20)
+	var line []byte
+	err := s.visitHistory(o, func(name string, f family) { writeFamilyHeader(bw, name, f) },
+		func(name string, labels []Label, samples func(fn func(tMS int64, v float64))) {
+			prefix := seriesPrefix(name, labels)
+			n := 0
+			samples(func(t int64, v float64) {
+				line = append(line[:0], prefix...)
+				line = strconv.AppendFloat(line, v, 'f', -1, 64)
+				line = append(line, ' ')
+				line = appendTimestamp(line, t)
+				line = append(line, '\n')
+				bw.Write(line)
+				n++
+				st.note(t)
+			})
+			if n > 0 {
+				st.Samples[name] += n
+				st.Series[name]++
+			}
+		})
+	if err != nil {
+		return HistoryStats{}, err
+	}
+	bw.WriteString("# EOF\n")
+	return st, bw.Flush()
+}
+
+// HistorySeries is one series of a history as Prometheus would store it.
+type HistorySeries struct {
+	// Metric is the emitted metric name; Labels are the others, job and instance included.
+	Metric string
+	Labels []Label
+	// Samples calls fn with each sample (Unix ms, value) in ascending time; a series may have none.
+	Samples func(fn func(tMS int64, v float64))
+}
+
+// EachSeries calls fn with every series of the history WriteHistory writes, in the same order and with the same
+// samples, for writers of TSDB blocks that need no text. A GPU's series repeats as its holder changes.
+func (s *Sim) EachSeries(o HistoryOptions, fn func(HistorySeries)) error {
+	return s.visitHistory(o, func(string, family) {}, func(name string, labels []Label, samples func(func(int64, float64))) {
+		fn(HistorySeries{Metric: name, Labels: labels, Samples: samples})
+	})
+}
+
+// visitHistory walks the history's families in order (family is told each one), and their series with the
+// labels of each holder (series is told each one, with its samples).
+func (s *Sim) visitHistory(o HistoryOptions, family func(name string, f family),
+	series func(name string, labels []Label, samples func(fn func(tMS int64, v float64)))) error {
 	stepMS := o.Step.Milliseconds()
 	if stepMS <= 0 || !o.End.After(o.Start) {
-		return HistoryStats{}, fmt.Errorf("history needs a positive step and an end after the start (got step %s, %s to %s)", o.Step, o.Start, o.End)
+		return fmt.Errorf("history needs a positive step and an end after the start (got step %s, %s to %s)", o.Step, o.Start, o.End)
 	}
 	if o.Instance == "" {
 		o.Instance = DefaultInstance
 	}
 	endMS := o.End.UnixMilli()
 	firstMS := endMS - (endMS-o.Start.UnixMilli())/stepMS*stepMS
-	st := HistoryStats{Samples: map[string]int{}, Series: map[string]int{}}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	var line []byte
 	for _, f := range families {
 		if !o.Naming.emitted(f) || (len(o.Metrics) > 0 && !slices.Contains(o.Metrics, f.name)) {
 			continue
@@ -61,42 +108,28 @@ func (s *Sim) WriteHistory(w io.Writer, o HistoryOptions) (HistoryStats, error) 
 		if f.gpu {
 			job = JobDCGM
 		}
-		writeFamilyHeader(bw, name, f)
-		write := func(idx int, labels []Label, spans []holding) {
+		family(name, f)
+		visit := func(idx int, labels []Label, spans []holding) {
 			labels = append(labels, Label{"job", job}, Label{"instance", o.Instance})
-			prefix := seriesPrefix(name, labels)
-			n := 0
-			for _, sp := range spans {
-				s.sampleTimes(firstMS, endMS, stepMS, sp.k0, sp.k1, func(t int64) {
-					line = append(line[:0], prefix...)
-					line = strconv.AppendFloat(line, f.value(s, idx, t), 'f', -1, 64)
-					line = append(line, ' ')
-					line = appendTimestamp(line, t)
-					line = append(line, '\n')
-					bw.Write(line)
-					n++
-					st.note(t)
-				})
-			}
-			if n > 0 {
-				st.Samples[name] += n
-				st.Series[name]++
-			}
+			series(name, labels, func(fn func(tMS int64, v float64)) {
+				for _, sp := range spans {
+					s.sampleTimes(firstMS, endMS, stepMS, sp.k0, sp.k1, func(t int64) { fn(t, f.value(s, idx, t)) })
+				}
+			})
 		}
 		if f.gpu {
 			for gi := range s.gpus {
 				for _, group := range holdersInOrder(s.gpus[gi].timeline) {
-					write(gi, s.gpuLabels(o.Naming, gi, group[0].pod), group)
+					visit(gi, s.gpuLabels(o.Naming, gi, group[0].pod), group)
 				}
 			}
 		} else {
 			for pi := range s.pods {
-				write(pi, s.podLabels(o.Naming, pi), []holding{{k0: s.pods[pi].k0, k1: s.pods[pi].k1, pod: pi}})
+				visit(pi, s.podLabels(o.Naming, pi), []holding{{k0: s.pods[pi].k0, k1: s.pods[pi].k1, pod: pi}})
 			}
 		}
 	}
-	bw.WriteString("# EOF\n")
-	return st, bw.Flush()
+	return nil
 }
 
 func (st *HistoryStats) note(tMS int64) {
