@@ -79,6 +79,18 @@ type Plugin struct {
 // Start launches the executable and completes the go-plugin handshake. The process is killed when the test ends.
 func Start(t testing.TB, binary string) *Plugin {
 	t.Helper()
+	p, err := Launch(binary)
+	if p != nil {
+		t.Cleanup(p.Kill)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Launch is Start outside a test (a benchmark command): the caller kills the process.
+func Launch(binary string) (*Plugin, error) {
 	logs := &syncBuffer{}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: goplugin.HandshakeConfig{
@@ -100,16 +112,15 @@ func Start(t testing.TB, binary string) *Plugin {
 		}),
 		StartTimeout: time.Minute,
 	})
-	t.Cleanup(client.Kill)
+	p := &Plugin{client: client, logs: logs}
 	rpc, err := client.Client()
 	if err != nil {
-		t.Fatalf("plugin handshake failed: %v\n%s", err, logs.String())
+		return p, fmt.Errorf("plugin handshake failed: %v\n%s", err, logs.String())
 	}
-	p := &Plugin{client: client, logs: logs}
 	for name, dst := range map[string]any{"data": &p.data, "diagnostics": &p.diag, "resource": &p.res} {
 		raw, err := rpc.Dispense(name)
 		if err != nil {
-			t.Fatalf("dispense %s: %v", name, err)
+			return p, fmt.Errorf("dispense %s: %v", name, err)
 		}
 		switch d := dst.(type) {
 		case *grpcplugin.DataClient:
@@ -120,7 +131,7 @@ func Start(t testing.TB, binary string) *Plugin {
 			*d = raw.(grpcplugin.ResourceClient)
 		}
 	}
-	return p
+	return p, nil
 }
 
 // Logs is everything the plugin logged so far (go-plugin forwards its stderr).
@@ -128,6 +139,9 @@ func (p *Plugin) Logs() string { return p.logs.String() }
 
 // Exited reports whether the plugin process has died.
 func (p *Plugin) Exited() bool { return p.client.Exited() }
+
+// Pid is the process id of the plugin, e.g. to read its peak memory from /proc.
+func (p *Plugin) Pid() int { return p.client.ReattachConfig().Pid }
 
 // Kill stops the plugin process.
 func (p *Plugin) Kill() { p.client.Kill() }
