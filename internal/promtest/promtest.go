@@ -30,6 +30,9 @@ import (
 type Options struct {
 	// Backfill is an OpenMetrics file imported with promtool before the server starts.
 	Backfill string
+	// WriteBlocks, when set, writes TSDB blocks into the data dir before the server starts: history written
+	// with Prometheus' own tsdb package, at sizes promtool's text import is too slow for.
+	WriteBlocks func(dataDir string) error
 	// Config is the content of prometheus.yml (scrape configs); empty is a config with no targets.
 	Config string
 	// Flags are extra command-line flags, e.g. "--query.timeout=5s", "--query.max-samples=1000".
@@ -87,6 +90,14 @@ func Start(tb testing.TB, o Options) *Server {
 	return s
 }
 
+// Launch runs a server outside a test (a benchmark command) with its files in dir; the caller stops it.
+func Launch(dir string, o Options) (*Server, error) {
+	if err := Binaries(); err != nil {
+		return nil, err
+	}
+	return start(dir, o)
+}
+
 func start(dir string, o Options) (*Server, error) {
 	s := &Server{opts: o, dir: dir, DataDir: filepath.Join(dir, "data")}
 	if o.Backfill != "" && o.Entrypoint == "" {
@@ -94,6 +105,11 @@ func start(dir string, o Options) (*Server, error) {
 			"--max-block-duration=400h", o.Backfill, s.DataDir).CombinedOutput()
 		if err != nil {
 			return nil, fmt.Errorf("promtool could not backfill %s: %v\n%s", o.Backfill, err, tail(out))
+		}
+	}
+	if o.WriteBlocks != nil {
+		if err := o.WriteBlocks(s.DataDir); err != nil {
+			return nil, fmt.Errorf("could not write the TSDB blocks: %w", err)
 		}
 	}
 	cfg := o.Config

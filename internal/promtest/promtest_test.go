@@ -3,6 +3,7 @@ package promtest_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -44,6 +45,24 @@ func TestBackfilledServerAnswersAndSurvivesRestart(t *testing.T) {
 	require.NoError(t, srv.Kill())
 	_, _, _, err = srv.API().Query(t.Context(), q, at)
 	assert.Error(t, err, "a killed server answers nothing")
+}
+
+// Blocks written into the data dir before the server starts are what it serves (here written by promtool, as a
+// benchmark writes them with Prometheus' tsdb package); Launch runs the server without a test to stop it.
+func TestLaunchServesTheBlocksWrittenBeforeIt(t *testing.T) {
+	backfill := writeBackfill(t, t.TempDir())
+	var dataDir string
+	srv, err := promtest.Launch(t.TempDir(), promtest.Options{WriteBlocks: func(dir string) error {
+		dataDir = dir
+		return exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics", backfill, dir).Run()
+	}})
+	require.NoError(t, err)
+	defer srv.Stop()
+	assert.Equal(t, srv.DataDir, dataDir)
+	assert.Equal(t, map[string]float64{"m": 300}, srv.QueryVector(t, `sum by (model_name) (increase(tokens_total[3m]))`, base.Add(9*time.Minute), "model_name"))
+
+	_, err = promtest.Launch(t.TempDir(), promtest.Options{WriteBlocks: func(string) error { return os.ErrPermission }})
+	assert.ErrorIs(t, err, os.ErrPermission)
 }
 
 var shared = promtest.NewFixture(func(dir string) (promtest.Options, error) {
