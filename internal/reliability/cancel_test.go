@@ -55,8 +55,8 @@ func TestCancellingARequestStopsItsPrometheusRequests(t *testing.T) {
 		_, err := p.QueryData(c, settingsFor(srv.URL, nil), nil, powerQuery("A", windowA), powerQuery("B", windowB))
 		done <- err
 	}()
-	// Two windows, four queries of each at a time.
-	const held = 8
+	// Two windows, three queries each: power and the two token rates.
+	const held = 6
 	for range held {
 		select {
 		case <-started:

@@ -7,12 +7,16 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
 
 // fleetMemo shares reads of the fleet between the queries of one request: each distinct window is read once,
-// however many queries and query types ask for it. Analyses never modify a Fleet, so sharing is safe.
+// with every quantity any of its queries needs, however many queries and query types ask for it. Analyses
+// never modify a Fleet, so sharing is safe.
 type fleetMemo struct {
+	// needs are, per window, the quantities the request's queries of that window need.
+	needs map[source.Request]source.Quantities
 	mu    sync.Mutex
 	reads map[source.Request]*fleetRead
 }
@@ -25,26 +29,52 @@ type fleetRead struct {
 
 type fleetMemoKey struct{}
 
-func withFleetMemo(ctx context.Context) context.Context {
-	return context.WithValue(ctx, fleetMemoKey{}, &fleetMemo{reads: map[source.Request]*fleetRead{}})
+// withFleetMemo gives the request a memo that knows what each of its windows must be read for. Queries that
+// do not parse or plan are left out: they fail on their own.
+func (d *Datasource) withFleetMemo(ctx context.Context, req *backend.QueryDataRequest) context.Context {
+	memo := &fleetMemo{needs: map[source.Request]source.Quantities{}, reads: map[source.Request]*fleetRead{}}
+	if d.settings != nil {
+		for _, dq := range req.Queries {
+			q, err := models.ParseQuery(dq)
+			if err != nil {
+				continue
+			}
+			if r, err := d.window(req, dq); err == nil {
+				memo.needs[r] |= needs(q)
+			}
+		}
+	}
+	return context.WithValue(ctx, fleetMemoKey{}, memo)
+}
+
+// window is the aligned window a query reads, with what it needs still open.
+func (d *Datasource) window(req *backend.QueryDataRequest, dq backend.DataQuery) (source.Request, error) {
+	r, err := source.Plan(dq.TimeRange.From, dq.TimeRange.To, dq.Interval, dq.MaxDataPoints, d.settings.Scrape())
+	if err != nil {
+		return source.Request{}, backend.PluginError(err)
+	}
+	_, r.FromAlert = req.Headers[backend.FromAlertHeaderName]
+	return r, nil
 }
 
 // readFleet reads the fleet for a query's window through the request's memo.
-func (d *Datasource) readFleet(ctx context.Context, req *backend.QueryDataRequest, dq backend.DataQuery) (*fleet.Fleet, error) {
-	r, err := source.Plan(dq.TimeRange.From, dq.TimeRange.To, dq.Interval, dq.MaxDataPoints, d.settings.Scrape())
+func (d *Datasource) readFleet(ctx context.Context, req *backend.QueryDataRequest, dq backend.DataQuery, q models.Query) (*fleet.Fleet, error) {
+	r, err := d.window(req, dq)
 	if err != nil {
-		return nil, backend.PluginError(err)
+		return nil, err
 	}
-	_, r.FromAlert = req.Headers[backend.FromAlertHeaderName]
 	memo, _ := ctx.Value(fleetMemoKey{}).(*fleetMemo)
 	if memo == nil {
+		r.Needs = needs(q)
 		return d.source.Fleet(ctx, r)
 	}
+	window := r
+	r.Needs = memo.needs[window] | needs(q)
 	memo.mu.Lock()
-	read, ok := memo.reads[r]
+	read, ok := memo.reads[window]
 	if !ok {
 		read = &fleetRead{}
-		memo.reads[r] = read
+		memo.reads[window] = read
 	}
 	memo.mu.Unlock()
 	read.once.Do(func() {
@@ -56,4 +86,20 @@ func (d *Datasource) readFleet(ctx context.Context, req *backend.QueryDataReques
 		read.fleet, read.err = d.source.Fleet(ctx, r)
 	})
 	return read.fleet, read.err
+}
+
+// needs are the fleet quantities a query's analysis reads. Every fleet-timeseries metric reads power (it gives
+// each model its GPU type label) and token rates (they list the models without GPUs); idle fractions and
+// efficiency curves measure idle floors from GPU counts; the tables attribute window energy and tokens.
+func needs(q models.Query) source.Quantities {
+	perStep := source.NeedPowerW | source.NeedTokenRates
+	switch {
+	case q.QueryType == models.QueryFleetTimeseries && q.Metric != string(fleet.MetricIdleFraction):
+		return perStep
+	case q.QueryType == models.QueryFleetTimeseries:
+		return perStep | source.NeedGPUs
+	case q.QueryType == models.QueryEfficiencyCurve:
+		return perStep | source.NeedGPUs | source.NeedPowerLimits
+	}
+	return source.NeedAll
 }

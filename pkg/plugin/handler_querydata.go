@@ -35,7 +35,7 @@ func (d *Datasource) newQueryTypeMux() *datasource.QueryTypeMux {
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
-	ctx = withFromAlert(withFleetMemo(ctx), req)
+	ctx = withFromAlert(d.withFleetMemo(ctx, req), req)
 	return d.mux.QueryData(ctx, req)
 }
 
@@ -81,7 +81,7 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 	if err != nil {
 		return errorResponse(backend.PluginError(err))
 	}
-	f, err := d.readFleet(ctx, req, dq)
+	f, err := d.readFleet(ctx, req, dq, q)
 	if err != nil {
 		return errorResponse(err)
 	}

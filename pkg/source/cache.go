@@ -21,6 +21,7 @@ type fleetCache struct {
 type cacheKey struct {
 	start, end time.Time
 	step       time.Duration
+	needs      Quantities
 }
 
 type cachedFleet struct {
@@ -32,7 +33,13 @@ func newFleetCache(ttl time.Duration) *fleetCache {
 	return &fleetCache{ttl: ttl, entries: map[cacheKey]cachedFleet{}}
 }
 
-func keyOf(req Request) cacheKey { return cacheKey{req.Start.UTC(), req.End.UTC(), req.Step} }
+func keyOf(req Request) cacheKey {
+	needs := req.Needs
+	if needs == 0 {
+		needs = NeedAll
+	}
+	return cacheKey{req.Start.UTC(), req.End.UTC(), req.Step, needs}
+}
 
 // get is the fleet cached for req, if fresh. Alert evaluations always read afresh.
 func (c *fleetCache) get(req Request, now time.Time) *fleet.Fleet {

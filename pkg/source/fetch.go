@@ -78,7 +78,7 @@ func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, erro
 		window = grid.Span()
 		q, rateWindow = recorded{s: s, names: p.recordedNames()}, grid.Step
 	}
-	plan := s.plan(q, grid, rateWindow, window)
+	plan := s.plan(q, grid, rateWindow, window, req.Needs)
 	for i := range plan {
 		plan[i].params = d.engine.params(grid.Step, plan[i].instant, req.FromAlert)
 	}
@@ -138,6 +138,8 @@ type fleetQuery struct {
 	instant bool
 	// optional queries may fail: the fleet is read without them, with a notice.
 	optional bool
+	// provides is the quantity the query reads.
+	provides Quantities
 	read     reader
 	// params are the engine's own query parameters (Thanos' dedup, partial_response, max_source_resolution).
 	params url.Values
@@ -182,9 +184,9 @@ type windowTotals interface {
 	Tokens(metric string, window time.Duration) string
 }
 
-// plan is the fixed list of queries of one fleet read, their PromQL from q: its length does not depend on the
-// fleet. Their answers decode by s's labels. Window totals are instant queries where q has them.
-func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Duration) []fleetQuery {
+// plan is the fixed list of queries of one fleet read of the needed quantities, their PromQL from q: its length
+// does not depend on the fleet. Their answers decode by s's labels. Window totals are instant queries where q has them.
+func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Duration, needs Quantities) []fleetQuery {
 	step := grid.Step
 	placements := func(dst func(*fetched) *map[placementKey]fleet.Series) reader {
 		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
@@ -222,23 +224,23 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 		return valuesInto(s.placementOf, out, &dropped), func(f *fetched) { f.energyJ = out }
 	}
 	qs := []fleetQuery{
-		{quantity: "power_w", promql: q.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
-		{quantity: "gpus", promql: q.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
-		{quantity: "prompt_tokens_per_s", promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS })},
-		{quantity: "generation_tokens_per_s", promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS })},
+		{quantity: "power_w", provides: NeedPowerW, promql: q.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
+		{quantity: "gpus", provides: NeedGPUs, promql: q.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
+		{quantity: "prompt_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS })},
+		{quantity: "generation_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS })},
 	}
 	if t, ok := q.(windowTotals); ok {
 		qs = append(qs,
-			fleetQuery{quantity: "energy_j", promql: t.EnergyJ(window), instant: true, read: energy},
-			fleetQuery{quantity: "prompt_tokens", promql: t.Tokens(s.m.PromptTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
-			fleetQuery{quantity: "generation_tokens", promql: t.Tokens(s.m.GenerationTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
+			fleetQuery{quantity: "energy_j", provides: NeedWindowTotals, promql: t.EnergyJ(window), instant: true, read: energy},
+			fleetQuery{quantity: "prompt_tokens", provides: NeedWindowTotals, promql: t.Tokens(s.m.PromptTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
+			fleetQuery{quantity: "generation_tokens", provides: NeedWindowTotals, promql: t.Tokens(s.m.GenerationTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
 		)
 	}
 	if s.hasLimit {
-		qs = append(qs, fleetQuery{quantity: "power_limit_w", promql: q.PowerLimitW(step, rateWindow), optional: true,
+		qs = append(qs, fleetQuery{quantity: "power_limit_w", provides: NeedPowerLimits, promql: q.PowerLimitW(step, rateWindow), optional: true,
 			read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerLimitW })})
 	}
-	return qs
+	return slices.DeleteFunc(qs, func(q fleetQuery) bool { return !needs.Has(q.provides) })
 }
 
 // run executes the plan concurrently, at most maxConcurrentQueries at a time. Answers are decoded as they

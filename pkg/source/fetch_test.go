@@ -69,7 +69,7 @@ func queriesOf(t *testing.T, cfg *models.Settings, powerLabels []string, hasEner
 	}
 	s := newSchema(cfg, resolveJoin(cfg.Mapping, present), hasEnergy, hasLimit)
 	out := map[string]string{}
-	for _, q := range s.plan(s, grid, RateWindow(grid.Step, cfg.Scrape()), grid.Span()) {
+	for _, q := range s.plan(s, grid, RateWindow(grid.Step, cfg.Scrape()), grid.Span(), NeedAll) {
 		out[q.quantity] = q.promql
 	}
 	return out

@@ -87,7 +87,7 @@ func TestPromQLGolden(t *testing.T) {
 				q = recorded{s: s, names: recordedNamesOf(testSettings(t, "http://prometheus:9090", g.mutate).RecordedPrefix)}
 			}
 			var b strings.Builder
-			for _, q := range s.plan(q, goldenGrid, RateWindow(goldenGrid.Step, s.scrape), goldenGrid.Span()) {
+			for _, q := range s.plan(q, goldenGrid, RateWindow(goldenGrid.Step, s.scrape), goldenGrid.Span(), NeedAll) {
 				b.WriteString(q.executed(goldenGrid))
 				b.WriteString("\n\n")
 			}
@@ -138,7 +138,7 @@ func TestPromQLProperties(t *testing.T) {
 	})
 	t.Run("the label filter is on every selector", func(t *testing.T) {
 		s := byName["label-filter"]
-		for _, q := range s.plan(s, goldenGrid, rate, window) {
+		for _, q := range s.plan(s, goldenGrid, rate, window, NeedAll) {
 			selectors := strings.Count(q.promql, "[")
 			assert.Equal(t, selectors, strings.Count(q.promql, `cluster="nrp", region=~"us-.*"}[`), q.quantity)
 		}
@@ -153,7 +153,7 @@ func TestPromQLProperties(t *testing.T) {
 		// (Prometheus 2) or open (Prometheus 3). VictoriaMetrics' counter ranges are the window: it starts them
 		// from the sample before.
 		for name, s := range byName {
-			for _, q := range s.plan(s, goldenGrid, rate, window) {
+			for _, q := range s.plan(s, goldenGrid, rate, window, NeedAll) {
 				for _, fn := range []string{"avg_over_time", "sum_over_time"} {
 					assert.NotRegexp(t, fn+`\([^\[]*\[\d+s\]`, q.promql, name)
 				}

@@ -17,7 +17,32 @@ type Request struct {
 	Step time.Duration
 	// FromAlert marks alert-rule evaluations, which bypass caches unless configured.
 	FromAlert bool
+	// Needs are the quantities to read; the zero value reads all of them. A source may read more.
+	Needs Quantities
 }
+
+// Quantities is a set of the fleet's quantities, so a query type that needs few of them does not pay Prometheus
+// for the others (a J/token panel needs power and token rates, not GPU counts, power limits or window totals).
+type Quantities uint8
+
+const (
+	// NeedPowerW is each placement's power per step.
+	NeedPowerW Quantities = 1 << iota
+	// NeedGPUs is each placement's GPU count per step.
+	NeedGPUs
+	// NeedTokenRates are each model's prompt and generation token rates per step.
+	NeedTokenRates
+	// NeedPowerLimits is each placement's power limit per step.
+	NeedPowerLimits
+	// NeedWindowTotals are the energy of each placement and the tokens of each model over the whole window.
+	NeedWindowTotals
+
+	// NeedAll is every quantity.
+	NeedAll = NeedPowerW | NeedGPUs | NeedTokenRates | NeedPowerLimits | NeedWindowTotals
+)
+
+// Has reports whether q includes all of want; the zero set is every quantity.
+func (q Quantities) Has(want Quantities) bool { return q == 0 || q&want == want }
 
 // Source reads the fleet over a window.
 type Source interface {

@@ -1,0 +1,64 @@
+package plugin
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
+)
+
+// recordingSource answers every read with an empty fleet and keeps the requests.
+type recordingSource struct {
+	countingSource
+	mu   sync.Mutex
+	reqs []source.Request
+}
+
+func (s *recordingSource) Fleet(ctx context.Context, r source.Request) (*fleet.Fleet, error) {
+	s.mu.Lock()
+	s.reqs = append(s.reqs, r)
+	s.mu.Unlock()
+	return s.countingSource.Fleet(ctx, r)
+}
+
+// A request reads each window once, for every quantity its queries need and no more: a J/token panel alone
+// costs Prometheus power and token rates, a dashboard with the tables too costs everything once.
+func TestARequestReadsTheQuantitiesItsQueriesNeed(t *testing.T) {
+	perStep := source.NeedPowerW | source.NeedTokenRates
+	tests := []struct {
+		name    string
+		queries []backend.DataQuery
+		want    source.Quantities
+	}{
+		{"J/token", []backend.DataQuery{dataQuery("A", models.QueryFleetTimeseries, `{"metric":"j_per_token"}`)}, perStep},
+		{"power", []backend.DataQuery{dataQuery("A", models.QueryFleetTimeseries, `{"metric":"power_w"}`)}, perStep},
+		{"idle fraction measures idle floors", []backend.DataQuery{dataQuery("A", models.QueryFleetTimeseries, `{"metric":"idle_fraction"}`)}, perStep | source.NeedGPUs},
+		{"efficiency curve", []backend.DataQuery{dataQuery("A", models.QueryEfficiencyCurve, `{}`)}, perStep | source.NeedGPUs | source.NeedPowerLimits},
+		{"J/token and curves together", []backend.DataQuery{
+			dataQuery("A", models.QueryFleetTimeseries, `{}`), dataQuery("B", models.QueryEfficiencyCurve, `{}`),
+		}, perStep | source.NeedGPUs | source.NeedPowerLimits},
+		{"a table needs everything", []backend.DataQuery{
+			dataQuery("A", models.QueryFleetTimeseries, `{}`), dataQuery("B", models.QueryIdleAttribution, `{}`),
+		}, source.NeedAll},
+		{"a broken query changes nothing", []backend.DataQuery{
+			dataQuery("A", models.QueryFleetTimeseries, `{}`), dataQuery("B", models.QueryRightSizing, `{"kvHeadroom":`),
+		}, perStep},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &recordingSource{}
+			d := newTestDatasource(t, src)
+			_, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: tt.queries})
+			require.NoError(t, err)
+			require.Len(t, src.reqs, 1, "one read per window")
+			assert.Equal(t, tt.want, src.reqs[0].Needs)
+		})
+	}
+}
