@@ -24,6 +24,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/procout"
 )
 
 // Options choose what the server holds and how it runs.
@@ -52,7 +54,7 @@ type Server struct {
 	addr    string
 	cmd     *exec.Cmd
 	done    chan struct{}
-	log     *syncBuffer
+	log     *procout.Buffer
 	api     v1.API
 }
 
@@ -141,7 +143,7 @@ func (s *Server) launch() error {
 		"--web.listen-address=" + s.addr,
 		"--web.enable-lifecycle",
 	}
-	s.log = &syncBuffer{}
+	s.log = &procout.Buffer{}
 	cmd := exec.Command("prometheus", append(args, s.opts.Flags...)...)
 	if s.opts.Entrypoint != "" {
 		cmd = exec.Command("sh", append([]string{s.opts.Entrypoint}, s.opts.Flags...)...)
@@ -225,8 +227,26 @@ func (s *Server) Stop() error { return s.signal(syscall.SIGTERM) }
 func (s *Server) Kill() error { return s.signal(syscall.SIGKILL) }
 
 // Pause freezes the server (SIGSTOP), as a hung process or a stalled machine: the kernel still accepts
-// connections and requests, but nothing answers them. Resume, Stop or Kill end the pause.
-func (s *Server) Pause() error { return s.cmd.Process.Signal(syscall.SIGSTOP) }
+// connections and requests, but nothing answers them. Resume, Stop or Kill end the pause. It returns once the
+// kernel shows the process stopped: the signal is delivered asynchronously, and a loaded machine may let a
+// request in before.
+func (s *Server) Pause() error {
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	stat := fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return err
+		}
+		// The state follows the command name, which is in parentheses: "pid (prometheus) T ...".
+		if _, after, ok := bytes.Cut(b, []byte(") ")); ok && len(after) > 0 && after[0] == 'T' {
+			return nil
+		}
+	}
+	return errors.New("prometheus did not stop within 5 s of SIGSTOP")
+}
 
 // Resume lets a paused server run again (SIGCONT).
 func (s *Server) Resume() error { return s.cmd.Process.Signal(syscall.SIGCONT) }
@@ -321,26 +341,6 @@ func freeAddr() (string, error) {
 	defer l.Close()
 	return "127.0.0.1:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port), nil
 }
-
-// syncBuffer is the server's output, written by the process' copy goroutines while tests read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
-func (b *syncBuffer) String() string { return string(b.Bytes()) }
 
 // tail is the end of a log, enough to see why a process failed.
 func tail(b []byte) string {

@@ -24,6 +24,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/genproto/pluginv2"
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/procout"
 )
 
 // PluginID is the id Grafana knows the plugin by.
@@ -73,7 +75,7 @@ type Plugin struct {
 	data   grpcplugin.DataClient
 	diag   grpcplugin.DiagnosticsClient
 	res    grpcplugin.ResourceClient
-	logs   *syncBuffer
+	logs   *procout.Buffer
 }
 
 // Start launches the executable and completes the go-plugin handshake. The process is killed when the test ends.
@@ -91,7 +93,7 @@ func Start(t testing.TB, binary string) *Plugin {
 
 // Launch is Start outside a test (a benchmark command): the caller kills the process.
 func Launch(binary string) (*Plugin, error) {
-	logs := &syncBuffer{}
+	logs := &procout.Buffer{}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: goplugin.HandshakeConfig{
 			ProtocolVersion:  grpcplugin.ProtocolVersion,
@@ -247,21 +249,4 @@ func (p *Plugin) CallResource(ctx context.Context, s Settings, path string) (int
 		}
 		body.Write(chunk.Body)
 	}
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
