@@ -192,7 +192,6 @@ export interface CarbonSettings {
   /** gCO2/kWh */
   defaultIntensity?: number;
   sites?: Site[];
-  intensityQuery?: string;
 }
 
 export interface Site {

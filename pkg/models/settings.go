@@ -98,7 +98,6 @@ type CarbonSettings struct {
 	PUE            float64 `json:"pue"`
 	DefaultGPerKWh float64 `json:"defaultIntensity"`
 	Sites          []Site  `json:"sites"`
-	IntensityQuery string  `json:"intensityQuery"`
 }
 
 // Site is a grid intensity for the GPU nodes whose host name matches HostPattern (a regular expression).

@@ -43,13 +43,6 @@ const CARBON_SETTINGS: Array<Setting<CarbonSettings>> = [
     placeholder: String(SETTINGS_DEFAULTS.defaultIntensity),
     validate: (intensity) => rangeError(intensity, 0, 2000, 'gCO₂/kWh'),
   },
-  {
-    key: 'intensityQuery',
-    kind: 'text',
-    label: 'Intensity query (PromQL)',
-    tooltip: 'Optional: an expression giving the grid intensity over time (a live carbon-intensity exporter).',
-    placeholder: 'optional',
-  },
 ];
 
 interface Props {
