@@ -31,7 +31,7 @@ type fleetMemoKey struct{}
 
 // withFleetMemo gives the request a memo that knows what each of its windows must be read for. Queries that
 // do not parse or plan are left out: they fail on their own.
-func (d *Datasource) withFleetMemo(ctx context.Context, req *backend.QueryDataRequest) context.Context {
+func (d *Datasource) withFleetMemo(ctx context.Context, req *backend.QueryDataRequest) (context.Context, *fleetMemo) {
 	memo := &fleetMemo{needs: map[source.Request]source.Quantities{}, reads: map[source.Request]*fleetRead{}}
 	if d.settings != nil {
 		for _, dq := range req.Queries {
@@ -44,7 +44,15 @@ func (d *Datasource) withFleetMemo(ctx context.Context, req *backend.QueryDataRe
 			}
 		}
 	}
-	return context.WithValue(ctx, fleetMemoKey{}, memo)
+	return context.WithValue(ctx, fleetMemoKey{}, memo), memo
+}
+
+// release lets go of the fleets once every query has its frames, so they are garbage while the SDK encodes
+// the frames (at 1000 models a fleet is tens of MB).
+func (m *fleetMemo) release() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	clear(m.reads)
 }
 
 // window is the aligned window a query reads, with what it needs still open.

@@ -35,8 +35,9 @@ func (d *Datasource) newQueryTypeMux() *datasource.QueryTypeMux {
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
-	ctx = withFromAlert(d.withFleetMemo(ctx, req), req)
-	return d.mux.QueryData(ctx, req)
+	ctx, memo := d.withFleetMemo(ctx, req)
+	defer memo.release()
+	return d.mux.QueryData(withFromAlert(ctx, req), req)
 }
 
 // withDeadline bounds a request by the data source timeout (timeoutSeconds), retries and all, on top of

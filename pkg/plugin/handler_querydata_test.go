@@ -34,7 +34,7 @@ func (s *countingSource) Fleet(_ context.Context, r source.Request) (*fleet.Flee
 func (s *countingSource) Values(context.Context, source.ValueKind) ([]string, error) { return nil, nil }
 func (s *countingSource) Health(context.Context) source.Health                       { return source.Health{OK: true} }
 
-func newTestDatasource(t *testing.T, src source.Source) *Datasource {
+func newTestDatasource(t testing.TB, src source.Source) *Datasource {
 	t.Helper()
 	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo"}`)})
 	require.NoError(t, err)
