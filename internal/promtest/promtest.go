@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,7 +24,7 @@ import (
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/procout"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/testproc"
 )
 
 // Options choose what the server holds and how it runs.
@@ -54,7 +53,7 @@ type Server struct {
 	addr    string
 	cmd     *exec.Cmd
 	done    chan struct{}
-	log     *procout.Buffer
+	log     *testproc.Buffer
 	api     v1.API
 }
 
@@ -68,21 +67,10 @@ func Binaries() error {
 	return nil
 }
 
-// requireBinaries skips the test when the binaries are missing, or fails it on CI.
-func requireBinaries(tb testing.TB) {
-	tb.Helper()
-	if err := Binaries(); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(err)
-		}
-		tb.Skip(err)
-	}
-}
-
 // Start runs a server for one test and stops it when the test ends.
 func Start(tb testing.TB, o Options) *Server {
 	tb.Helper()
-	requireBinaries(tb)
+	testproc.RequireInstalled(tb, Binaries())
 	dir := tb.TempDir()
 	s, err := start(dir, o)
 	if err != nil {
@@ -143,7 +131,7 @@ func (s *Server) launch() error {
 		"--web.listen-address=" + s.addr,
 		"--web.enable-lifecycle",
 	}
-	s.log = &procout.Buffer{}
+	s.log = &testproc.Buffer{}
 	cmd := exec.Command("prometheus", append(args, s.opts.Flags...)...)
 	if s.opts.Entrypoint != "" {
 		cmd = exec.Command("sh", append([]string{s.opts.Entrypoint}, s.opts.Flags...)...)
@@ -285,52 +273,19 @@ func (s *Server) Restart(tb testing.TB) {
 	}
 }
 
-// Fixture shares one server among the tests of a package: the first test that asks starts it, Close (from
-// TestMain, after m.Run) stops it.
-//
-//	var prom = promtest.NewFixture(func() (promtest.Options, error) { ... write the backfill ... })
-//	func TestMain(m *testing.M) { code := m.Run(); prom.Close(); os.Exit(code) }
-//	func TestX(t *testing.T) { srv := prom.Server(t) ... }
-type Fixture struct {
-	setup func(dir string) (Options, error)
-	once  sync.Once
-	dir   string
-	srv   *Server
-	err   error
-}
+// Fixture shares one server among the tests of a package (see testproc.Fixture).
+type Fixture = testproc.Fixture[*Server]
 
-// NewFixture is a fixture whose setup prepares the options (e.g. writes the backfill file into dir, a
-// temporary directory removed by Close).
-func NewFixture(setup func(dir string) (Options, error)) *Fixture { return &Fixture{setup: setup} }
-
-// Server is the shared server, started on first use. A failed start fails every test that asks.
-func (f *Fixture) Server(tb testing.TB) *Server {
-	tb.Helper()
-	requireBinaries(tb)
-	f.once.Do(func() {
-		if f.dir, f.err = os.MkdirTemp("", "promtest-"); f.err != nil {
-			return
+// NewFixture is a fixture whose setup prepares the options (e.g. writes the backfill file into dir, a temporary
+// directory removed by Close).
+func NewFixture(setup func(dir string) (Options, error)) *Fixture {
+	return testproc.NewFixture("promtest-", Binaries, func(dir string) (*Server, error) {
+		o, err := setup(dir)
+		if err != nil {
+			return nil, err
 		}
-		var o Options
-		if o, f.err = f.setup(f.dir); f.err != nil {
-			return
-		}
-		f.srv, f.err = start(f.dir, o)
+		return start(dir, o)
 	})
-	if f.err != nil {
-		tb.Fatal(f.err)
-	}
-	return f.srv
-}
-
-// Close stops the shared server if it was started and removes its files.
-func (f *Fixture) Close() {
-	if f.srv != nil {
-		_ = f.srv.Stop()
-	}
-	if f.dir != "" {
-		_ = os.RemoveAll(f.dir)
-	}
 }
 
 func freeAddr() (string, error) {

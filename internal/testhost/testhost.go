@@ -25,7 +25,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
 
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/procout"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/testproc"
 )
 
 // PluginID is the id Grafana knows the plugin by.
@@ -75,7 +75,7 @@ type Plugin struct {
 	data   grpcplugin.DataClient
 	diag   grpcplugin.DiagnosticsClient
 	res    grpcplugin.ResourceClient
-	logs   *procout.Buffer
+	logs   *testproc.Buffer
 }
 
 // Start launches the executable and completes the go-plugin handshake. The process is killed when the test ends.
@@ -93,7 +93,7 @@ func Start(t testing.TB, binary string) *Plugin {
 
 // Launch is Start outside a test (a benchmark command): the caller kills the process.
 func Launch(binary string) (*Plugin, error) {
-	logs := &procout.Buffer{}
+	logs := &testproc.Buffer{}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: goplugin.HandshakeConfig{
 			ProtocolVersion:  grpcplugin.ProtocolVersion,

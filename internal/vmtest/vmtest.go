@@ -24,6 +24,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/testproc"
 )
 
 // Binary is the server's executable, as the Debian package installs it.
@@ -55,20 +57,10 @@ func Installed() error {
 	return nil
 }
 
-func requireBinary(tb testing.TB) {
-	tb.Helper()
-	if err := Installed(); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(err)
-		}
-		tb.Skip(err)
-	}
-}
-
 // Start runs a server for one test and stops it when the test ends.
 func Start(tb testing.TB, o Options) *Server {
 	tb.Helper()
-	requireBinary(tb)
+	testproc.RequireInstalled(tb, Installed())
 	s, err := start(tb.TempDir(), o)
 	if err != nil {
 		tb.Fatal(err)
@@ -265,46 +257,17 @@ func (s *Server) Stop() error {
 	return nil
 }
 
-// Fixture shares one server among the tests of a package: the first test that asks starts it, Close (from
-// TestMain, after m.Run) stops it.
-type Fixture struct {
-	setup func(dir string) (Options, error)
-	once  sync.Once
-	dir   string
-	srv   *Server
-	err   error
-}
+// Fixture shares one server among the tests of a package (see testproc.Fixture).
+type Fixture = testproc.Fixture[*Server]
 
 // NewFixture is a fixture whose setup prepares the options (e.g. writes the history into dir, a temporary
 // directory removed by Close).
-func NewFixture(setup func(dir string) (Options, error)) *Fixture { return &Fixture{setup: setup} }
-
-// Server is the shared server, started on first use. A failed start fails every test that asks.
-func (f *Fixture) Server(tb testing.TB) *Server {
-	tb.Helper()
-	requireBinary(tb)
-	f.once.Do(func() {
-		if f.dir, f.err = os.MkdirTemp("", "vmtest-"); f.err != nil {
-			return
+func NewFixture(setup func(dir string) (Options, error)) *Fixture {
+	return testproc.NewFixture("vmtest-", Installed, func(dir string) (*Server, error) {
+		o, err := setup(dir)
+		if err != nil {
+			return nil, err
 		}
-		var o Options
-		if o, f.err = f.setup(f.dir); f.err != nil {
-			return
-		}
-		f.srv, f.err = start(f.dir, o)
+		return start(dir, o)
 	})
-	if f.err != nil {
-		tb.Fatal(f.err)
-	}
-	return f.srv
-}
-
-// Close stops the shared server if it was started and removes its files.
-func (f *Fixture) Close() {
-	if f.srv != nil {
-		_ = f.srv.Stop()
-	}
-	if f.dir != "" {
-		_ = os.RemoveAll(f.dir)
-	}
 }
