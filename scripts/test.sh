@@ -31,8 +31,9 @@ npm run build
 step "Editors and dashboard preview in headless Chromium (no console errors; screenshots in docs/img)"
 npm run e2e:browser
 
-step "Backend: go vet, plugin binary (mage build:linux)"
+step "Backend: go vet (and of the benchmark's own module), plugin binary (mage build:linux)"
 go vet ./pkg/... ./internal/... ./cmd/... ./tests/...
+go -C bench vet ./...
 go tool mage -v build:linux
 export FLEET_PLUGIN_BINARY="$PWD/dist/gpx_fleetefficiency_linux_amd64"
 
