@@ -38,11 +38,14 @@ func TimeSeries(g fleet.Grid, metric fleet.StepMetric, series []ModelSeries, c C
 	for i := range times {
 		times[i] = g.At(i)
 	}
+	// Every frame is on the same grid and encoding only reads the field: one time field for all of them saves
+	// a copy per model (24 MB for 1000 models over 1000 steps).
+	timeField := data.NewField("time", nil, times)
 	frames := make(data.Frames, 0, len(series))
 	for _, s := range series {
 		value := nullable(string(metric), modelLabels(s.Model, s.GPUType), s.Values).
 			SetConfig(&data.FieldConfig{DisplayNameFromDS: s.Model, Unit: metricUnits[metric]})
-		frames = append(frames, data.NewFrame(s.Model, data.NewField("time", nil, times), value).SetMeta(meta()))
+		frames = append(frames, data.NewFrame(s.Model, timeField, value).SetMeta(meta()))
 	}
 	return c.Apply(frames)
 }
