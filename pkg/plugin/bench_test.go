@@ -18,8 +18,8 @@ import (
 type fixedSource struct{ f *fleet.Fleet }
 
 func (s fixedSource) Fleet(context.Context, source.Request) (*fleet.Fleet, error) { return s.f, nil }
-func (fixedSource) Values(context.Context, source.ValueKind) ([]string, error)  { return nil, nil }
-func (fixedSource) Health(context.Context) source.Health                        { return source.Health{OK: true} }
+func (fixedSource) Values(context.Context, source.ValueKind) ([]string, error)    { return nil, nil }
+func (fixedSource) Health(context.Context) source.Health                          { return source.Health{OK: true} }
 
 // scaledFleet is n models on the grid of a 30-day panel 1000 points wide (1001 steps of 2592 s): a fifth parked,
 // the others busy with diurnal traffic, on 1 to 8 GPUs of four types, named with sizes the catalog reads.
@@ -34,7 +34,7 @@ func scaledFleet(n int) *fleet.Fleet {
 			GPUs: make(fleet.Series, g.N), PowerW: make(fleet.Series, g.N), PowerLimitW: make(fleet.Series, g.N),
 		}
 		m := fleet.Model{
-			Name: fmt.Sprintf("llama-3.1-%db-%04d", []int{8, 70, 8, 405}[i%4], i),
+			Name:             fmt.Sprintf("llama-3.1-%db-%04d", []int{8, 70, 8, 405}[i%4], i),
 			PromptTokensPerS: make(fleet.Series, g.N), GenerationTokensPerS: make(fleet.Series, g.N),
 		}
 		peak := 50 + 40*float64(i%50)

@@ -1,8 +1,10 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"sync"
 
@@ -31,13 +33,48 @@ func (d *Datasource) newQueryTypeMux() *datasource.QueryTypeMux {
 }
 
 // QueryData answers every query of a request. A dashboard panel sends several query types at once; the fleet
-// is read once per request window and shared by all of them.
+// is read once per request window and shared by all of them. The mux runs the query types one after another,
+// so each type goes to it in a request of its own, all at once: a window that times out must not hold the
+// query types after it until their share of the timeout is gone.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
 	ctx, memo := d.withFleetMemo(ctx, req)
 	defer memo.release()
-	return d.mux.QueryData(withFromAlert(ctx, req), req)
+	ctx = withFromAlert(ctx, req)
+
+	byType := map[string]*backend.QueryDataRequest{}
+	for _, q := range req.Queries {
+		sub, ok := byType[q.QueryType]
+		if !ok {
+			sub = &backend.QueryDataRequest{PluginContext: req.PluginContext, Headers: req.Headers}
+			byType[q.QueryType] = sub
+		}
+		sub.Queries = append(sub.Queries, q)
+	}
+	resp := backend.NewQueryDataResponse()
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		first error
+	)
+	for _, sub := range byType {
+		wg.Go(func() {
+			r, err := d.mux.QueryData(ctx, sub)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				first = cmp.Or(first, err)
+				return
+			}
+			maps.Copy(resp.Responses, r.Responses)
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return nil, first
+	}
+	return resp, nil
 }
 
 // withDeadline bounds a request by the data source timeout (timeoutSeconds), retries and all, on top of

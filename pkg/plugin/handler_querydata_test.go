@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,4 +151,50 @@ func TestBadSettingsAreReportedOnEveryQueryAndTheHealthCheck(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, backend.HealthStatusError, h.Status)
 	assert.Contains(t, h.Message, "Prometheus URL is empty")
+}
+
+// slowWindowSource never answers the read of one window (it waits for the request to end); the reads of other
+// windows answer once that read has begun, so they answer only when both run at once.
+type slowWindowSource struct {
+	countingSource
+	slowEnd      time.Time
+	slowStarted  chan struct{}
+	slowReleased sync.Once
+}
+
+func (s *slowWindowSource) Fleet(ctx context.Context, r source.Request) (*fleet.Fleet, error) {
+	if r.End.Equal(s.slowEnd) {
+		s.slowReleased.Do(func() { close(s.slowStarted) })
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	select {
+	case <-s.slowStarted:
+		// As a Prometheus read would, fail once the request's time is up.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return s.countingSource.Fleet(ctx, r)
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("read alone: the slow window's read never began beside this one")
+	}
+}
+
+func TestAWindowThatTimesOutDoesNotHoldTheOtherQueryTypes(t *testing.T) {
+	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo","timeoutSeconds":1}`)})
+	require.NoError(t, err)
+	d := inst.(*Datasource)
+	slow := dataQuery("A", models.QueryIdleAttribution, `{}`)
+	other := dataQuery("B", models.QueryFleetTimeseries, `{"metric":"power_w"}`)
+	other.TimeRange.To = other.TimeRange.To.Add(-6 * time.Hour)
+	r, err := source.Plan(slow.TimeRange.From, slow.TimeRange.To, slow.Interval, slow.MaxDataPoints, 30*time.Second)
+	require.NoError(t, err)
+	d.source = &slowWindowSource{slowEnd: r.End, slowStarted: make(chan struct{})}
+
+	began := time.Now()
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{slow, other}})
+	require.NoError(t, err)
+	assert.Less(t, time.Since(began), 4*time.Second, "bounded by the data source timeout")
+	require.ErrorIs(t, resp.Responses["A"].Error, context.DeadlineExceeded)
+	assert.NoError(t, resp.Responses["B"].Error, "the other window answers within the same timeout")
 }
