@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/promtest"
 )
 
 // promQuery is one query as the plugin ran it: a range query over [Start, End] at Step, or an instant query at
@@ -145,20 +146,12 @@ func (a promAPI) samplesRead(ctx context.Context, qs []promQuery) (int64, error)
 			return 0, err
 		}
 		took := time.Since(began)
-		var answer struct {
-			Data struct {
-				Stats struct {
-					Samples struct {
-						TotalQueryableSamples int64 `json:"totalQueryableSamples"`
-					} `json:"samples"`
-				} `json:"stats"`
-			} `json:"data"`
-		}
-		if err := json.Unmarshal(body, &answer); err != nil {
+		samples, err := promtest.QueryableSamples(body)
+		if err != nil {
 			return 0, fmt.Errorf("reading the stats of the %s query: %w", q.Name, err)
 		}
-		total += answer.Data.Stats.Samples.TotalQueryableSamples
-		logf("  %s: %s, %d samples, %d bytes: %s", q.Name, took.Round(time.Millisecond), answer.Data.Stats.Samples.TotalQueryableSamples, len(body), q.PromQL)
+		total += samples
+		logf("  %s: %s, %d samples, %d bytes: %s", q.Name, took.Round(time.Millisecond), samples, len(body), q.PromQL)
 	}
 	return total, nil
 }

@@ -8,6 +8,7 @@ package promtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -70,14 +71,7 @@ func Binaries() error {
 // Start runs a server for one test and stops it when the test ends.
 func Start(tb testing.TB, o Options) *Server {
 	tb.Helper()
-	testproc.RequireInstalled(tb, Binaries())
-	dir := tb.TempDir()
-	s, err := start(dir, o)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = s.Stop() })
-	return s
+	return testproc.Start(tb, Binaries, func(dir string) (*Server, error) { return start(dir, o) })
 }
 
 // Launch runs a server outside a test (a benchmark command) with its files in dir; the caller stops it.
@@ -286,6 +280,22 @@ func NewFixture(setup func(dir string) (Options, error)) *Fixture {
 		}
 		return start(dir, o)
 	})
+}
+
+// QueryableSamples reads how many samples a query read from its answer, asked with stats=all (Prometheus' own
+// count, totalQueryableSamples): what the benchmarks compare raw and recorded reads by.
+func QueryableSamples(answer []byte) (int64, error) {
+	var st struct {
+		Data struct {
+			Stats struct {
+				Samples struct {
+					TotalQueryableSamples int64 `json:"totalQueryableSamples"`
+				} `json:"samples"`
+			} `json:"stats"`
+		} `json:"data"`
+	}
+	err := json.Unmarshal(answer, &st)
+	return st.Data.Stats.Samples.TotalQueryableSamples, err
 }
 
 func freeAddr() (string, error) {

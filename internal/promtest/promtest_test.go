@@ -2,6 +2,9 @@ package promtest_test
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,7 +62,19 @@ func TestLaunchServesTheBlocksWrittenBeforeIt(t *testing.T) {
 	require.NoError(t, err)
 	defer srv.Stop()
 	assert.Equal(t, srv.DataDir, dataDir)
-	assert.Equal(t, map[string]float64{"m": 300}, srv.QueryVector(t, `sum by (model_name) (increase(tokens_total[3m]))`, base.Add(9*time.Minute), "model_name"))
+	at := base.Add(9 * time.Minute)
+	assert.Equal(t, map[string]float64{"m": 300}, srv.QueryVector(t, `sum by (model_name) (increase(tokens_total[3m]))`, at, "model_name"))
+
+	// The samples a query read, as its stats say, are the samples in its range.
+	inRange := srv.QueryVector(t, `sum by (model_name) (count_over_time(tokens_total[3m]))`, at, "model_name")["m"]
+	require.Positive(t, inRange)
+	resp, err := http.Get(srv.URL + "/api/v1/query?stats=all&query=sum_over_time(tokens_total[3m])&time=" + strconv.FormatInt(at.Unix(), 10))
+	require.NoError(t, err)
+	answer, err := io.ReadAll(resp.Body)
+	require.NoError(t, errors.Join(err, resp.Body.Close()))
+	samples, err := promtest.QueryableSamples(answer)
+	require.NoError(t, err)
+	assert.Equal(t, int64(inRange), samples)
 
 	_, err = promtest.Launch(t.TempDir(), promtest.Options{WriteBlocks: func(string) error { return os.ErrPermission }})
 	assert.ErrorIs(t, err, os.ErrPermission)

@@ -47,6 +47,19 @@ func RequireInstalled(tb testing.TB, missing error) {
 // Server is a process a fixture can stop.
 type Server interface{ Stop() error }
 
+// Start runs a server for one test, its files in the test's temporary directory, and stops it when the test
+// ends.
+func Start[S Server](tb testing.TB, installed func() error, start func(dir string) (S, error)) S {
+	tb.Helper()
+	RequireInstalled(tb, installed())
+	s, err := start(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = s.Stop() })
+	return s
+}
+
 // Fixture shares one server among the tests of a package: the first test that asks starts it, Close (from
 // TestMain, after m.Run) stops it.
 //

@@ -54,3 +54,15 @@ func TestFixtureNeverStartedClosesQuietly(t *testing.T) {
 	})
 	f.Close()
 }
+
+func TestStartStopsTheServerWhenTheTestEnds(t *testing.T) {
+	var srv *fakeServer
+	t.Run("a test", func(t *testing.T) {
+		srv = Start(t, func() error { return nil }, func(dir string) (*fakeServer, error) {
+			assert.DirExists(t, dir)
+			return &fakeServer{}, nil
+		})
+		assert.Zero(t, srv.stopped)
+	})
+	assert.Equal(t, 1, srv.stopped)
+}

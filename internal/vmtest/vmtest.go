@@ -60,13 +60,7 @@ func Installed() error {
 // Start runs a server for one test and stops it when the test ends.
 func Start(tb testing.TB, o Options) *Server {
 	tb.Helper()
-	testproc.RequireInstalled(tb, Installed())
-	s, err := start(tb.TempDir(), o)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = s.Stop() })
-	return s
+	return testproc.Start(tb, Installed, func(dir string) (*Server, error) { return start(dir, o) })
 }
 
 func start(dir string, o Options) (*Server, error) {

@@ -3,7 +3,6 @@ package source
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -201,20 +200,12 @@ func (s *statsTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	var st struct {
-		Data struct {
-			Stats struct {
-				Samples struct {
-					TotalQueryableSamples int64 `json:"totalQueryableSamples"`
-				} `json:"samples"`
-			} `json:"stats"`
-		} `json:"data"`
-	}
-	if err := json.Unmarshal(answer, &st); err != nil {
+	samples, err := promtest.QueryableSamples(answer)
+	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	s.samples += st.Data.Stats.Samples.TotalQueryableSamples
+	s.samples += samples
 	s.mu.Unlock()
 	resp.Body = io.NopCloser(bytes.NewReader(answer))
 	return resp, nil
