@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
 )
 
@@ -55,7 +54,7 @@ func TestHistoryAndTruthDescribeTheSameWindow(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, tr.Models, len(s.Models()))
 	for _, m := range tr.Models {
-		assert.InDelta(t, s.Tokens(m.Model, fleet.TokensGeneration, tr.Start, tr.End), m.GenerationTokens, 1e-6, m.Model)
+		assert.InDelta(t, s.Tokens(m.Model, sim.TokensGeneration, tr.Start, tr.End), m.GenerationTokens, 1e-6, m.Model)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 )
 
 // IdleTokensPerS is the rate below which the truth counts a step as idle (the plugin's default threshold).
@@ -14,6 +12,19 @@ const IdleTokensPerS = 0.1
 
 // IdleShareForIdle is the share of idle steps from which the truth calls a model idle (the plugin's default).
 const IdleShareForIdle = 0.95
+
+// TokenKind says which tokens the truth counts: prompt + generation, or generation only. Its values are the
+// plugin's query option values, but the simulator keeps its own type so the truth imports no code under test.
+type TokenKind string
+
+const (
+	TokensTotal      TokenKind = "total"
+	TokensGeneration TokenKind = "generation"
+)
+
+// BelowCapFraction is the share of the power limit under which a busy step counts in BelowCapShare (the
+// plugin's default for the steps an efficiency fit uses).
+const BelowCapFraction = 0.95
 
 // LookbackPad is how long after a restart or gap a backfilled Prometheus still answers with the old series
 // (its 5-minute lookback: backfilled series end without staleness markers). Defined treats it as undefined.
@@ -57,7 +68,7 @@ type ModelTruth struct {
 	EnergyJByHost map[string]float64 `json:"energy_j_by_host"`
 	// BusySteps are the steps at or above IdleTokensPerS. ThrottledShare is the share of them in which the
 	// GPUs hit their power limit (served less than demanded) for at least one tick; BelowCapShare the share
-	// whose mean power is under fleet.PowerCapFraction of the limit: the steps an efficiency fit uses.
+	// whose mean power is under BelowCapFraction of the limit: the steps an efficiency fit uses.
 	BusySteps      int     `json:"busy_steps"`
 	ThrottledShare float64 `json:"throttled_share"`
 	BelowCapShare  float64 `json:"below_cap_share"`
@@ -154,14 +165,14 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 }
 
 // countSteps fills the step shares of mt: idle steps, busy steps, and among those the throttled ones and the
-// ones under fleet.PowerCapFraction of the power limit of the GPUs held at the step's end.
+// ones under BelowCapFraction of the power limit of the GPUs held at the step's end.
 func (s *Sim) countSteps(mi int, start, end time.Time, step time.Duration, mt *ModelTruth) {
 	m := &s.models[mi]
 	idle, steps, throttled, belowCap := 0, 0, 0, 0
 	for t := start.Add(step); !t.After(end); t = t.Add(step) {
 		steps++
 		from := t.Add(-step)
-		if s.tokens(mi, fleet.TokensTotal, from, t)/step.Seconds() < IdleTokensPerS {
+		if s.tokens(mi, TokensTotal, from, t)/step.Seconds() < IdleTokensPerS {
 			idle++
 			continue
 		}
@@ -170,7 +181,7 @@ func (s *Sim) countSteps(mi int, start, end time.Time, step time.Duration, mt *M
 			throttled++
 		}
 		limitW := float64(s.GPUsAt(m.spec.Name, t)) * m.typ.PowerCapW
-		if s.between(qModelPower, mi, from, t)/step.Seconds() < fleet.PowerCapFraction*limitW {
+		if s.between(qModelPower, mi, from, t)/step.Seconds() < BelowCapFraction*limitW {
 			belowCap++
 		}
 	}
@@ -283,7 +294,7 @@ func (s *Sim) EnergyJ(name string, from, to time.Time) float64 {
 }
 
 // Tokens is the model's token count of kind over (from, to]. NaN for an unknown model.
-func (s *Sim) Tokens(name string, kind fleet.TokenKind, from, to time.Time) float64 {
+func (s *Sim) Tokens(name string, kind TokenKind, from, to time.Time) float64 {
 	mi := s.modelIndex(name)
 	if mi < 0 {
 		return math.NaN()
@@ -291,9 +302,9 @@ func (s *Sim) Tokens(name string, kind fleet.TokenKind, from, to time.Time) floa
 	return s.tokens(mi, kind, from, to)
 }
 
-func (s *Sim) tokens(mi int, kind fleet.TokenKind, from, to time.Time) float64 {
+func (s *Sim) tokens(mi int, kind TokenKind, from, to time.Time) float64 {
 	gen := s.between(qGeneration, mi, from, to)
-	if kind == fleet.TokensGeneration {
+	if kind == TokensGeneration {
 		return gen
 	}
 	return gen + s.between(qPrompt, mi, from, to)
@@ -301,7 +312,7 @@ func (s *Sim) tokens(mi int, kind fleet.TokenKind, from, to time.Time) float64 {
 
 // MeanTokensPerS is the model's mean token rate of kind over (from, to]: what rate() over that window
 // estimates. NaN for an unknown model.
-func (s *Sim) MeanTokensPerS(name string, kind fleet.TokenKind, from, to time.Time) float64 {
+func (s *Sim) MeanTokensPerS(name string, kind TokenKind, from, to time.Time) float64 {
 	return s.Tokens(name, kind, from, to) / to.Sub(from).Seconds()
 }
 
