@@ -10,8 +10,8 @@ const blockTicks = 1440
 type quantity int
 
 const (
-	qPrompt     quantity = iota // per model, milli-tokens/s
-	qGeneration                 // per model, milli-tokens/s
+	qPrompt     quantity = iota // per replica, milli-tokens/s
+	qGeneration                 // per replica, milli-tokens/s
 	qModelPower                 // per model, mW summed over the GPUs its pods hold
 	qGPUPower                   // per GPU, mW
 	nQuantities
@@ -36,7 +36,7 @@ type blockCache struct {
 }
 
 func newBlockCache(s *Sim) *blockCache {
-	perBlock := (3*len(s.models) + len(s.gpus) + 1) * blockTicks * 8 * 2
+	perBlock := (2*len(s.replicas) + len(s.models) + len(s.gpus) + 1) * blockTicks * 8 * 2
 	return &blockCache{s: s, blocks: map[int64]*block{}, max: max(4, 512<<20/perBlock)}
 }
 
@@ -93,10 +93,13 @@ func (s *Sim) zeroSums() [nQuantities][]int64 {
 
 // width is how many series of quantity q there are.
 func (s *Sim) width(q quantity) int {
-	if q == qGPUPower {
+	switch q {
+	case qGPUPower:
 		return len(s.gpus)
+	case qModelPower:
+		return len(s.models)
 	}
-	return len(s.models)
+	return len(s.replicas)
 }
 
 // computeBlock runs the physics over ticks [k0, k0+blockTicks).
@@ -109,10 +112,10 @@ func (s *Sim) computeBlock(k0 int64) *block {
 			bl.vals[q][i] = make([]int64, blockTicks)
 		}
 	}
-	for mi := range s.models {
-		p, g := bl.vals[qPrompt][mi], bl.vals[qGeneration][mi]
+	for ri := range s.replicas {
+		p, g := bl.vals[qPrompt][ri], bl.vals[qGeneration][ri]
 		for i := range blockTicks {
-			p[i], g[i] = s.rates(mi, k0+int64(i))
+			p[i], g[i] = s.rates(ri, k0+int64(i))
 		}
 	}
 	for gi := range s.gpus {
@@ -125,10 +128,10 @@ func (s *Sim) computeBlock(k0 int64) *block {
 					power[i] = s.powerMW(gi, k, -1, 0)
 					continue
 				}
-				mi := s.pods[h.pod].model
-				tokensPerS := float64(bl.vals[qPrompt][mi][i]+bl.vals[qGeneration][mi][i]) / 1000
+				p := &s.pods[h.pod]
+				tokensPerS := float64(bl.vals[qPrompt][p.replica][i]+bl.vals[qGeneration][p.replica][i]) / 1000
 				power[i] = s.powerMW(gi, k, h.pod, tokensPerS)
-				bl.vals[qModelPower][mi][i] += power[i]
+				bl.vals[qModelPower][p.model][i] += power[i]
 			}
 		}
 	}

@@ -158,7 +158,7 @@ func (s *Sim) gpuUtilPercent(gi int, tMS int64) float64 {
 // podTokens is the pod's counter of quantity q at t: the model's tokens since the pod started.
 func (s *Sim) podTokens(q quantity, pi int, tMS int64) float64 {
 	p := &s.pods[pi]
-	return float64(s.cumulative(q, p.model, tMS)-s.cumulative(q, p.model, p.k0*s.tickMS)) / 1e6
+	return float64(s.cumulative(q, p.replica, tMS)-s.cumulative(q, p.replica, p.k0*s.tickMS)) / 1e6
 }
 
 func (s *Sim) podPromptTokens(pi int, tMS int64) float64 { return s.podTokens(qPrompt, pi, tMS) }
@@ -171,8 +171,8 @@ func (s *Sim) podGenerationTokens(pi int, tMS int64) float64 {
 const requestTokensPerS = 60
 
 func (s *Sim) podRequestsRunning(pi int, tMS int64) float64 {
-	mi, k := s.pods[pi].model, s.tickOf(tMS)
-	r := float64(s.value(qPrompt, mi, k)+s.value(qGeneration, mi, k)) / 1000
+	ri, k := s.pods[pi].replica, s.tickOf(tMS)
+	r := float64(s.value(qPrompt, ri, k)+s.value(qGeneration, ri, k)) / 1000
 	if r < 0.1 {
 		return 0
 	}

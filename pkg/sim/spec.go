@@ -55,16 +55,28 @@ type Traffic struct {
 	BurstMinutes    float64
 }
 
-// ModelSpec is one served model and the GPUs its pod holds.
+// ReplicaSpec is one replica (pod) of a model: its GPUs (the tensor-parallel size), their type and hosts.
+type ReplicaSpec struct {
+	GPUType string
+	GPUs    int
+	// Hosts are the nodes the pod's GPUs are taken from, in order: the first free GPUs of the first host, then
+	// the next host.
+	Hosts []string
+	// MarginalJPerToken, when set, replaces the model's on this replica (another GPU type costs otherwise).
+	MarginalJPerToken float64
+}
+
+// ModelSpec is one served model and the GPUs its pods hold. A model runs one pod on GPUType, GPUs and Hosts,
+// or, when Replicas is set, one pod per replica (those three fields are then unused). The model's traffic is
+// split evenly across the replicas serving at the time.
 type ModelSpec struct {
 	Name      string // vLLM served model name (label model_name)
 	Namespace string
 	Container string // container name of the serving pod; defaults to a slug of Name
 	GPUType   string
 	GPUs      int
-	// Hosts are the nodes the pod's GPUs are taken from, in order: the first free GPUs of the first host, then
-	// the next host.
-	Hosts []string
+	Hosts     []string
+	Replicas  []ReplicaSpec
 	// ParamsB is the number of parameters in billions (all experts of a mixture-of-experts model);
 	// BytesPerParam the weights' dtype (bf16 2, fp8 1, int4/mxfp4 0.5).
 	ParamsB       float64
@@ -77,10 +89,12 @@ type ModelSpec struct {
 	MarginalJPerToken float64
 }
 
-// Restart replaces a model's pod: counters start again from 0 under a new pod name, after Down without
-// serving, possibly on other hosts.
+// Restart replaces a model's pods: counters start again from 0 under new pod names, after Down without
+// serving, possibly on other hosts. While a replica is down, the others take all of the model's traffic.
 type Restart struct {
 	Model string
+	// Replicas are the indices (in ModelSpec.ReplicaSpecs) of the replicas that restart; empty restarts all.
+	Replicas []int
 	At    time.Time
 	Down  time.Duration
 	// ToHosts are the hosts of the new pod; empty keeps the old GPUs.
@@ -124,6 +138,23 @@ func (m ModelSpec) ContainerName() string {
 	return slug(m.Name)
 }
 
+// ReplicaSpecs are the model's replicas: Replicas, or the one pod GPUType, GPUs and Hosts describe.
+func (m ModelSpec) ReplicaSpecs() []ReplicaSpec {
+	if len(m.Replicas) > 0 {
+		return m.Replicas
+	}
+	return []ReplicaSpec{{GPUType: m.GPUType, GPUs: m.GPUs, Hosts: m.Hosts}}
+}
+
+// TotalGPUs is the GPUs of all the model's replicas.
+func (m ModelSpec) TotalGPUs() int {
+	n := 0
+	for _, r := range m.ReplicaSpecs() {
+		n += r.GPUs
+	}
+	return n
+}
+
 // MemoryNeedGB is the model's true memory need: weights plus 20% KV-cache headroom.
 func (m ModelSpec) MemoryNeedGB() float64 { return m.ParamsB * m.BytesPerParam * KVHeadroom }
 
@@ -162,22 +193,33 @@ func (s *Spec) validate() error {
 		}
 		hosts[n.Host] = true
 	}
-	names := map[string]bool{}
+	names := map[string]int{} // model -> replicas
 	for _, m := range s.Models {
-		if m.Name == "" || names[m.Name] {
+		if _, dup := names[m.Name]; m.Name == "" || dup {
 			errs = append(errs, fmt.Errorf("model %q: names must be non-empty and unique", m.Name))
 		}
-		names[m.Name] = true
-		if m.GPUs <= 0 || len(m.Hosts) == 0 {
-			errs = append(errs, fmt.Errorf("model %q: needs GPUs and hosts", m.Name))
+		names[m.Name] = len(m.ReplicaSpecs())
+		for i, r := range m.ReplicaSpecs() {
+			if _, ok := s.gpuType(r.GPUType); !ok {
+				errs = append(errs, fmt.Errorf("model %q replica %d: GPU type %q is not in the spec's GPU types", m.Name, i, r.GPUType))
+			}
+			if r.GPUs <= 0 || len(r.Hosts) == 0 {
+				errs = append(errs, fmt.Errorf("model %q replica %d: needs GPUs and hosts", m.Name, i))
+			}
 		}
 		if m.Traffic.BurstMinutes > 60 {
 			errs = append(errs, fmt.Errorf("model %q: bursts last at most 60 minutes", m.Name))
 		}
 	}
 	for _, r := range s.Mess.Restarts {
-		if !names[r.Model] {
+		n, ok := names[r.Model]
+		if !ok {
 			errs = append(errs, fmt.Errorf("restart of %q: no such model", r.Model))
+		}
+		for _, i := range r.Replicas {
+			if ok && (i < 0 || i >= n) {
+				errs = append(errs, fmt.Errorf("restart of %q: no replica %d", r.Model, i))
+			}
 		}
 		if !r.At.After(s.Epoch) || r.Down < 0 {
 			errs = append(errs, fmt.Errorf("restart of %q: must happen after the epoch, with a non-negative downtime", r.Model))
