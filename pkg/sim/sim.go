@@ -8,23 +8,26 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // Sim is a fleet resolved from a Spec and a seed: physical GPUs, pods and their GPUs over time, and the
 // physics. It is safe for concurrent use.
 type Sim struct {
-	spec     Spec
-	seed     uint64
-	tickMS   int64
-	e0       int64 // tick index of the first tick after the epoch
-	models   []model
-	replicas []replica
-	byName   map[string]int // model name -> index
-	gpus     []gpu
-	pods     []pod
-	gaps     [][2]int64 // [start, end) in Unix ms
-	cache    *blockCache
+	spec          Spec
+	seed          uint64
+	tickMS        int64
+	e0            int64 // tick index of the first tick after the epoch
+	models        []model
+	replicas      []replica
+	byName        map[string]int // model name -> index
+	gpus          []gpu
+	pods          []pod
+	gaps          [][2]int64 // [start, end) in Unix ms
+	cache         *blockCache
+	rowOf         [nQuantities]int // first row of each quantity in cache
+	servingCaches sync.Map         // replica -> func() *blockCache, see servingCache
 }
 
 type model struct {
@@ -47,12 +50,15 @@ type replica struct {
 }
 
 type gpu struct {
-	host     string
-	index    int
-	typ      GPUType
-	uuid     string
-	pciBusID string
-	key      uint64
+	host string
+	// hostLabel and noEnergy are the node's naming overrides.
+	hostLabel string
+	noEnergy  bool
+	index     int
+	typ       GPUType
+	uuid      string
+	pciBusID  string
+	key       uint64
 	// timeline covers [e0, forever) with the pod holding the GPU (-1: none), in tick order.
 	timeline []holding
 }
@@ -82,7 +88,7 @@ func New(spec Spec, seed int64) (*Sim, error) {
 	for _, n := range spec.Nodes {
 		typ, _ := spec.gpuType(n.GPUType)
 		for i := range n.GPUs {
-			g := gpu{host: n.Host, index: i, typ: typ, key: hashString(n.Host + "/" + strconv.Itoa(i))}
+			g := gpu{host: n.Host, hostLabel: n.HostLabel, noEnergy: n.NoEnergyCounter, index: i, typ: typ, key: hashString(n.Host + "/" + strconv.Itoa(i))}
 			g.uuid = uuidFrom(g.key ^ s.seed)
 			g.pciBusID = pciBusID(i)
 			s.gpus = append(s.gpus, g)
@@ -119,7 +125,7 @@ func New(spec Spec, seed int64) (*Sim, error) {
 	for gi := range s.gpus {
 		s.gpus[gi].timeline = s.timeline(gi)
 	}
-	s.cache = newBlockCache(s)
+	s.cache = newPhysicsCache(s)
 	return s, nil
 }
 

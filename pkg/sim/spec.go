@@ -29,11 +29,15 @@ type GPUType struct {
 	PowerCapW float64 `json:"power_cap_w"`
 }
 
-// Node is a GPU server: its hostname picks the carbon site, its GPUs are all of one type.
+// Node is a GPU server: its hostname picks the carbon site, its GPUs are all of one type. A fleet's nodes
+// may run different dcgm-exporter versions and configurations: HostLabel and NoEnergyCounter override the
+// Naming's for this node's series.
 type Node struct {
-	Host    string
-	GPUType string
-	GPUs    int
+	Host            string
+	GPUType         string
+	GPUs            int
+	HostLabel       string
+	NoEnergyCounter bool
 }
 
 // Traffic is the token rate of a model over time: a base level shaped by a daily cycle, per-tick noise, quiet
@@ -87,6 +91,14 @@ type ModelSpec struct {
 	// MarginalJPerToken is the energy one more token costs above the parked floor, spread evenly over the GPUs.
 	// It also bounds the rate served: at most GPUs x (power cap - parked power) / MarginalJPerToken tokens/s.
 	MarginalJPerToken float64
+	// LegacyVLLM names the model's serving signals as vLLM before v0.10 did: the KV-cache gauge
+	// vllm:gpu_cache_usage_perc (vllm:kv_cache_usage_perc after) and the inter-token latency histogram
+	// vllm:time_per_output_token_seconds (vllm:inter_token_latency_seconds after).
+	LegacyVLLM bool
+	// GenerationTokensPerRequest (default 200) and KVBytesPerToken (default 128 KiB) shape the serving
+	// signals; see the serving model in serving.go.
+	GenerationTokensPerRequest float64
+	KVBytesPerToken            float64
 }
 
 // Restart replaces a model's pods: counters start again from 0 under new pod names, after Down without
@@ -95,8 +107,8 @@ type Restart struct {
 	Model string
 	// Replicas are the indices (in ModelSpec.ReplicaSpecs) of the replicas that restart; empty restarts all.
 	Replicas []int
-	At    time.Time
-	Down  time.Duration
+	At       time.Time
+	Down     time.Duration
 	// ToHosts are the hosts of the new pod; empty keeps the old GPUs.
 	ToHosts []string
 }

@@ -82,6 +82,10 @@ type ModelTruth struct {
 	BusySteps      int     `json:"busy_steps"`
 	ThrottledShare float64 `json:"throttled_share"`
 	BelowCapShare  float64 `json:"below_cap_share"`
+	// Serving is the serving model's account on the model's own GPUs; JPerRequest is EnergyJ over its
+	// requests (NaN when none).
+	Serving     ServingTruth `json:"serving"`
+	JPerRequest float64      `json:"j_per_request"`
 }
 
 // TypeTruth is what is true of a model's replicas on one GPU type over a window.
@@ -181,6 +185,8 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 		mt.ProductiveEnergyJ = mt.EnergyJ - mt.ParkedEnergyJ
 		mt.RealizedMarginalJPerToken = ratio(mt.ProductiveEnergyJ, tokens)
 		s.countSteps(mi, start, end, step, &mt)
+		mt.Serving = s.servingTruth(mi, 0, start, end)
+		mt.JPerRequest = ratio(mt.EnergyJ, mt.Serving.Requests)
 		modelsJ += mt.EnergyJ
 		tr.Models = append(tr.Models, mt)
 	}
@@ -358,7 +364,9 @@ func (m ModelTruth) MarshalJSON() ([]byte, error) {
 		GenerationJPerToken       *float64 `json:"generation_j_per_token"`
 		RealizedMarginalJPerToken *float64 `json:"realized_marginal_j_per_token"`
 		SaturationTokensPerS      *float64 `json:"saturation_tokens_per_s"`
-	}{plain(m), finite(m.JPerToken), finite(m.GenerationJPerToken), finite(m.RealizedMarginalJPerToken), finite(m.SaturationTokensPerS)})
+		JPerRequest               *float64 `json:"j_per_request"`
+	}{plain(m), finite(m.JPerToken), finite(m.GenerationJPerToken), finite(m.RealizedMarginalJPerToken), finite(m.SaturationTokensPerS),
+		finite(m.JPerRequest)})
 }
 
 func finite(v float64) *float64 {
