@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -288,4 +289,19 @@ func SizingFleet(epoch time.Time) Spec {
 			},
 		},
 	}
+}
+
+// MixVariants returns spec with the exporter versions of a fleet upgraded piecemeal: every second node labels
+// its host "hostname" (dcgm-exporter from May 2026), every third exports no energy counter, every second
+// model runs a vLLM older than v0.10 (LegacyVLLM).
+func MixVariants(spec Spec) Spec {
+	spec.Nodes, spec.Models = slices.Clone(spec.Nodes), slices.Clone(spec.Models)
+	for i := range spec.Nodes {
+		spec.Nodes[i].HostLabel = map[bool]string{true: "hostname"}[i%2 == 1]
+		spec.Nodes[i].NoEnergyCounter = i%3 == 2
+	}
+	for i := range spec.Models {
+		spec.Models[i].LegacyVLLM = i%2 == 1
+	}
+	return spec
 }
