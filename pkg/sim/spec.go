@@ -7,6 +7,11 @@
 // ticks of Spec.Tick, each tick's values come from hashing (seed, model or GPU, tick), and counters are exact
 // integrals of those values from Spec.Epoch (in integer micro-units, so any two ways of summing agree exactly).
 // A history file and a live server built from the same Spec and seed therefore agree at every instant.
+//
+// Fleets vary as real ones do: a model runs replicas (ReplicaSpec), possibly on several GPU types; nodes and
+// models run different exporter versions (Node.HostLabel, Node.NoEnergyCounter, ModelSpec.LegacyVLLM); and
+// with Naming.Serving each pod emits vLLM's serving signals from the queueing model in serving.go, which the
+// truth (ModelTruth.Serving) reports and Sim.ProjectServing projects onto fewer GPUs.
 package sim
 
 import (
