@@ -221,8 +221,9 @@ func (s *Sim) ProjectServing(model string, gpusPerReplica int, from, to time.Tim
 
 func (s *Sim) servingTruth(mi, gpusPerReplica int, from, to time.Time) ServingTruth {
 	st := ServingTruth{GPUsPerReplica: gpusPerReplica, Fits: true}
-	var ttft, itl []weighted
 	a, b := from.UnixMilli(), to.UnixMilli()
+	n := int(s.tickOf(b)-floorDiv(a, s.tickMS)+1) * len(s.models[mi].replicas)
+	ttft, itl := make([]weighted, 0, n), make([]weighted, 0, n)
 	for _, ri := range s.models[mi].replicas {
 		r := &s.replicas[ri]
 		gpus := cmp.Or(gpusPerReplica, r.spec.GPUs)
