@@ -96,7 +96,7 @@ func (s *Sim) servingAt(ri int, k int64, gpus int) servingState {
 }
 
 // TTFTBucketsS and ITLBucketsS are vLLM's histogram boundaries for time to first token and inter-token latency
-// (vllm/v1/metrics/loggers.py, checked at v0.10 and v0.11: the ITL histogram has the boundaries of
+// (vllm/v1/metrics/loggers.py at v0.10 and v0.11: the ITL histogram has the boundaries of
 // time_per_output_token_seconds, which it replaced).
 var (
 	TTFTBucketsS = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
