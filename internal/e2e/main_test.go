@@ -81,6 +81,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	week.Close()
 	recent.Close()
+	mixedDays.Close()
 	vmWeek.Close()
 	vmRecent.Close()
 	sizingWeek.Close()
