@@ -112,6 +112,11 @@ func TestIdleAttributionIsTheTruth(t *testing.T) {
 				assert.InEpsilon(t, m.RealizedMarginalJPerToken, row["marginal_j_per_token"], 0.05, "marginal J/token")
 			}
 			assert.InEpsilon(t, co2G(t, m.EnergyJByHost)*1000/tokens, row["co2_mg_per_token"], 0.01, "mg CO2/token")
+			if m.BusySteps >= fleet.MinFitSteps {
+				// The fit's slope, beside the marginal figure: the simulated cost of one more token, within the
+				// efficiency curve test's tolerance.
+				assert.InEpsilon(t, m.MarginalJPerToken, row["fit_k_j_per_token"], 0.05, "fit slope")
+			}
 		})
 	}
 

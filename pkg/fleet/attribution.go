@@ -29,6 +29,10 @@ type Attribution struct {
 	// MarginalJPerToken is productive energy / window tokens; NaN like JPerToken, and NaN when the productive
 	// power is within what the idle floor is known to (MarginalWithinNoise).
 	MarginalJPerToken float64
+	// FitKJPerToken is the slope of the model's efficiency fit (Curve.Fit): what one more token costs at the
+	// traffic it served. NaN without a fit. Unlike MarginalJPerToken it leaves out the power GPUs draw above
+	// their parked floor for being awake while serving (see docs/formulas.md).
+	FitKJPerToken float64
 	// MarginalWithinNoise says the productive power is under GPUs x the measured floor's spread: a difference
 	// of two nearly equal figures, whose ratio to the tokens would be noise.
 	MarginalWithinNoise bool
@@ -137,7 +141,7 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	a.TokensPerS = a.Tokens / a.CoveredS
 	a.CO2GPerH = a.CO2G / hours
 	a.CO2IdleGPerH = a.CO2IdleG / hours
-	a.JPerToken, a.MarginalJPerToken, a.CO2MgPerToken = math.NaN(), math.NaN(), math.NaN()
+	a.JPerToken, a.MarginalJPerToken, a.CO2MgPerToken, a.FitKJPerToken = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 	if !o.isIdle(a.TokensPerS) {
 		a.JPerToken = a.EnergyJ / a.Tokens
 		a.MarginalJPerToken = (a.EnergyJ - a.IdleEnergyJ) / a.Tokens
@@ -152,9 +156,17 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 func (a Attribution) noData() Attribution {
 	nan := math.NaN()
 	a.GPUs, a.PowerW, a.IdleW, a.ProductiveW, a.IdleFraction = nan, nan, nan, nan, nan
-	a.TokensPerS, a.JPerToken, a.MarginalJPerToken = nan, nan, nan
+	a.TokensPerS, a.JPerToken, a.MarginalJPerToken, a.FitKJPerToken = nan, nan, nan, nan
 	a.CO2GPerH, a.CO2IdleGPerH, a.CO2MgPerToken, a.IdleStepShare = nan, nan, nan, nan
 	return a
+}
+
+// WithFitSlope sets the attribution's FitKJPerToken from the model's efficiency fit.
+func (a *Attribution) WithFitSlope(fit Fit) {
+	a.FitKJPerToken = math.NaN()
+	if fit.OK {
+		a.FitKJPerToken = fit.KJPerToken
+	}
 }
 
 // AttributeFleet is Attribute for every model of the fleet, in the fleet's order.

@@ -30,6 +30,7 @@ func AttributionTable(atts []fleet.Attribution) *data.Frame {
 		number("tokens_per_s", atts, func(a attribution) float64 { return a.TokensPerS }, config("Tokens/s", UnitTokensPerS)),
 		number("j_per_token", atts, func(a attribution) float64 { return a.JPerToken }, config("J/token", UnitJPerToken)),
 		number("marginal_j_per_token", atts, func(a attribution) float64 { return a.MarginalJPerToken }, config("Marginal J/token", UnitJPerToken)),
+		number("fit_k_j_per_token", atts, func(a attribution) float64 { return a.FitKJPerToken }, config("J/token of one more token (fit)", UnitJPerToken)),
 		number("co2_g_per_h", atts, func(a attribution) float64 { return a.CO2GPerH }, config("CO2", UnitGPerH)),
 		number("co2_idle_g_per_h", atts, func(a attribution) float64 { return a.CO2IdleGPerH }, config("Idle CO2", UnitGPerH)),
 		number("co2_mg_per_token", atts, func(a attribution) float64 { return a.CO2MgPerToken }, config("CO2 per token", UnitMgPerToken)),

@@ -34,6 +34,7 @@ func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attri
 	atts := make([]fleet.Attribution, len(ms))
 	for i, m := range ms {
 		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
+		atts[i].WithFitSlope(fleet.EfficiencyCurve(m, floors, o).Fit)
 	}
 	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts), nil
 }
