@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/grafana/dataplane/sdata v0.0.9
+	github.com/grafana/grafana-foundation-sdk/go v0.0.22
 	github.com/grafana/grafana-plugin-sdk-go v0.300.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/go-plugin v1.8.0
