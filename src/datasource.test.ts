@@ -110,7 +110,9 @@ describe('variable support', () => {
   it('lists the served models for a variable saved with an empty query, as its editor shows', async () => {
     const ds = dataSource();
     const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue(['gemma-4-31B']);
-    await expect(ds.metricFindQuery({ refId: 'variable' })).resolves.toEqual([{ text: 'gemma-4-31B', value: 'gemma-4-31B' }]);
+    await expect(ds.metricFindQuery({ refId: 'variable' })).resolves.toEqual([
+      { text: 'gemma-4-31B', value: 'gemma-4-31B' },
+    ]);
     await expect(ds.metricFindQuery('')).resolves.toEqual([{ text: 'gemma-4-31B', value: 'gemma-4-31B' }]);
     expect(getResource.mock.calls).toEqual([['models'], ['models']]);
   });
@@ -119,6 +121,8 @@ describe('variable support', () => {
     const ds = dataSource();
     jest.spyOn(ds, 'getResource').mockResolvedValue(['nvidia a100']);
     await expect(ds.metricFindQuery('gpu-types')).resolves.toEqual([{ text: 'nvidia a100', value: 'nvidia a100' }]);
-    await expect(ds.metricFindQuery('pods')).rejects.toThrow('Cannot list "pods": choose one of models, gpu-types, namespaces.');
+    await expect(ds.metricFindQuery('pods')).rejects.toThrow(
+      'Cannot list "pods": choose one of models, gpu-types, namespaces.'
+    );
   });
 });

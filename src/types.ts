@@ -156,6 +156,10 @@ export const ENGINE_LABELS: Record<Engine, string> = {
 /** Settings (jsonData) of pkg/models/settings.go. Secrets live in secureJsonData through Grafana's components. */
 export interface FleetOptions extends DataSourceJsonData {
   mode?: 'prometheus' | 'demo';
+  /** cookies of the user that Grafana forwards to Prometheus (Grafana drops the others) */
+  keepCookies?: string[];
+  /** send the requests through Grafana's secure SOCKS proxy (offered when Grafana enables it) */
+  enableSecureSocksProxy?: boolean;
   timeoutSeconds?: number;
   scrapeInterval?: string;
   engine?: Engine;

@@ -39,14 +39,15 @@ func (r *headerRecorder) headers() []http.Header {
 	return append([]http.Header(nil), r.calls...)
 }
 
-// TestForwardOAuthIdentity is "Forward OAuth Identity" switched on: Grafana then sends the signed-in user's
-// tokens with each query (Authorization, X-Id-Token), and every call the plugin binary makes to Prometheus for
-// that query carries them, so a Prometheus behind an OAuth proxy answers as that user.
+// TestForwardOAuthIdentity is "Forward OAuth Identity" switched on and a cookie allowed (keepCookies): Grafana
+// then sends the signed-in user's tokens (Authorization, X-Id-Token) and the allowed cookies with each query,
+// and every call the plugin binary makes to Prometheus for that query carries them, so a Prometheus behind an
+// OAuth proxy answers as that user.
 func TestForwardOAuthIdentity(t *testing.T) {
 	p := startPlugin(t)
 	rec, proxy := recordHeaders(t, healthy.Server(t).URL)
-	s := settingsFor(proxy.URL, map[string]any{"oauthPassThru": true})
-	headers := map[string]string{"Authorization": "Bearer user-access-token", "X-Id-Token": "user-id-token"}
+	s := settingsFor(proxy.URL, map[string]any{"oauthPassThru": true, "keepCookies": []string{"oauth_session"}})
+	headers := map[string]string{"Authorization": "Bearer user-access-token", "X-Id-Token": "user-id-token", "Cookie": "oauth_session=s3ss10n"}
 
 	resp, err := p.QueryData(ctx(t), s, headers, powerQuery("A", windowA))
 	require.NoError(t, err)
@@ -58,5 +59,6 @@ func TestForwardOAuthIdentity(t *testing.T) {
 	for i, h := range calls {
 		assert.Equal(t, "Bearer user-access-token", h.Get("Authorization"), "call %d", i)
 		assert.Equal(t, "user-id-token", h.Get("X-Id-Token"), "call %d", i)
+		assert.Equal(t, "oauth_session=s3ss10n", h.Get("Cookie"), "call %d", i)
 	}
 }

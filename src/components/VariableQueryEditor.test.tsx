@@ -26,7 +26,12 @@ describe('VariableQueryEditor', () => {
 
   it('shows an empty query as the models it lists', () => {
     render(
-      <VariableQueryEditor datasource={{} as DataSource} query={{ refId: 'variable' }} onChange={jest.fn()} onRunQuery={jest.fn()} />
+      <VariableQueryEditor
+        datasource={{} as DataSource}
+        query={{ refId: 'variable' }}
+        onChange={jest.fn()}
+        onRunQuery={jest.fn()}
+      />
     );
     expect(screen.getByRole('radio', { name: 'Models' })).toBeChecked();
   });
