@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ import (
 const repo = "../.."
 
 type service struct {
+	Image string `yaml:"image"`
 	Build struct {
 		Context    string `yaml:"context"`
 		Dockerfile string `yaml:"dockerfile"`
@@ -445,4 +447,44 @@ func queryScalar(t *testing.T, addr, q string) float64 {
 	v, err := strconv.ParseFloat(fmt.Sprint(r.Data.Result[0].Value[1]), 64)
 	require.NoError(t, err)
 	return v
+}
+
+// TestImagesArePinnedAndToolchainsAgree: every image of the stack (compose and the Dockerfiles it builds) is an
+// exact version, so a rebuild next month builds the same; the Node major is one in .nvmrc, package.json's
+// engines and the node image; the golang image is the Go of go.mod.
+func TestImagesArePinnedAndToolchainsAgree(t *testing.T) {
+	images := map[string]string{} // image name -> tag
+	fromLine := regexp.MustCompile(`(?m)^FROM\s+(\S+)`)
+	for name, svc := range loadCompose(t) {
+		refs := []string{svc.Image}
+		if svc.Build.Dockerfile != "" {
+			// A service the stack builds: the images its Dockerfile starts from.
+			df, err := os.ReadFile(filepath.Join(repo, svc.Build.Context, svc.Build.Dockerfile))
+			require.NoError(t, err)
+			refs = nil
+			for _, m := range fromLine.FindAllStringSubmatch(string(df), -1) {
+				refs = append(refs, m[1])
+			}
+		}
+		for _, ref := range refs {
+			image, tag, ok := strings.Cut(ref, ":")
+			require.True(t, ok, "%s: %s has no tag", name, ref)
+			assert.Regexp(t, `^v?\d+\.\d+\.\d+$`, tag, "%s: %s is an exact version", name, ref)
+			images[image] = tag
+		}
+	}
+	nvmrc, err := os.ReadFile(filepath.Join(repo, ".nvmrc"))
+	require.NoError(t, err)
+	major := strings.TrimSpace(string(nvmrc))
+	assert.Equal(t, major, strings.Split(images["node"], ".")[0], "the node image is .nvmrc's Node")
+	var pkg struct{ Engines struct{ Node string } }
+	raw, err := os.ReadFile(filepath.Join(repo, "package.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, &pkg))
+	assert.Equal(t, ">="+major, pkg.Engines.Node, "package.json's engines is .nvmrc's Node")
+	gomod, err := os.ReadFile(filepath.Join(repo, "go.mod"))
+	require.NoError(t, err)
+	goVersion := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(string(gomod))
+	require.NotNil(t, goVersion)
+	assert.Equal(t, goVersion[1], images["golang"], "the golang image is go.mod's Go")
 }
