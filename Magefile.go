@@ -7,13 +7,5 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/build"
 )
 
-// plugin.json lives at the repository root, not in src/ where the SDK looks by default.
-func init() {
-	_ = build.SetBeforeBuildCallback(func(cfg build.Config) (build.Config, error) {
-		cfg.PluginJSONPath = "."
-		return cfg, nil
-	})
-}
-
-// Default builds the backend for every release platform.
+// Default builds the backend for every release platform. The SDK reads src/plugin.json, a link to the root one.
 var Default = build.BuildAll

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-step "System packages the tests use (Debian): prometheus, victoria-metrics, chromium, fonts-inter"
+step "System packages the tests use (Debian): prometheus, victoria-metrics, chromium, fonts-inter, docker-compose"
 missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
 command -v promtool >/dev/null || missing+=(prometheus)
@@ -15,6 +15,8 @@ command -v victoria-metrics >/dev/null || missing+=(victoria-metrics)
 command -v chromium >/dev/null || missing+=(chromium)
 # Grafana's web font, served to the editors' browser check from Debian's files.
 [ -d /usr/share/fonts/opentype/inter ] || missing+=(fonts-inter)
+# Validates docker-compose.yaml (tests/compose); the stack's services themselves run there without Docker.
+command -v docker-compose >/dev/null || missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u)

@@ -94,10 +94,35 @@ describe('variable support', () => {
     ]);
   });
 
+  it('starts a new variable on the served models', async () => {
+    const ds = dataSource();
+    const support = ds.variables as FleetVariableSupport;
+    const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue(['gpt-oss-120b']);
+    const query = { refId: 'variable', ...support.getDefaultQuery() } as unknown as FleetVariableQuery;
+
+    const response = await lastValueFrom(support.query({ targets: [query] } as DataQueryRequest<FleetVariableQuery>));
+
+    expect(query.resource).toBe('models');
+    expect(getResource).toHaveBeenCalledWith('models');
+    expect(response.data).toEqual([{ text: 'gpt-oss-120b', value: 'gpt-oss-120b' }]);
+  });
+
+  it('lists the served models for a variable saved with an empty query, as its editor shows', async () => {
+    const ds = dataSource();
+    const getResource = jest.spyOn(ds, 'getResource').mockResolvedValue(['gemma-4-31B']);
+    await expect(ds.metricFindQuery({ refId: 'variable' })).resolves.toEqual([
+      { text: 'gemma-4-31B', value: 'gemma-4-31B' },
+    ]);
+    await expect(ds.metricFindQuery('')).resolves.toEqual([{ text: 'gemma-4-31B', value: 'gemma-4-31B' }]);
+    expect(getResource.mock.calls).toEqual([['models'], ['models']]);
+  });
+
   it('accepts a legacy string query and refuses unknown resources', async () => {
     const ds = dataSource();
     jest.spyOn(ds, 'getResource').mockResolvedValue(['nvidia a100']);
     await expect(ds.metricFindQuery('gpu-types')).resolves.toEqual([{ text: 'nvidia a100', value: 'nvidia a100' }]);
-    await expect(ds.metricFindQuery('pods')).rejects.toThrow('Cannot list "pods": choose one of models, gpu-types, namespaces.');
+    await expect(ds.metricFindQuery('pods')).rejects.toThrow(
+      'Cannot list "pods": choose one of models, gpu-types, namespaces.'
+    );
   });
 });

@@ -13,6 +13,7 @@ import { from, map, Observable } from 'rxjs';
 import { VariableQueryEditor } from './components/VariableQueryEditor';
 import {
   DEFAULT_QUERY_TYPE,
+  DEFAULT_VARIABLE_RESOURCE,
   FleetOptions,
   FleetQuery,
   FleetVariableQuery,
@@ -73,9 +74,9 @@ export class DataSource extends DataSourceWithBackend<FleetQuery, FleetOptions> 
     return this.getResource<string[]>(resource);
   }
 
-  /** Dashboard variable values; a legacy string query names the resource ("models"). */
+  /** Dashboard variable values; a legacy string query names the resource ("models"); an empty one the default. */
   async metricFindQuery(query: FleetVariableQuery | string): Promise<MetricFindValue[]> {
-    const resource = typeof query === 'string' ? query.trim() : query.resource;
+    const resource = (typeof query === 'string' ? query.trim() : query.resource) || DEFAULT_VARIABLE_RESOURCE;
     if (!VARIABLE_RESOURCES.includes(resource as VariableResource)) {
       throw new Error(`Cannot list "${resource}": choose one of ${VARIABLE_RESOURCES.join(', ')}.`);
     }
@@ -89,6 +90,13 @@ export class FleetVariableSupport extends CustomVariableSupport<DataSource, Flee
 
   constructor(private readonly datasource: DataSource) {
     super();
+  }
+
+  /** A new variable lists the served models, as its editor shows. */
+  getDefaultQuery(): Partial<FleetQuery> {
+    // @grafana/data types it as the data source's query; Grafana makes it the variable's query.
+    const query: Partial<FleetVariableQuery> = { refId: 'variable', resource: DEFAULT_VARIABLE_RESOURCE };
+    return query as Partial<FleetQuery>;
   }
 
   query(request: DataQueryRequest<FleetVariableQuery>): Observable<DataQueryResponse> {

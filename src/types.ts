@@ -156,6 +156,10 @@ export const ENGINE_LABELS: Record<Engine, string> = {
 /** Settings (jsonData) of pkg/models/settings.go. Secrets live in secureJsonData through Grafana's components. */
 export interface FleetOptions extends DataSourceJsonData {
   mode?: 'prometheus' | 'demo';
+  /** cookies of the user that Grafana forwards to Prometheus (Grafana drops the others) */
+  keepCookies?: string[];
+  /** send the requests through Grafana's secure SOCKS proxy (offered when Grafana enables it) */
+  enableSecureSocksProxy?: boolean;
   timeoutSeconds?: number;
   scrapeInterval?: string;
   engine?: Engine;
@@ -267,7 +271,10 @@ export const SETTINGS_DEFAULTS = {
 /** What a dashboard variable of this data source can list; each is a GET resource of the backend. */
 export const VARIABLE_RESOURCES = ['models', 'gpu-types', 'namespaces'] as const;
 export type VariableResource = (typeof VARIABLE_RESOURCES)[number];
+/** What a new variable lists, and what a variable whose query names nothing lists. */
+export const DEFAULT_VARIABLE_RESOURCE: VariableResource = 'models';
 
 export interface FleetVariableQuery extends DataQuery {
-  resource: VariableResource;
+  /** absent in variables saved before it had a default: those list DEFAULT_VARIABLE_RESOURCE */
+  resource?: VariableResource;
 }

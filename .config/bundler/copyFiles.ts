@@ -1,4 +1,3 @@
-import { PLUGIN_JSON } from './constants.ts';
 import { getPluginJson, hasReadme } from './utils.ts';
 
 const pluginJson = getPluginJson();
@@ -10,11 +9,11 @@ const screenshotPaths: string[] = pluginJson.info?.screenshots?.map((s: { path: 
 export const copyFilePatterns = [
   // If src/README.md exists use it; otherwise the root README
   // To `compiler.options.output`
-  { from: hasReadme() ? 'README.md' : '../README.md', to: '.', force: true, noErrorOnMissing: true },
-  // Paths are relative to src/ (the webpack context); plugin.json lives at the root.
-  { from: `../${PLUGIN_JSON}`, to: '.' },
+  { from: hasReadme() ? 'README.md' : '../README.md', to: '.', force: true },
+  { from: 'plugin.json', to: '.' },
   { from: '../LICENSE', to: '.' },
   { from: '../CHANGELOG.md', to: '.', force: true },
+  { from: '**/*.json', to: '.' },
   { from: '**/query_help.md', to: '.', noErrorOnMissing: true },
   ...logoPaths.map((logoPath) => ({ from: logoPath, to: logoPath })),
   ...screenshotPaths.map((screenshotPath) => ({

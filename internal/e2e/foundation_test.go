@@ -79,12 +79,14 @@ func TestABadQueryFailsAloneWhileTheValidOneAnswers(t *testing.T) {
 	b := resp.Responses["B"]
 	require.Error(t, b.Error)
 	assert.Contains(t, b.Error.Error(), `unknown query type "carbon-forecast"`)
-	assert.Equal(t, backend.ErrorSourcePlugin, b.ErrorSource)
+	assert.Equal(t, backend.ErrorSourceDownstream, b.ErrorSource, "the user's to correct")
+	assert.Equal(t, backend.StatusBadRequest, b.Status)
 
 	c := resp.Responses["C"]
 	require.Error(t, c.Error)
 	assert.Contains(t, c.Error.Error(), "not valid JSON")
-	assert.Equal(t, backend.ErrorSourcePlugin, c.ErrorSource)
+	assert.Equal(t, backend.ErrorSourceDownstream, c.ErrorSource, "the user's to correct")
+	assert.Equal(t, backend.StatusBadRequest, c.Status)
 }
 
 func TestModelsResourceListsTheServedModels(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 
 // TestBadQueriesFailAloneAndPathologicalOnesDoNotHurt sends one request holding every kind of bad query, a
 // few pathological ones, and a valid one, to the plugin binary: each bad query gets its own error saying what
-// to correct (from the plugin: the query is at fault, not Prometheus), the pathological ones an answer or an
-// error, the valid one its numbers, and the process lives on.
+// to correct (downstream with status 400: the user's to correct, not a bug of the plugin), the pathological
+// ones an answer or an error, the valid one its numbers, and the process lives on.
 func TestBadQueriesFailAloneAndPathologicalOnesDoNotHurt(t *testing.T) {
 	p := startPlugin(t)
 	wantA := baseline(t, p, windowA)
@@ -79,7 +79,8 @@ func TestBadQueriesFailAloneAndPathologicalOnesDoNotHurt(t *testing.T) {
 		r := resp.Responses[b.q.RefID]
 		require.Error(t, r.Error, name)
 		assert.Contains(t, r.Error.Error(), b.want, name)
-		assert.Equal(t, backend.ErrorSourcePlugin, r.ErrorSource, name)
+		assert.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource, name)
+		assert.Equal(t, backend.StatusBadRequest, r.Status, name)
 		assert.Empty(t, r.Frames, name)
 	}
 	for _, q := range odd {
@@ -121,6 +122,7 @@ func TestBadSettingsAreNamedByTheHealthCheckAndEveryQuery(t *testing.T) {
 			h, err := p.CheckHealth(ctx(t), s)
 			require.NoError(t, err)
 			assert.Equal(t, backend.HealthStatusError, h.Status)
+			assert.Equal(t, backend.ErrorSourceDownstream, h.ErrorSource, "settings to correct")
 			assert.Contains(t, h.Message, tt.want)
 
 			resp, err := p.QueryData(ctx(t), s, nil, powerQuery("A", windowA))
@@ -128,13 +130,15 @@ func TestBadSettingsAreNamedByTheHealthCheckAndEveryQuery(t *testing.T) {
 			r := resp.Responses["A"]
 			require.Error(t, r.Error)
 			assert.Equal(t, h.Message, r.Error.Error(), "the query says what the health check says")
-			assert.Equal(t, backend.ErrorSourcePlugin, r.ErrorSource)
+			assert.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource)
+			assert.Equal(t, backend.StatusBadRequest, r.Status)
 
-			status, body, err := p.CallResource(ctx(t), s, "models")
+			res, err := p.Resource(ctx(t), s, "models")
 			require.NoError(t, err)
-			assert.Equal(t, http.StatusBadRequest, status)
+			assert.Equal(t, http.StatusBadRequest, res.Status)
+			assert.Equal(t, backend.ErrorSourceDownstream, res.ErrorSource)
 			var answer struct{ Error string }
-			require.NoError(t, json.Unmarshal(body, &answer))
+			require.NoError(t, json.Unmarshal(res.Body, &answer))
 			assert.Equal(t, h.Message, answer.Error, "the editor's lists say what the health check says")
 		})
 	}

@@ -226,26 +226,37 @@ func (p *Plugin) CheckHealth(ctx context.Context, s Settings) (*backend.CheckHea
 
 // CallResource sends GET path (e.g. "models") and returns the status and body.
 func (p *Plugin) CallResource(ctx context.Context, s Settings, path string) (int, []byte, error) {
+	r, err := p.Resource(ctx, s, path)
+	return r.Status, r.Body, err
+}
+
+// Resource sends GET path and returns the answer as Grafana receives it: status, body and error source.
+func (p *Plugin) Resource(ctx context.Context, s Settings, path string) (backend.CallResourceResponse, error) {
 	req := &backend.CallResourceRequest{
 		PluginContext: s.pluginContext(), Path: path, Method: http.MethodGet,
 		URL: "/api/datasources/uid/fleet-efficiency/resources/" + path,
 	}
+	var r backend.CallResourceResponse
 	stream, err := p.res.CallResource(ctx, backend.ToProto().CallResourceRequest(req))
 	if err != nil {
-		return 0, nil, err
+		return r, err
 	}
-	var status int
 	var body bytes.Buffer
 	for {
 		chunk, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return status, body.Bytes(), nil
+			r.Body = body.Bytes()
+			return r, nil
 		}
 		if err != nil {
-			return status, body.Bytes(), err
+			r.Body = body.Bytes()
+			return r, err
 		}
 		if chunk.Code != 0 {
-			status = int(chunk.Code)
+			r.Status = int(chunk.Code)
+		}
+		if chunk.ErrorSource != "" {
+			r.ErrorSource = backend.ErrorSource(chunk.ErrorSource)
 		}
 		body.Write(chunk.Body)
 	}

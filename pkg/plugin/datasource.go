@@ -72,6 +72,9 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		return d, nil
 	}
 	opts.Timeouts.Timeout = cfg.Timeout()
+	// Grafana puts the headers it may forward in each request (the user's OAuth tokens when "Forward OAuth
+	// Identity" is on, allowed cookies); the SDK adds them to our calls only when the client asks for them.
+	opts.ForwardHTTPHeaders = true
 	client, err := httpclient.New(opts)
 	if err != nil {
 		d.settingsErr = fmt.Errorf("could not build an HTTP client from the data source settings: %w", err)

@@ -59,7 +59,7 @@ func (m *fleetMemo) release() {
 func (d *Datasource) window(req *backend.QueryDataRequest, dq backend.DataQuery) (source.Request, error) {
 	r, err := source.Plan(dq.TimeRange.From, dq.TimeRange.To, dq.Interval, dq.MaxDataPoints, d.settings.Scrape())
 	if err != nil {
-		return source.Request{}, backend.PluginError(err)
+		return source.Request{}, userErr(err) // the panel's time range
 	}
 	_, r.FromAlert = req.Headers[backend.FromAlertHeaderName]
 	return r, nil

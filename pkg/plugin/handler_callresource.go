@@ -13,11 +13,17 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
 
-// CallResource serves the lists that the query editor and dashboard variables read.
+// CallResource serves the lists that the query editor and dashboard variables read. An error answer carries
+// the source its status stands for.
 func (d *Datasource) CallResource(ctx context.Context, req *backend.CallResourceRequest, sender backend.CallResourceResponseSender) error {
 	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
-	return d.resources.CallResource(ctx, req, sender)
+	return d.resources.CallResource(ctx, req, backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error {
+		if r != nil && r.Status >= 400 && !r.ErrorSource.IsValid() {
+			r.ErrorSource = resourceErrorSource(r.Status)
+		}
+		return sender.Send(r)
+	}))
 }
 
 func (d *Datasource) newResourceMux() *http.ServeMux {

@@ -11,12 +11,13 @@ import (
 )
 
 // CheckHealth is "Save & test": it reaches the engine and checks that the metric families of the mapping exist,
-// naming the missing ones.
+// naming the missing ones. A failure carries its source (settings and Prometheus downstream, a panic plugin).
 func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequest) (res *backend.CheckHealthResult, _ error) {
 	defer func() {
 		if r := recover(); r != nil {
 			log.DefaultLogger.FromContext(ctx).Error("health check panicked", "panic", d.sanitize.text(fmt.Sprint(r)), "stack", string(debug.Stack()))
-			res = &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: fmt.Sprintf("internal error while checking the data source: %v (please report it)", r)}
+			res = &backend.CheckHealthResult{Status: backend.HealthStatusError, ErrorSource: backend.ErrorSourcePlugin,
+				Message: fmt.Sprintf("internal error while checking the data source: %v (please report it)", r)}
 		}
 		res.Message = d.sanitize.text(res.Message)
 		if len(res.JSONDetails) > 0 {
@@ -24,14 +25,15 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		}
 	}()
 	if d.settingsErr != nil {
-		return &backend.CheckHealthResult{Status: backend.HealthStatusError, Message: d.settingsErr.Error()}, nil
+		return &backend.CheckHealthResult{Status: backend.HealthStatusError, ErrorSource: backend.ErrorSourceDownstream, Message: d.settingsErr.Error()}, nil
 	}
 	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
 	h := d.source.Health(ctx)
 	res = &backend.CheckHealthResult{Status: backend.HealthStatusOk, Message: h.Message}
 	if !h.OK {
-		res.Status = backend.HealthStatusError
+		// Prometheus unreachable or refusing, or the metrics of the mapping missing: the user's to correct.
+		res.Status, res.ErrorSource = backend.HealthStatusError, backend.ErrorSourceDownstream
 	}
 	if len(h.Details) > 0 {
 		res.JSONDetails, _ = json.Marshal(h.Details)

@@ -3,6 +3,7 @@ package plugin
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"runtime/debug"
@@ -113,11 +114,11 @@ func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest
 		}
 	}()
 	if d.settingsErr != nil {
-		return errorResponse(backend.PluginError(d.settingsErr))
+		return errorResponse(userErr(d.settingsErr))
 	}
 	q, err := models.ParseQuery(dq)
 	if err != nil {
-		return errorResponse(backend.PluginError(err))
+		return errorResponse(userErr(err))
 	}
 	f, err := d.readFleet(ctx, req, dq, q)
 	if err != nil {
@@ -137,22 +138,7 @@ func unknownQueryType(_ context.Context, req *backend.QueryDataRequest) (*backen
 		if dq.QueryType == "" {
 			msg = fmt.Sprintf("the query has no queryType; use one of %v", models.QueryTypes)
 		}
-		resp.Responses[dq.RefID] = errorResponse(backend.PluginErrorf("%s", msg))
+		resp.Responses[dq.RefID] = errorResponse(userErr(errors.New(msg)))
 	}
 	return resp, nil
-}
-
-// errorResponse is the one place that turns an error into a query response. Errors from pkg/source are
-// already marked downstream where Prometheus is at fault; anything unmarked is ours.
-func errorResponse(err error) backend.DataResponse {
-	if !backend.IsDownstreamError(err) && !backend.IsPluginError(err) {
-		err = backend.PluginError(err)
-	}
-	r := backend.ErrorResponseWithErrorSource(err)
-	if backend.IsDownstreamError(err) {
-		r.Status = backend.StatusBadGateway
-	} else {
-		r.Status = backend.StatusBadRequest
-	}
-	return r
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -79,7 +80,8 @@ func TestEveryBadQueryFailsAloneWithAReadableError(t *testing.T) {
 		r := resp.Responses[refID]
 		require.Error(t, r.Error, refID)
 		assert.Contains(t, r.Error.Error(), want, refID)
-		assert.Equal(t, backend.ErrorSourcePlugin, r.ErrorSource, refID)
+		assert.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource, "%s: the user's to correct", refID)
+		assert.Equal(t, backend.StatusBadRequest, r.Status, refID)
 	}
 }
 
@@ -100,6 +102,7 @@ func TestPanicInAnAnalysisBecomesThatQuerysError(t *testing.T) {
 	require.Error(t, resp.Responses["A"].Error)
 	assert.Contains(t, resp.Responses["A"].Error.Error(), "internal error")
 	assert.Equal(t, backend.ErrorSourcePlugin, resp.Responses["A"].ErrorSource)
+	assert.Equal(t, backend.StatusInternal, resp.Responses["A"].Status)
 	assert.NoError(t, resp.Responses["B"].Error)
 }
 
@@ -135,6 +138,7 @@ func TestDownstreamFaultsKeepTheirSource(t *testing.T) {
 	require.Error(t, r.Error)
 	assert.Contains(t, r.Error.Error(), "answered 503 for the power query")
 	assert.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource)
+	assert.Equal(t, backend.StatusBadGateway, r.Status)
 }
 
 func TestBadSettingsAreReportedOnEveryQueryAndTheHealthCheck(t *testing.T) {
@@ -146,11 +150,19 @@ func TestBadSettingsAreReportedOnEveryQueryAndTheHealthCheck(t *testing.T) {
 	require.Error(t, resp.Responses["A"].Error)
 	assert.Contains(t, resp.Responses["A"].Error.Error(), "Prometheus URL is empty")
 	assert.Contains(t, resp.Responses["A"].Error.Error(), "carbon.pue 0.5")
+	assert.Equal(t, backend.ErrorSourceDownstream, resp.Responses["A"].ErrorSource)
+	assert.Equal(t, backend.StatusBadRequest, resp.Responses["A"].Status)
 
 	h, err := d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	require.NoError(t, err)
 	assert.Equal(t, backend.HealthStatusError, h.Status)
+	assert.Equal(t, backend.ErrorSourceDownstream, h.ErrorSource)
 	assert.Contains(t, h.Message, "Prometheus URL is empty")
+
+	status, body, source := callResource(t, d, "models")
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Equal(t, backend.ErrorSourceDownstream, source)
+	assert.Contains(t, body, "Prometheus URL is empty")
 }
 
 // slowWindowSource never answers the read of one window (it waits for the request to end); the reads of other

@@ -23,7 +23,7 @@ func fleetOptions(s *models.Settings, q models.Query) (fleet.Options, error) {
 	o.GPUs = gpuCatalog(s.GPUs)
 	carbon, err := carbonOf(s.Carbon)
 	if err != nil {
-		return fleet.Options{}, err
+		return fleet.Options{}, userErr(err) // the settings' carbon table
 	}
 	o.Carbon = carbon
 	return o, nil

@@ -59,6 +59,7 @@ func TestAPanicAnywhereIsAPluginErrorOfThatRequest(t *testing.T) {
 		require.Error(t, a.Error)
 		assert.Equal(t, "internal error while reading the fleet: assignment to entry in nil map (please report it)", a.Error.Error())
 		assert.Equal(t, backend.ErrorSourcePlugin, a.ErrorSource)
+		assert.Equal(t, backend.StatusInternal, a.Status)
 		b := resp.Responses["B"]
 		require.NoError(t, b.Error)
 		require.NotEmpty(t, b.Frames)
@@ -68,28 +69,31 @@ func TestAPanicAnywhereIsAPluginErrorOfThatRequest(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, backend.HealthStatusError, h.Status)
 		assert.Equal(t, "internal error while checking the data source: health exploded (please report it)", h.Message)
+		assert.Equal(t, backend.ErrorSourcePlugin, h.ErrorSource)
 	})
 	t.Run("a resource", func(t *testing.T) {
-		status, body := callResource(t, d, "models")
+		status, body, source := callResource(t, d, "models")
 		assert.Equal(t, http.StatusInternalServerError, status)
+		assert.Equal(t, backend.ErrorSourcePlugin, source)
 		assert.JSONEq(t, `{"error":"internal error while listing models: values exploded (please report it)"}`, body)
 	})
 }
 
-func callResource(t *testing.T, d *Datasource, path string) (int, string) {
+func callResource(t *testing.T, d *Datasource, path string) (int, string, backend.ErrorSource) {
 	t.Helper()
 	var status int
 	var body strings.Builder
+	var source backend.ErrorSource
 	err := d.CallResource(context.Background(), &backend.CallResourceRequest{Path: path, Method: http.MethodGet, URL: path},
 		backend.CallResourceResponseSenderFunc(func(r *backend.CallResourceResponse) error {
 			if r.Status != 0 {
-				status = r.Status
+				status, source = r.Status, r.ErrorSource
 			}
 			body.Write(r.Body)
 			return nil
 		}))
 	require.NoError(t, err)
-	return status, body.String()
+	return status, body.String(), source
 }
 
 func TestHTTPSettingsOfTheWrongTypeAreASettingsError(t *testing.T) {
@@ -115,7 +119,7 @@ func TestHTTPSettingsOfTheWrongTypeAreASettingsError(t *testing.T) {
 			require.NoError(t, err)
 			require.Error(t, resp.Responses["A"].Error)
 			assert.Equal(t, h.Message, resp.Responses["A"].Error.Error())
-			assert.Equal(t, backend.ErrorSourcePlugin, resp.Responses["A"].ErrorSource)
+			assert.Equal(t, backend.ErrorSourceDownstream, resp.Responses["A"].ErrorSource, "settings to correct")
 		})
 	}
 }

@@ -1,5 +1,6 @@
 import React, { useState } from 'react';
 import { DataSourceSettings } from '@grafana/data';
+import { config } from '@grafana/runtime';
 import { render, screen, within } from '@testing-library/react';
 import userEvent, { UserEvent } from '@testing-library/user-event';
 
@@ -192,5 +193,33 @@ describe('ConfigEditor', () => {
       expect(screen.queryByText('s3cr3t')).not.toBeInTheDocument();
     });
   });
-});
 
+  describe('advanced HTTP settings', () => {
+    afterEach(() => {
+      config.secureSocksDSProxyEnabled = false;
+    });
+
+    it('names the cookies Grafana forwards to Prometheus', async () => {
+      const { user, settings: latest } = renderConfig(settings());
+      await user.click(screen.getByRole('button', { name: 'Expand section Advanced HTTP settings' }));
+      await user.type(screen.getByLabelText('Allowed cookies'), 'oauth_session{Enter}');
+      expect(latest().jsonData.keepCookies).toEqual(['oauth_session']);
+    });
+
+    it('hides the secure SOCKS proxy where Grafana does not enable it', async () => {
+      const { user } = renderConfig(settings());
+      await user.click(screen.getByRole('button', { name: 'Expand section Advanced HTTP settings' }));
+      expect(screen.getByLabelText('Allowed cookies')).toBeInTheDocument();
+      expect(screen.queryByText('Secure Socks Proxy')).not.toBeInTheDocument();
+    });
+
+    it('sends the requests through the secure SOCKS proxy where Grafana enables it', async () => {
+      config.secureSocksDSProxyEnabled = true;
+      const { user, settings: latest } = renderConfig(settings());
+      await user.click(screen.getByRole('button', { name: 'Expand section Advanced HTTP settings' }));
+      const proxy = screen.getByText('Secure Socks Proxy').closest('div')!;
+      await user.click(within(proxy).getByRole('switch'));
+      expect(latest().jsonData.enableSecureSocksProxy).toBe(true);
+    });
+  });
+});

@@ -8,7 +8,17 @@ import {
   convertLegacyAuthProps,
   DataSourceDescription,
 } from '@grafana/plugin-ui';
-import { Alert, Combobox, ComboboxOption, Divider, InlineField, InlineSwitch } from '@grafana/ui';
+import { config } from '@grafana/runtime';
+import {
+  Alert,
+  Combobox,
+  ComboboxOption,
+  Divider,
+  InlineField,
+  InlineSwitch,
+  SecureSocksProxySettings,
+  TagsInput,
+} from '@grafana/ui';
 
 import { Engine, ENGINE_LABELS, ENGINES, FleetOptions, SETTINGS_DEFAULTS } from '../types';
 import { metricNameError, rangeError, scrapeIntervalError } from '../validation';
@@ -86,7 +96,8 @@ const TENANT_AND_CACHE_SETTINGS: Array<Setting<FleetOptions>> = [
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const { jsonData } = options;
   const demo = jsonData.mode === 'demo';
-  const setJson = (patch: Partial<FleetOptions>) => onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
+  const setJson = (patch: Partial<FleetOptions>) =>
+    onOptionsChange({ ...options, jsonData: { ...jsonData, ...patch } });
 
   return (
     <>
@@ -131,6 +142,30 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
             {...convertLegacyAuthProps({ config: options, onChange: onOptionsChange })}
             visibleMethods={[AuthMethod.NoAuth, AuthMethod.BasicAuth, AuthMethod.OAuthForward]}
           />
+          <Divider />
+          {/* Grafana's Prometheus data source offers these too; its timeout is the plugin's own (below). */}
+          <ConfigSection
+            title="Advanced HTTP settings"
+            isCollapsible
+            isInitiallyOpen={Boolean(jsonData.keepCookies?.length || jsonData.enableSecureSocksProxy)}
+          >
+            <InlineField
+              label="Allowed cookies"
+              htmlFor="fleet-keep-cookies"
+              labelWidth={LABEL_WIDTH}
+              tooltip="Grafana drops the user's cookies from requests to the data source; those named here reach Prometheus."
+            >
+              <TagsInput
+                id="fleet-keep-cookies"
+                placeholder="New cookie (hit enter to add)"
+                tags={jsonData.keepCookies}
+                onChange={(keepCookies) => setJson({ keepCookies })}
+              />
+            </InlineField>
+            {config.secureSocksDSProxyEnabled && (
+              <SecureSocksProxySettings options={options} onOptionsChange={onOptionsChange} />
+            )}
+          </ConfigSection>
         </>
       )}
 

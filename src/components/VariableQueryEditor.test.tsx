@@ -23,4 +23,16 @@ describe('VariableQueryEditor', () => {
     await userEvent.click(screen.getByRole('radio', { name: 'Namespaces' }));
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'variable', resource: 'namespaces' });
   });
+
+  it('shows an empty query as the models it lists', () => {
+    render(
+      <VariableQueryEditor
+        datasource={{} as DataSource}
+        query={{ refId: 'variable' }}
+        onChange={jest.fn()}
+        onRunQuery={jest.fn()}
+      />
+    );
+    expect(screen.getByRole('radio', { name: 'Models' })).toBeChecked();
+  });
 });

@@ -4,7 +4,7 @@ import { EditorField, EditorRow } from '@grafana/plugin-ui';
 import { RadioButtonGroup } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
-import { FleetOptions, FleetQuery, FleetVariableQuery, VariableResource } from '../types';
+import { DEFAULT_VARIABLE_RESOURCE, FleetOptions, FleetQuery, FleetVariableQuery, VariableResource } from '../types';
 
 type Props = QueryEditorProps<DataSource, FleetQuery, FleetOptions, FleetVariableQuery>;
 
@@ -21,7 +21,7 @@ export function VariableQueryEditor({ query, onChange }: Props) {
       <EditorField label="Values" tooltip="What the variable lists, as the data source finds them now">
         <RadioButtonGroup<VariableResource>
           options={RESOURCE_OPTIONS}
-          value={query.resource ?? 'models'}
+          value={query.resource || DEFAULT_VARIABLE_RESOURCE}
           onChange={(resource) => onChange({ ...query, refId: query.refId ?? 'variable', resource })}
         />
       </EditorField>
