@@ -96,7 +96,7 @@ func TestFaultsOfPrometheusAreReadableErrorsOfTheirWindowAlone(t *testing.T) {
 				}
 			},
 			want: "Prometheus at URL did not answer the power_w query in time (the data source timeout is 3s): shorten the time range or raise the timeout"},
-		{name: "a huge answer is refused, not decoded", quantity: "power_w", downstream: false,
+		{name: "a huge answer is refused, not decoded", quantity: "power_w", downstream: true,
 			fails: func(call) http.HandlerFunc { return answer(200, hugeAnswer) },
 			want:  "the power_w query returned more than 50000 series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process"},
 	}

@@ -152,7 +152,7 @@ func TestBadSettingsAreNamedByTheHealthCheckAndEveryQuery(t *testing.T) {
 		require.NoError(t, err)
 		require.Error(t, resp.Responses["A"].Error)
 		assert.Contains(t, resp.Responses["A"].Error.Error(), `check the label filter "cluster=\"nrp"`)
-		assert.Equal(t, backend.ErrorSourcePlugin, resp.Responses["A"].ErrorSource)
+		assert.Equal(t, backend.ErrorSourceDownstream, resp.Responses["A"].ErrorSource) // the user's setting to fix
 	})
 }
 

@@ -51,11 +51,11 @@ func newPromClient(cfg *models.Settings, client *http.Client) (*promClient, erro
 	c.Transport = &exchangeRecorder{next: next, tenantID: cfg.TenantID}
 	base, err := url.Parse(strings.TrimRight(cfg.URL, "/"))
 	if err != nil {
-		return nil, backend.PluginErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
+		return nil, backend.DownstreamErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
 	}
 	apiClient, err := api.NewClient(api.Config{Address: cfg.URL, Client: &c})
 	if err != nil {
-		return nil, backend.PluginErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
+		return nil, backend.DownstreamErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
 	}
 	return &promClient{api: v1.NewAPI(apiClient), http: &c, base: base, url: models.RedactURL(cfg.URL), timeout: cfg.Timeout(),
 		filter: cfg.Mapping.LabelFilter, backoff: 200 * time.Millisecond, slots: make(chan struct{}, maxConcurrentRequests)}, nil
@@ -223,7 +223,7 @@ func (c *promClient) apiFailure(at, what string, ex *exchange, e *v1.Error) erro
 	switch e.Type {
 	case v1.ErrBadData:
 		if strings.Contains(e.Msg, "parse error") && strings.TrimSpace(c.filter) != "" {
-			return backend.PluginErrorf("%s rejected %s as invalid PromQL (%s): check the label filter %q in the data source settings (a matcher list such as cluster=\"nrp\")", at, what, e.Msg, c.filter)
+			return backend.DownstreamErrorf("%s rejected %s as invalid PromQL (%s): check the label filter %q in the data source settings (a matcher list such as cluster=\"nrp\")", at, what, e.Msg, c.filter)
 		}
 		return backend.PluginErrorf("%s rejected %s as invalid (%s): this is a bug in the plugin, please report it", at, what, e.Msg)
 	case v1.ErrExec:

@@ -91,9 +91,9 @@ func limited(sink seriesSink, steps int, what string) seriesSink {
 			return sink(m)
 		}
 		if bound < maxSeriesPerQuery {
-			return nil, backend.PluginErrorf("%s returned more than %d series of %d steps (at most %d points per query): shorten the time range or lower the resolution (max data points), or check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, bound, steps, maxPointsPerQuery)
+			return nil, backend.DownstreamErrorf("%s returned more than %d series of %d steps (at most %d points per query): shorten the time range or lower the resolution (max data points), or check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, bound, steps, maxPointsPerQuery)
 		}
-		return nil, backend.PluginErrorf("%s returned more than %d series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, bound)
+		return nil, backend.DownstreamErrorf("%s returned more than %d series: check that the model, host and GPU type labels of the metric mapping do not vary per request or per process", what, bound)
 	}
 }
 

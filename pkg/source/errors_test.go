@@ -96,7 +96,7 @@ func TestFleetErrors(t *testing.T) {
 			want:  "(shorten the time range, narrow the label filter, or raise the engine's --query.max-samples)",
 		},
 		{
-			name: "a label filter Prometheus cannot parse is the user's to fix", filter: `cluster="nrp`, all: true, downstream: false,
+			name: "a label filter Prometheus cannot parse is the user's to fix", filter: `cluster="nrp`, all: true, downstream: true,
 			fails: answer(400, `{"status":"error","errorType":"bad_data","error":"invalid parameter \"match[]\": 1:33: parse error: unterminated quoted string"}`),
 			want:  `as invalid PromQL (invalid parameter "match[]": 1:33: parse error: unterminated quoted string): check the label filter "cluster=\"nrp" in the data source settings`,
 		},

@@ -372,7 +372,7 @@ func TestFleetBounds(t *testing.T) {
 				_, err := p.Fleet(context.Background(), Request{Start: tt.grid.Start, End: tt.grid.End(), Step: tt.grid.Step})
 
 				require.Error(t, err)
-				assert.True(t, backend.IsPluginError(err))
+				assert.True(t, backend.IsDownstreamError(err), "the mapping or the range is the user's to change")
 				assert.Contains(t, err.Error(), tt.want)
 			})
 		}

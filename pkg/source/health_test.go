@@ -237,7 +237,7 @@ func TestValues(t *testing.T) {
 		p, _ := newTestSource(t, testSettings(t, "http://127.0.0.1:1", nil), testNow)
 		_, err := p.Values(context.Background(), "pods")
 		require.Error(t, err)
-		assert.True(t, backend.IsPluginError(err))
+		assert.True(t, backend.IsDownstreamError(err))
 		assert.Contains(t, err.Error(), `unknown list "pods"`)
 	})
 	t.Run("an unreachable Prometheus is downstream's fault", func(t *testing.T) {

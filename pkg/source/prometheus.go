@@ -47,7 +47,7 @@ func (p *Prometheus) Values(ctx context.Context, kind ValueKind) ([]string, erro
 	case ValueNamespaces:
 		label, match, what = m.NamespaceLabel, s.selector(m.GenerationTokensMetric), "the list of namespaces"
 	default:
-		return nil, backend.PluginErrorf("unknown list %q; use one of %s, %s, %s", kind, ValueModels, ValueGPUTypes, ValueNamespaces)
+		return nil, backend.DownstreamErrorf("unknown list %q; use one of %s, %s, %s", kind, ValueModels, ValueGPUTypes, ValueNamespaces)
 	}
 	end := p.now()
 	res, err := p.client.labelValues(ctx, what, label, match, end.Add(-valuesLookback), end)
