@@ -173,6 +173,9 @@ const (
 	DefaultScrapeInterval = 30 * time.Second
 	DefaultGPerKWh        = 198
 	DefaultRecordedPrefix = "fleet"
+	// DefaultCacheTTL is how long a finished fleet read answers other requests for its window (cacheTTLSeconds;
+	// 0 turns it off): the panels of a dashboard and a refresh or two, without hiding new data for long.
+	DefaultCacheTTL = 60 * time.Second
 )
 
 var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
@@ -180,7 +183,8 @@ var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // LoadSettings reads and validates the instance settings. The error names the field at fault.
 func LoadSettings(s backend.DataSourceInstanceSettings) (*Settings, error) {
-	cfg := Settings{}
+	// Set before decoding, so that an explicit 0 (no cache) stays 0.
+	cfg := Settings{CacheTTLSeconds: DefaultCacheTTL.Seconds()}
 	if len(s.JSONData) > 0 && string(s.JSONData) != "null" {
 		if err := decodeJSON(s.JSONData, &cfg); err != nil {
 			return nil, fmt.Errorf("the data source settings (jsonData) %w", err)

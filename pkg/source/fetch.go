@@ -47,16 +47,13 @@ func GridOf(req Request) fleet.Grid {
 	return fleet.Grid{Start: req.Start, Step: req.Step, N: n}
 }
 
-// Fleet reads every model over the request's window with a fixed set of queries, whatever the fleet's size:
+// read reads every model over the request's window with a fixed set of queries, whatever the fleet's size:
 // per-step power, GPU count and power limit per placement and token rates per model (range queries), and
 // energy and token totals over the whole window (instant queries at its end). They run concurrently, at most
 // maxConcurrentQueries at a time.
-func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, error) {
+func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error) {
 	if req.Step <= 0 || req.End.Before(req.Start) {
 		return nil, backend.PluginErrorf("the fleet was asked for an empty grid (start %s, end %s, step %s)", req.Start, req.End, req.Step)
-	}
-	if f := p.fleets.get(req, p.now()); f != nil {
-		return f, nil
 	}
 	grid := GridOf(req)
 	// The window the grid covers: each step t stands for (t-step, t].
