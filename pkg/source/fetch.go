@@ -78,6 +78,7 @@ func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error
 	plan := s.plan(q, grid, rateWindow, window, req.Needs)
 	for i := range plan {
 		plan[i].params = d.engine.params(grid.Step, plan[i].instant, req.FromAlert)
+		plan[i].recorded = useRecorded
 	}
 	res, err := p.run(ctx, plan, grid)
 	if err != nil {
@@ -140,6 +141,8 @@ type fleetQuery struct {
 	read     reader
 	// params are the engine's own query parameters (Thanos' dedup, partial_response, max_source_resolution).
 	params url.Values
+	// recorded says the PromQL reads the recorded series of the recording rules, for logs and spans.
+	recorded bool
 }
 
 // executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
@@ -254,12 +257,14 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 				rng, steps = v1.Range{End: grid.End()}, 1
 			}
 			warned := false
+			ctx, observed := p.obs.query(ctx, q)
 			res, err := call(ctx, p.client, what, func(ctx context.Context) (func(*fetched), v1.Warnings, v1.Infos, error) {
 				sink, apply := q.read(grid)
-				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, q.params, limited(sink, steps, what))
+				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, q.params, limited(observed.attempt(sink), steps, what))
 				warned = len(warnings) > 0
 				return apply, warnings, infos, err
 			})
+			observed.end(err)
 			mu.Lock()
 			defer mu.Unlock()
 			out.warned = out.warned || warned

@@ -22,6 +22,7 @@ type Prometheus struct {
 	now    func() time.Time
 	disc   discoveryCache
 	fleets *sharedReads
+	obs    observer
 }
 
 // NewPrometheus is a source reading from the URL in cfg with client (the SDK's client: auth, TLS, headers).
@@ -32,13 +33,19 @@ func NewPrometheus(cfg *models.Settings, client *http.Client) (*Prometheus, erro
 	}
 	ttl := time.Duration(cfg.CacheTTLSeconds * float64(time.Second))
 	left := func(ctx context.Context) error { return c.failure(ctx, "the fleet's queries", &exchange{}, ctx.Err()) }
-	return &Prometheus{cfg: cfg, client: c, now: time.Now, fleets: newSharedReads(ttl, cfg.Timeout(), left)}, nil
+	return &Prometheus{cfg: cfg, client: c, now: time.Now, fleets: newSharedReads(ttl, cfg.Timeout(), left), obs: defaultObserver()}, nil
 }
 
 // Fleet reads every model over the request's window (see read), sharing the read with the requests of this
 // instance that need the same window at the same time, and for the cache TTL after it (see sharedReads).
 func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, error) {
-	f, _, err := p.fleets.fleet(ctx, req, p.now(), p.read)
+	ctx, done := p.obs.fleetRead(ctx, req)
+	f, how, err := p.fleets.fleet(ctx, req, p.now(), p.read)
+	models := 0
+	if f != nil {
+		models = len(f.Models)
+	}
+	done(how, models, err)
 	return f, err
 }
 
