@@ -324,7 +324,7 @@ func (c *Settings) validate() error {
 	}
 	for i, s := range c.Carbon.Sites {
 		if _, err := regexp.Compile(s.HostPattern); err != nil {
-			errs = append(errs, fmt.Errorf("carbon.sites[%d] (%s): host pattern %q does not compile: %v", i, s.Name, s.HostPattern, err))
+			errs = append(errs, fmt.Errorf("carbon.sites[%d] (%s): host pattern %q does not compile: %w", i, s.Name, s.HostPattern, err))
 		}
 		if s.GPerKWh < 0 || s.GPerKWh > 2000 {
 			errs = append(errs, fmt.Errorf("carbon.sites[%d] (%s): intensity %v gCO2/kWh is outside 0..2000", i, s.Name, s.GPerKWh))

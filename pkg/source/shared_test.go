@@ -48,7 +48,7 @@ func httpServer(t *testing.T, h http.Handler) string {
 
 func (h *heldProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/api/v1/query" || r.URL.Path == "/api/v1/query_range" {
-		require.NoError(h.fake.t, r.ParseForm())
+		assert.NoError(h.fake.t, r.ParseForm())
 		if r.Form.Get("query") == h.power {
 			h.mu.Lock()
 			h.reads++
