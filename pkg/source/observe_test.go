@@ -60,6 +60,13 @@ func (l testLogger) messages(msg string) (out []map[string]any) {
 	return out
 }
 
+// observe has p log to a test logger and trace to a span recorder.
+func observe(p *Prometheus) (*tracetest.SpanRecorder, testLogger) {
+	spans, logger := tracetest.NewSpanRecorder(), newTestLogger()
+	p.obs = observer{logger: logger, tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")}
+	return spans, logger
+}
+
 // Each query of a read leaves a span and a debug line with its PromQL, attempts, series and samples; each
 // request for a fleet says whether it read, joined or was answered from the cache. No credential of the URL
 // appears in either.
@@ -81,9 +88,7 @@ func TestReadsAreLoggedAndTraced(t *testing.T) {
 	const models = 3
 	f.answers = fleetAnswers(errorGrid, queriesOf(t, cfg, plainPowerLabels, true, true, errorGrid), models)
 	p, _ := newTestSource(t, cfg, testNow)
-	spans := tracetest.NewSpanRecorder()
-	logger := newTestLogger()
-	p.obs = observer{logger: logger, tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")}
+	spans, logger := observe(p)
 
 	_, err := p.Fleet(context.Background(), errorReq)
 	require.NoError(t, err)
@@ -156,9 +161,7 @@ func TestFailedReadsLogNoServerText(t *testing.T) {
 	const echoed = "Authorization: Bearer s3cret-token"
 	srv := faultyProm(t, isPowerQuery, answer(http.StatusInternalServerError, `{"status":"error","errorType":"internal","error":"`+echoed+`"}`))
 	p, _ := newTestSource(t, testSettings(t, srv.URL, nil), testNow)
-	spans := tracetest.NewSpanRecorder()
-	logger := newTestLogger()
-	p.obs = observer{logger: logger, tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)).Tracer("test")}
+	spans, logger := observe(p)
 
 	_, err := p.Fleet(context.Background(), errorReq)
 	require.Error(t, err)
