@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -116,7 +117,7 @@ func (s *sharedReads) fleet(ctx context.Context, req Request, now time.Time, rea
 	case <-fl.done:
 		return fl.fleet, how, fl.err
 	case <-ctx.Done():
-		if d, ok := ctx.Deadline(); ok && !d.Before(fl.deadline) {
+		if d, ok := ctx.Deadline(); ok && !d.Before(fl.deadline) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			// The read ends by now too, and says which query did not answer in time.
 			<-fl.done
 			return fl.fleet, how, fl.err

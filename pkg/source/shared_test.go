@@ -164,7 +164,8 @@ func TestReadsAreNotSharedAcrossIdentitiesInstancesOrAlerts(t *testing.T) {
 func TestOneWaiterCancellingDoesNotCancelTheSharedRead(t *testing.T) {
 	h, cfg, req := newHeldProm(t)
 	p, _ := newTestSource(t, cfg, testNow)
-	leader, cancel := context.WithCancel(context.Background())
+	// Cancelled before its deadline (the handler bounds every request by the data source timeout).
+	leader, cancel := context.WithTimeout(context.Background(), time.Minute)
 	first := ask(leader, p, req)
 	waitFor(t, "the read starts", func() bool { return waiters(p, req) == 1 })
 	second := ask(context.Background(), p, req)
@@ -187,8 +188,8 @@ func TestOneWaiterCancellingDoesNotCancelTheSharedRead(t *testing.T) {
 func TestTheLastWaiterCancellingStopsTheRead(t *testing.T) {
 	h, cfg, req := newHeldProm(t)
 	p, _ := newTestSource(t, cfg, testNow)
-	ctx1, cancel1 := context.WithCancel(context.Background())
-	ctx2, cancel2 := context.WithCancel(context.Background())
+	ctx1, cancel1 := context.WithTimeout(context.Background(), time.Minute)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), time.Minute)
 	first := ask(ctx1, p, req)
 	waitFor(t, "the read starts", func() bool { return waiters(p, req) == 1 })
 	second := ask(ctx2, p, req)
