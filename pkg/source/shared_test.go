@@ -254,3 +254,51 @@ func TestKeptReadsAreBounded(t *testing.T) {
 	assert.Empty(t, s.kept)
 	assert.Zero(t, s.keptSize)
 }
+
+// The panels of a dashboard asking a real Prometheus for one window at once cost it what one read costs, and
+// each gets what a read of its own gets.
+func TestPanelsAskingARealPrometheusAtOnceCostOneRead(t *testing.T) {
+	const panels = 16
+	req := Request{Start: simEpoch.Add(3 * 24 * time.Hour), End: simEpoch.Add(3*24*time.Hour + 6*time.Hour), Step: simStep}
+	counted := func(p *Prometheus) *countingTransport {
+		ct := &countingTransport{next: p.client.http.Transport}
+		p.client.http.Transport = ct // the API client and the streamed queries share this client
+		return ct
+	}
+	alone, _ := simSource(t, "plain", func(s *models.Settings) { s.CacheTTLSeconds = 0 })
+	aloneRequests := counted(alone)
+	want, err := alone.Fleet(context.Background(), req)
+	require.NoError(t, err)
+	require.NotEmpty(t, want.Models)
+
+	shared, _ := simSource(t, "plain", nil)
+	sharedRequests := counted(shared)
+	start := make(chan struct{})
+	answers := make([]answered, panels)
+	var wg sync.WaitGroup
+	for i := range panels {
+		wg.Go(func() {
+			<-start
+			f, err := shared.Fleet(context.Background(), req)
+			answers[i] = answered{f, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	assert.Equal(t, aloneRequests.total.Load(), sharedRequests.total.Load(), "the requests of one read, discovery included")
+	for _, a := range answers {
+		require.NoError(t, a.err)
+		assert.Same(t, answers[0].fleet, a.fleet)
+	}
+	got := answers[0].fleet
+	require.Len(t, got.Models, len(want.Models))
+	for i, m := range want.Models {
+		require.Equal(t, m.Name, got.Models[i].Name)
+		require.Len(t, got.Models[i].Placements, len(m.Placements))
+		for j, pl := range m.Placements {
+			assertSeries(t, pl.PowerW, got.Models[i].Placements[j].PowerW)
+		}
+		assertSeries(t, m.GenerationTokensPerS, got.Models[i].GenerationTokensPerS)
+	}
+}
