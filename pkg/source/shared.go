@@ -133,7 +133,7 @@ func (s *sharedReads) fleet(ctx context.Context, req Request, now time.Time, rea
 	}
 }
 
-// run reads for a flight and keeps what it read, unless the engine warned that it may be partial.
+// run reads for a flight and hands the answer to its waiters (the read itself keeps what it may: see put).
 func (s *sharedReads) run(ctx context.Context, fl *flight, req Request, read func(context.Context, Request) (*fleet.Fleet, error)) {
 	defer close(fl.done)
 	defer fl.cancel()

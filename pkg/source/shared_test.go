@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -301,4 +302,21 @@ func TestPanelsAskingARealPrometheusAtOnceCostOneRead(t *testing.T) {
 		}
 		assertSeries(t, m.GenerationTokensPerS, got.Models[i].GenerationTokensPerS)
 	}
+}
+
+// A read runs on a goroutine of its own: its panic is the error of the requests waiting for it, not the end of
+// the plugin, and the next request reads again.
+func TestAPanicInASharedReadIsItsWaitersError(t *testing.T) {
+	s := newSharedReads(time.Minute, time.Minute, nil)
+	req := Request{Start: testNow.Add(-time.Hour), End: testNow, Step: time.Minute}
+	_, _, err := s.fleet(context.Background(), req, testNow, func(context.Context, Request) (*fleet.Fleet, error) { panic("decoder bug") })
+	require.Error(t, err)
+	assert.True(t, backend.IsPluginError(err))
+	assert.Equal(t, "internal error while reading the fleet: decoder bug (please report it)", err.Error())
+
+	want := &fleet.Fleet{}
+	got, how, err := s.fleet(context.Background(), req, testNow, func(context.Context, Request) (*fleet.Fleet, error) { return want, nil })
+	require.NoError(t, err)
+	assert.Same(t, want, got)
+	assert.Equal(t, howRead, how)
 }
