@@ -80,7 +80,7 @@ var families = []family{
 }
 
 // emitted is whether naming emits the family.
-func (n Naming) emitted(f family) bool { return !n.NoEnergyCounter || f.name != MetricEnergy }
+func (n Naming) emitted(f family) bool { return !(n.NoEnergyCounter && f.name == MetricEnergy) }
 
 // metric is the emitted name of a standard metric.
 func (n Naming) metric(name string) string {
