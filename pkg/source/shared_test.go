@@ -15,8 +15,8 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-// heldProm is the fake Prometheus whose query answers wait until released, so that requests are sure to
-// overlap; it counts the power_w queries (one per read) and notes which of them the client gave up.
+// heldProm is the fake Prometheus whose power_w answers (one query per read) wait until released, so that
+// requests are sure to overlap; it counts them and notes which of them the client gave up.
 type heldProm struct {
 	fake    *fakeProm
 	power   string
@@ -48,13 +48,10 @@ func httpServer(t *testing.T, h http.Handler) string {
 }
 
 func (h *heldProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/api/v1/query" || r.URL.Path == "/api/v1/query_range" {
-		assert.NoError(h.fake.t, r.ParseForm())
-		if r.Form.Get("query") == h.power {
-			h.mu.Lock()
-			h.reads++
-			h.mu.Unlock()
-		}
+	if (r.URL.Path == "/api/v1/query" || r.URL.Path == "/api/v1/query_range") && r.FormValue("query") == h.power {
+		h.mu.Lock()
+		h.reads++
+		h.mu.Unlock()
 		select {
 		case <-h.release:
 		case <-r.Context().Done():
@@ -200,8 +197,7 @@ func TestTheLastWaiterCancellingStopsTheRead(t *testing.T) {
 	require.Error(t, (<-first).err)
 	cancel2()
 	require.Error(t, (<-second).err)
-	// The held queries of the read (power and the token rates, at most maxConcurrentQueries at a time) end.
-	waitFor(t, "Prometheus sees the read's queries end", func() bool { _, a := h.counts(); return a > 0 })
+	waitFor(t, "Prometheus sees the read's power query end", func() bool { _, a := h.counts(); return a > 0 })
 
 	// A later request does not join the cancelled read.
 	close(h.release)
