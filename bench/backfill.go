@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
@@ -109,7 +110,7 @@ func seriesKey(hs sim.HistorySeries) string {
 
 func labelsOf(hs sim.HistorySeries) labels.Labels {
 	b := labels.NewScratchBuilder(len(hs.Labels) + 1)
-	b.Add(labels.MetricName, hs.Metric)
+	b.Add(model.MetricNameLabel, hs.Metric)
 	for _, l := range hs.Labels {
 		b.Add(l.Name, l.Value)
 	}

@@ -130,7 +130,7 @@ func buildPlugin() (string, error) {
 	cmd := exec.Command("go", "build", "-o", bin, "./pkg")
 	cmd.Dir = ".."
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./pkg: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./pkg: %w\n%s", err, out)
 	}
 	return bin, nil
 }

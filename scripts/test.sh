@@ -33,9 +33,15 @@ npm run build
 step "Editors and dashboard preview in headless Chromium (no console errors; screenshots in docs/img)"
 npm run e2e:browser
 
-step "Backend: go vet (and of the benchmark's own module), plugin binary (mage build:linux)"
+step "Backend: go vet and golangci-lint (.golangci.yml), of the benchmark's own module too; plugin binary (mage build:linux)"
 go vet ./pkg/... ./internal/... ./cmd/... ./tests/...
 go -C bench vet ./...
+# Built once from the Go module proxy at a pinned version (a minute or two, then cached), outside go.mod.
+lint_bin="$(mktemp -d)"
+GOBIN="$lint_bin" go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
+"$lint_bin/golangci-lint" run ./...
+(cd bench && "$lint_bin/golangci-lint" run --config ../.golangci.yml ./...)
+rm -rf "$lint_bin"
 go tool mage -v build:linux
 export FLEET_PLUGIN_BINARY="$PWD/dist/gpx_fleetefficiency_linux_amd64"
 

@@ -261,6 +261,7 @@ export const DEFAULT_SITES: Site[] = [
 /** Settings defaults of pkg/models (applyDefaults), shown as placeholders. */
 export const SETTINGS_DEFAULTS = {
   timeoutSeconds: 30,
+  cacheTTLSeconds: 60,
   scrapeInterval: '30s',
   engine: 'auto' as Engine,
   recordedPrefix: 'fleet',

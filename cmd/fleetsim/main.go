@@ -194,7 +194,7 @@ func history(args []string, stdout io.Writer) error {
 // writeHistoryFile writes the history to path atomically (a reader waiting for the file never sees half of it).
 func writeHistoryFile(s *sim.Sim, path string, stdout io.Writer, o sim.HistoryOptions) error {
 	began := time.Now()
-	var w io.Writer = stdout
+	w := stdout
 	var f *os.File
 	if path != "-" {
 		var err error

@@ -52,7 +52,7 @@ func TestDemoAndPrometheusGiveTheSameAnalyses(t *testing.T) {
 
 	compare := func(t *testing.T, table string, demoRows, promRows map[string]map[string]any, fields map[string]float64) {
 		t.Helper()
-		require.Equal(t, len(promRows), len(demoRows), "%s: the same models", table)
+		require.Len(t, demoRows, len(promRows), "%s: the same models", table)
 		worst := map[string]float64{}
 		for model, want := range promRows {
 			got := demoRows[model]

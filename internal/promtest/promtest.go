@@ -88,7 +88,7 @@ func start(dir string, o Options) (*Server, error) {
 		out, err := exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics",
 			"--max-block-duration=400h", o.Backfill, s.DataDir).CombinedOutput()
 		if err != nil {
-			return nil, fmt.Errorf("promtool could not backfill %s: %v\n%s", o.Backfill, err, tail(out))
+			return nil, fmt.Errorf("promtool could not backfill %s: %w\n%s", o.Backfill, err, tail(out))
 		}
 	}
 	if o.WriteBlocks != nil {

@@ -60,7 +60,7 @@ func TestLaunchServesTheBlocksWrittenBeforeIt(t *testing.T) {
 		return exec.Command("promtool", "tsdb", "create-blocks-from", "openmetrics", backfill, dir).Run()
 	}})
 	require.NoError(t, err)
-	defer srv.Stop()
+	defer func() { assert.NoError(t, srv.Stop()) }()
 	assert.Equal(t, srv.DataDir, dataDir)
 	at := base.Add(9 * time.Minute)
 	assert.Equal(t, map[string]float64{"m": 300}, srv.QueryVector(t, `sum by (model_name) (increase(tokens_total[3m]))`, at, "model_name"))

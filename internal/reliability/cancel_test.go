@@ -80,5 +80,5 @@ func TestCancellingARequestStopsItsPrometheusRequests(t *testing.T) {
 	for _, at := range ended {
 		assert.Less(t, at.Sub(cancelled), 100*time.Millisecond)
 	}
-	assert.Len(t, started, 0, "no request was sent after the cancellation")
+	assert.Empty(t, started, "no request was sent after the cancellation")
 }

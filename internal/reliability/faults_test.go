@@ -215,7 +215,8 @@ func TestADegradedPrometheusGivesExactNumbersOrSaysWhatIsMissing(t *testing.T) {
 func TestPrometheusStoppedKilledRestartedOrHung(t *testing.T) {
 	prom := history.server(t)
 	p := startPlugin(t)
-	settings := settingsFor(prom.URL, nil)
+	// Without the cache: every request must reach the server as it is at that moment.
+	settings := settingsFor(prom.URL, map[string]any{"cacheTTLSeconds": 0})
 	ask := func(t *testing.T, s testhost.Settings) backend.DataResponse {
 		resp, err := p.QueryData(ctx(t), s, nil, powerQuery("A", windowA))
 		require.NoError(t, err)

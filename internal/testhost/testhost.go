@@ -55,7 +55,7 @@ func Binary(t testing.TB) string {
 		cmd.Dir = repoRoot()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build ./pkg: %v\n%s", err, out)
+			buildErr = fmt.Errorf("go build ./pkg: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -117,12 +117,12 @@ func Launch(binary string) (*Plugin, error) {
 	p := &Plugin{client: client, logs: logs}
 	rpc, err := client.Client()
 	if err != nil {
-		return p, fmt.Errorf("plugin handshake failed: %v\n%s", err, logs.String())
+		return p, fmt.Errorf("plugin handshake failed: %w\n%s", err, logs.String())
 	}
 	for name, dst := range map[string]any{"data": &p.data, "diagnostics": &p.diag, "resource": &p.res} {
 		raw, err := rpc.Dispense(name)
 		if err != nil {
-			return p, fmt.Errorf("dispense %s: %v", name, err)
+			return p, fmt.Errorf("dispense %s: %w", name, err)
 		}
 		switch d := dst.(type) {
 		case *grpcplugin.DataClient:
@@ -173,7 +173,7 @@ func (s Settings) pluginContext() backend.PluginContext {
 		updated = time.Unix(1_700_000_000+int64(h.Sum32()), 0)
 	}
 	return backend.PluginContext{
-		OrgID:    1,
+		OrgID:    1, //nolint:staticcheck // Grafana still sends the org ID
 		PluginID: PluginID,
 		User:     &backend.User{Login: "admin", Role: "Admin"},
 		DataSourceInstanceSettings: &backend.DataSourceInstanceSettings{

@@ -173,7 +173,7 @@ func (s *Server) importFile(path string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("after importing %s, %d of its %d series are searchable (%v):\n%s", path, n, series, err, s.Log())
+			return fmt.Errorf("after importing %s, %d of its %d series are searchable (last lookup error: %v):\n%s", path, n, series, err, s.Log()) //nolint:errorlint // err may be nil: too few series
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

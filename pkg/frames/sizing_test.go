@@ -113,7 +113,7 @@ func TestRightSizingTableHasTheContractFields(t *testing.T) {
 		return f
 	}
 	chat, house := row("acme/chat-7B"), row("house-llm")
-	assert.Equal(t, true, *field("oversized").At(chat).(*bool))
+	assert.True(t, *field("oversized").At(chat).(*bool))
 	assert.Equal(t, 1.0, *field("recommended_gpus").At(chat).(*float64))
 	// 3 GPUs freed at the 90 W floor + the fit's 20 W overhead x 3/4 on its busy steps (all of them).
 	assert.InDelta(t, 3*90+20*0.75, *field("saving_w").At(chat).(*float64), 1e-6)

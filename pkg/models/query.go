@@ -136,7 +136,7 @@ func (q *Query) validate() error {
 	if q.ModelRegex != "" {
 		re, err := regexp.Compile("^(?:" + q.ModelRegex + ")$")
 		if err != nil {
-			errs = append(errs, fmt.Errorf("modelRegex %q does not compile: %v", q.ModelRegex, err))
+			errs = append(errs, fmt.Errorf("modelRegex %q does not compile: %w", q.ModelRegex, err))
 		}
 		q.modelRegex = re
 	}

@@ -173,6 +173,9 @@ const (
 	DefaultScrapeInterval = 30 * time.Second
 	DefaultGPerKWh        = 198
 	DefaultRecordedPrefix = "fleet"
+	// DefaultCacheTTL is how long a finished fleet read answers other requests for its window (cacheTTLSeconds;
+	// 0 turns it off): the panels of a dashboard and a refresh or two, without hiding new data for long.
+	DefaultCacheTTL = 60 * time.Second
 )
 
 var metricName = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
@@ -180,7 +183,8 @@ var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // LoadSettings reads and validates the instance settings. The error names the field at fault.
 func LoadSettings(s backend.DataSourceInstanceSettings) (*Settings, error) {
-	cfg := Settings{}
+	// Set before decoding, so that an explicit 0 (no cache) stays 0.
+	cfg := Settings{CacheTTLSeconds: DefaultCacheTTL.Seconds()}
 	if len(s.JSONData) > 0 && string(s.JSONData) != "null" {
 		if err := decodeJSON(s.JSONData, &cfg); err != nil {
 			return nil, fmt.Errorf("the data source settings (jsonData) %w", err)
@@ -320,7 +324,7 @@ func (c *Settings) validate() error {
 	}
 	for i, s := range c.Carbon.Sites {
 		if _, err := regexp.Compile(s.HostPattern); err != nil {
-			errs = append(errs, fmt.Errorf("carbon.sites[%d] (%s): host pattern %q does not compile: %v", i, s.Name, s.HostPattern, err))
+			errs = append(errs, fmt.Errorf("carbon.sites[%d] (%s): host pattern %q does not compile: %w", i, s.Name, s.HostPattern, err))
 		}
 		if s.GPerKWh < 0 || s.GPerKWh > 2000 {
 			errs = append(errs, fmt.Errorf("carbon.sites[%d] (%s): intensity %v gCO2/kWh is outside 0..2000", i, s.Name, s.GPerKWh))

@@ -22,6 +22,13 @@ func TestEmptySettingsGetTheStandardMapping(t *testing.T) {
 	assert.Equal(t, EngineAuto, cfg.Engine)
 	assert.Equal(t, "auto", cfg.RecordingRules)
 	assert.Equal(t, "fleet", cfg.RecordedPrefix)
+	assert.Equal(t, 60.0, cfg.CacheTTLSeconds)
+}
+
+func TestACacheTTLOfZeroTurnsTheCacheOff(t *testing.T) {
+	cfg, err := LoadSettings(backend.DataSourceInstanceSettings{URL: "http://prometheus:9090", JSONData: []byte(`{"cacheTTLSeconds":0}`)})
+	require.NoError(t, err)
+	assert.Zero(t, cfg.CacheTTLSeconds)
 }
 
 func TestDemoModeNeedsNoURL(t *testing.T) {

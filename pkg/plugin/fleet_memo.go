@@ -2,6 +2,9 @@ package plugin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"sync"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -62,7 +65,28 @@ func (d *Datasource) window(req *backend.QueryDataRequest, dq backend.DataQuery)
 		return source.Request{}, userErr(err) // the panel's time range
 	}
 	_, r.FromAlert = req.Headers[backend.FromAlertHeaderName]
+	r.Identity = identity(req)
 	return r, nil
+}
+
+// credentialHeaders are the user's credentials Grafana hands a data source that forwards OAuth identity or
+// cookies: Prometheus may answer users differently, so their reads are not shared.
+var credentialHeaders = []string{backend.OAuthIdentityTokenHeaderName, backend.OAuthIdentityIDTokenHeaderName, backend.CookiesHeaderName}
+
+// identity is a digest of the request's credentials ("" without any), so the credentials stay out of keys.
+func identity(req *backend.QueryDataRequest) string {
+	h := sha256.New()
+	found := false
+	for _, name := range credentialHeaders {
+		if v := req.GetHTTPHeader(name); v != "" {
+			found = true
+			fmt.Fprintf(h, "%s\x00%s\x00", name, v)
+		}
+	}
+	if !found {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // readFleet reads the fleet for a query's window through the request's memo.

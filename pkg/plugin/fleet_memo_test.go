@@ -62,3 +62,33 @@ func TestARequestReadsTheQuantitiesItsQueriesNeed(t *testing.T) {
 		})
 	}
 }
+
+// Users whose credentials Grafana forwards read apart: the source shares reads only within one identity, and
+// the identity is a digest that holds no credential.
+func TestReadsCarryADigestOfTheForwardedCredentials(t *testing.T) {
+	readAs := func(headers map[string]string) source.Request {
+		src := &recordingSource{}
+		d := newTestDatasource(t, src)
+		_, err := d.QueryData(context.Background(), &backend.QueryDataRequest{
+			Headers: headers, Queries: []backend.DataQuery{dataQuery("A", models.QueryFleetTimeseries, `{}`)},
+		})
+		require.NoError(t, err)
+		require.Len(t, src.reqs, 1)
+		return src.reqs[0]
+	}
+	anonymous := readAs(nil)
+	alice := readAs(map[string]string{backend.OAuthIdentityTokenHeaderName: "Bearer alice-secret"})
+	aliceAgain := readAs(map[string]string{backend.OAuthIdentityTokenHeaderName: "Bearer alice-secret"})
+	bob := readAs(map[string]string{backend.OAuthIdentityTokenHeaderName: "Bearer bob-secret"})
+	bobsCookie := readAs(map[string]string{backend.CookiesHeaderName: "session=bob"})
+
+	assert.Empty(t, anonymous.Identity, "without credentials every request shares")
+	assert.Equal(t, alice.Identity, aliceAgain.Identity)
+	assert.NotEqual(t, alice.Identity, bob.Identity)
+	assert.NotEqual(t, bob.Identity, bobsCookie.Identity)
+	assert.NotEmpty(t, bobsCookie.Identity)
+	for _, r := range []source.Request{alice, bob, bobsCookie} {
+		assert.NotContains(t, r.Identity, "secret")
+		assert.NotContains(t, r.Identity, "session")
+	}
+}

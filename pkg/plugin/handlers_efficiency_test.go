@@ -209,7 +209,7 @@ func TestEfficiencyCurveAndSummaryHandlers(t *testing.T) {
 	fit := rowOf(t, curve[0], "Qwen3.5-397B")
 	assert.InDelta(t, 3.5, fit["k_j_per_token"], 1e-9)
 	assert.InDelta(t, 720, fit["p0_w"], 1e-6)
-	assert.Equal(t, "", fit["reason"])
+	assert.Empty(t, fit["reason"])
 	assert.Nil(t, rowOf(t, curve[0], "Kimi-K2.5")["k_j_per_token"])
 
 	summary := query(t, demoSettings, false, models.QueryFleetSummary, `{}`)

@@ -80,7 +80,7 @@ func TestRightSizingHandler(t *testing.T) {
 	tiny := rowOf(t, frames[0], "acme/tiny-chat-7B")
 	assert.Equal(t, 4.0, tiny["gpus"])
 	assert.Equal(t, 1.0, tiny["recommended_gpus"])
-	assert.Equal(t, true, *tiny["oversized"].(*bool))
+	assert.True(t, *tiny["oversized"].(*bool))
 	// 3 GPUs at the measured 90 W floor + the fit's 20 W serving overhead x 3/4 (busy at every step).
 	wantW := 3*90 + 20*0.75
 	assert.InDelta(t, wantW, tiny["saving_w"], 1e-6)

@@ -59,7 +59,7 @@ func carbonOf(c models.CarbonSettings) (fleet.Carbon, error) {
 	for i, s := range c.Sites {
 		re, err := regexp.Compile("(?i)" + s.HostPattern)
 		if err != nil {
-			return fleet.Carbon{}, fmt.Errorf("carbon site %d (%s): host pattern %q does not compile: %v", i, s.Name, s.HostPattern, err)
+			return fleet.Carbon{}, fmt.Errorf("carbon site %d (%s): host pattern %q does not compile: %w", i, s.Name, s.HostPattern, err)
 		}
 		out.Sites = append(out.Sites, fleet.CarbonSite{Name: s.Name, Host: re, GPerKWh: s.GPerKWh})
 	}

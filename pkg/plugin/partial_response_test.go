@@ -25,7 +25,7 @@ const storeDown = `receive series from Addr: 10.2.0.17:10901 LabelSets: {cluster
 // qwen, on two A100s, serves 100 tokens/s at 500 W.
 func thanosWithAStoreDown(t *testing.T) *httptest.Server {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		require.NoError(t, r.ParseForm())
+		assert.NoError(t, r.ParseForm())
 		w.Header().Set("Content-Type", "application/json")
 		answer := func(data string) {
 			fmt.Fprintf(w, `{"status":"success","data":%s,"warnings":[%q]}`, data, storeDown)

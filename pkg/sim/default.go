@@ -199,7 +199,7 @@ func ScaledFleet(n int, seed int64, epoch time.Time) Spec {
 			open[typ.Name] = fill
 		}
 		fill.free -= gpus
-		traffic := Traffic{}
+		var traffic Traffic
 		if r(4, int64(i)) >= 0.2 {
 			// Busy models serve in proportion to their GPUs; the level spans two orders of magnitude.
 			level := math.Pow(10, 1+2*r(6, int64(i)))

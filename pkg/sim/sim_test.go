@@ -292,7 +292,7 @@ func TestLiveExportersAgreeWithHistory(t *testing.T) {
 		for _, smp := range scrape(t, s, sim.Naming{}, ts) {
 			got[smp.key()] = smp.value
 		}
-		require.Equal(t, len(want), len(got), "same series at %s", at)
+		require.Len(t, got, len(want), "same series at %s", at)
 		for key, v := range want {
 			require.Contains(t, got, key, "at %s", at)
 			require.InDelta(t, v, got[key], 1e-6*math.Max(1, math.Abs(v)), "%s at %s", key, at)
@@ -473,7 +473,8 @@ func TestSameSeedSameFleet(t *testing.T) {
 		require.NoError(t, err)
 		return b.Bytes()
 	}
-	assert.Equal(t, write(7), write(7))
+	first := write(7)
+	assert.Equal(t, first, write(7))
 	assert.NotEqual(t, write(7), write(8))
 }
 

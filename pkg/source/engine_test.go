@@ -97,7 +97,7 @@ type thanosFake struct {
 const thanosStoreDown = "receive series from Addr: 10.2.0.17:10901 LabelSets: {cluster=\"nrp\", replica=\"a\"} MinTime: 1732060800000 MaxTime: 1732147200000: rpc error: code = Unavailable desc = connection error"
 
 func (f thanosFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	require.NoError(f.t, r.ParseForm())
+	assert.NoError(f.t, r.ParseForm())
 	if strings.HasPrefix(r.URL.Path, "/api/v1/query") && r.Form.Get("partial_response") == "false" {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnprocessableEntity)

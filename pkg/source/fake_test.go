@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
@@ -54,7 +55,7 @@ func (f *fakeProm) start() *httptest.Server {
 }
 
 func (f *fakeProm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	require.NoError(f.t, r.ParseForm())
+	assert.NoError(f.t, r.ParseForm())
 	for k, v := range f.header {
 		w.Header()[k] = v
 	}

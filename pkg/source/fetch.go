@@ -47,16 +47,13 @@ func GridOf(req Request) fleet.Grid {
 	return fleet.Grid{Start: req.Start, Step: req.Step, N: n}
 }
 
-// Fleet reads every model over the request's window with a fixed set of queries, whatever the fleet's size:
+// read reads every model over the request's window with a fixed set of queries, whatever the fleet's size:
 // per-step power, GPU count and power limit per placement and token rates per model (range queries), and
 // energy and token totals over the whole window (instant queries at its end). They run concurrently, at most
 // maxConcurrentQueries at a time.
-func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, error) {
+func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error) {
 	if req.Step <= 0 || req.End.Before(req.Start) {
 		return nil, backend.PluginErrorf("the fleet was asked for an empty grid (start %s, end %s, step %s)", req.Start, req.End, req.Step)
-	}
-	if f := p.fleets.get(req, p.now()); f != nil {
-		return f, nil
 	}
 	grid := GridOf(req)
 	// The window the grid covers: each step t stands for (t-step, t].
@@ -91,6 +88,7 @@ func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, erro
 	plan := s.plan(q, grid, rateWindow, window, needs)
 	for i := range plan {
 		plan[i].params = d.engine.params(grid.Step, plan[i].instant, req.FromAlert)
+		plan[i].recorded = useRecorded
 	}
 	res, err := p.run(ctx, plan, grid)
 	if err != nil {
@@ -155,6 +153,8 @@ type fleetQuery struct {
 	read     reader
 	// params are the engine's own query parameters (Thanos' dedup, partial_response, max_source_resolution).
 	params url.Values
+	// recorded says the PromQL reads the recorded series of the recording rules, for logs and spans.
+	recorded bool
 }
 
 // executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
@@ -281,12 +281,14 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 				rng, steps = v1.Range{End: grid.End()}, 1
 			}
 			warned := false
+			ctx, observed := p.obs.query(ctx, q)
 			res, err := call(ctx, p.client, what, func(ctx context.Context) (func(*fetched), v1.Warnings, v1.Infos, error) {
 				sink, apply := q.read(grid)
-				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, q.params, limited(sink, steps, what))
+				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, q.params, limited(observed.attempt(sink), steps, what))
 				warned = len(warnings) > 0
 				return apply, warnings, infos, err
 			})
+			observed.end(err)
 			mu.Lock()
 			defer mu.Unlock()
 			out.warned = out.warned || warned

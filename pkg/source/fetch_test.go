@@ -240,7 +240,7 @@ func TestFleetCache(t *testing.T) {
 		later     time.Duration
 		wantReads int64 // queries of the second read
 	}{
-		{"off by default", 0, false, time.Second, 8},
+		{"off at 0", 0, false, time.Second, 8},
 		{"a fresh entry answers", 60, false, 30 * time.Second, 0},
 		{"an expired entry does not", 60, false, 61 * time.Second, 8},
 		{"alert evaluations always read afresh", 60, true, time.Second, 8},
@@ -388,9 +388,10 @@ func TestDiscoveryCache(t *testing.T) {
 		return ct.paths["/api/v1/labels"]
 	}
 
+	noReuse := func(s *models.Settings) { s.CacheTTLSeconds = 0 } // every read reaches discovery
 	t.Run("reused for five minutes, then asked again", func(t *testing.T) {
 		f := &fakeProm{t: t, version: "2.42.0", series: exportedFleet()}
-		p, ct := newTestSource(t, testSettings(t, f.start().URL, nil), testNow)
+		p, ct := newTestSource(t, testSettings(t, f.start().URL, noReuse), testNow)
 		for _, later := range []time.Duration{0, 4 * time.Minute, 6 * time.Minute} {
 			p.now = func() time.Time { return testNow.Add(later) }
 			got, err := p.Fleet(context.Background(), req)
@@ -401,7 +402,7 @@ func TestDiscoveryCache(t *testing.T) {
 	})
 	t.Run("a window without power series is not remembered", func(t *testing.T) {
 		f := &fakeProm{t: t, version: "2.42.0"}
-		p, ct := newTestSource(t, testSettings(t, f.start().URL, nil), testNow)
+		p, ct := newTestSource(t, testSettings(t, f.start().URL, noReuse), testNow)
 		_, err := p.Fleet(context.Background(), req)
 		require.NoError(t, err)
 		f.series = exportedFleet()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
@@ -20,7 +21,8 @@ type Prometheus struct {
 	client *promClient
 	now    func() time.Time
 	disc   discoveryCache
-	fleets *fleetCache
+	fleets *sharedReads
+	obs    observer
 }
 
 // NewPrometheus is a source reading from the URL in cfg with client (the SDK's client: auth, TLS, headers).
@@ -30,7 +32,21 @@ func NewPrometheus(cfg *models.Settings, client *http.Client) (*Prometheus, erro
 		return nil, err
 	}
 	ttl := time.Duration(cfg.CacheTTLSeconds * float64(time.Second))
-	return &Prometheus{cfg: cfg, client: c, now: time.Now, fleets: newFleetCache(ttl)}, nil
+	left := func(ctx context.Context) error { return c.failure(ctx, "the fleet's queries", &exchange{}, ctx.Err()) }
+	return &Prometheus{cfg: cfg, client: c, now: time.Now, fleets: newSharedReads(ttl, cfg.Timeout(), left), obs: defaultObserver()}, nil
+}
+
+// Fleet reads every model over the request's window (see read), sharing the read with the requests of this
+// instance that need the same window at the same time, and for the cache TTL after it (see sharedReads).
+func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, error) {
+	ctx, done := p.obs.fleetRead(ctx, req)
+	f, how, err := p.fleets.fleet(ctx, req, p.now(), p.read)
+	models := 0
+	if f != nil {
+		models = len(f.Models)
+	}
+	done(how, models, err)
+	return f, err
 }
 
 // Values lists models, GPU types or namespaces seen in the last day, sorted, as the mapping and the label

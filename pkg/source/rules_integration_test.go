@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -210,4 +211,27 @@ func TestRecordingRulesAnswerAsTheRawSeriesOnLongSteps(t *testing.T) {
 	want, err := raw.Fleet(context.Background(), req)
 	require.NoError(t, err)
 	assertSameAnswers(t, want, got, 0.01)
+}
+
+// The backfill of docs/scaling.md: promtool evaluated the rules over a past window of the simulated week
+// (pinned instants), the blocks joined the data directory, and after the restart the recorded series cover
+// that window, a sample a minute, and nothing before it. (That reads from them agree with raw reads is
+// TestRecordingRulesAnswerAsTheRawSeries.)
+func TestBackfilledRecordedSeriesCoverThePastWindow(t *testing.T) {
+	withRecordedSeries(t)
+	prom := simProm.Server(t)
+	energy := rulesTestPrefix + ":gpu_energy_joules:increase1m"
+	span := rulesTo.Sub(rulesFrom)
+	// The simulator's scrape gap lies inside the window: its minutes have no samples to take an increase of.
+	gapStart := simEpoch.Add(sim.DefaultGapAfter)
+	require.True(t, gapStart.After(rulesFrom) && gapStart.Add(sim.DefaultGapDuration).Before(rulesTo))
+	minutes := float64((span - sim.DefaultGapDuration) / RecordInterval)
+	got := prom.QueryVector(t, fmt.Sprintf("max(count_over_time(%s[%s]))", energy, promDuration(span)), rulesTo, "")
+	require.Contains(t, got, "")
+	// The range (rulesTo-span, rulesTo] holds one evaluation a minute outside the gap; whether promtool
+	// evaluates at the window's ends, and whether the minute at each end of the gap still spans two samples,
+	// moves the count by at most one at each of those ends: two in all either way.
+	assert.InDelta(t, minutes, got[""], 2, "a placement present all along has a sample every minute of the window outside the gap")
+	before := prom.QueryVector(t, fmt.Sprintf("count(count_over_time(%s[1h]))", energy), rulesFrom.Add(-time.Minute), "")
+	assert.Empty(t, before, "nothing recorded before the backfilled window")
 }

@@ -19,6 +19,9 @@ type Request struct {
 	FromAlert bool
 	// Needs are the quantities to read; the zero value reads all of them. A source may read more.
 	Needs Quantities
+	// Identity tells apart the users whose credentials the data source forwards to Prometheus (a digest of
+	// them, never the credentials): reads are shared only between requests of the same identity.
+	Identity string
 }
 
 // Quantities is a set of the fleet's quantities, so a query type that needs few of them does not pay Prometheus

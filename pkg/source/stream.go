@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -142,7 +143,7 @@ func decodeStream(r io.Reader, want model.ValueType, sink seriesSink) (v1.Warnin
 		return warnings, infos, sinkErr
 	case !complete || it.Error != nil:
 		// Never a partial answer: the connection cut it short, or it is not the JSON of a whole answer.
-		if body.ended != nil && body.ended != io.EOF {
+		if body.ended != nil && !errors.Is(body.ended, io.EOF) {
 			return warnings, infos, fmt.Errorf("decoding the answer: %w", io.ErrUnexpectedEOF)
 		}
 		return warnings, infos, &v1.Error{Type: v1.ErrBadResponse, Msg: it.Error.Error()}

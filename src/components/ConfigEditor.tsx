@@ -87,8 +87,8 @@ const TENANT_AND_CACHE_SETTINGS: Array<Setting<FleetOptions>> = [
     key: 'cacheTTLSeconds',
     kind: 'number',
     label: 'Cache TTL (s)',
-    tooltip: 'How long answers from the server are reused; 0 disables the cache.',
-    placeholder: '0',
+    tooltip: 'How long a read of the fleet answers other panels and refreshes of the same time range; 0 disables the cache.',
+    placeholder: String(SETTINGS_DEFAULTS.cacheTTLSeconds),
     validate: (ttl) => rangeError(ttl, 0, Number.MAX_SAFE_INTEGER, 's'),
   },
 ];
