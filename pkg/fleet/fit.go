@@ -11,6 +11,10 @@ import (
 type Fit struct {
 	P0W        float64
 	KJPerToken float64
+	// KJPerTokenHigh is the upper end of the one-sided 95% confidence interval of the slope (Sen 1968: the
+	// pairwise slope of rank N/2 + 1.645 x sqrt(n(n-1)(2n+5)/18) / 2 of N pairs, widened by the rank error of
+	// sampled pairs): right-sizing takes capacity from it, so a noisy fit errs toward less capacity.
+	KJPerTokenHigh float64
 	// R2 is the coefficient of determination of the line over the fitted steps.
 	R2 float64
 	// DiminishingReturnsTokensPerS is where J/token comes within 10% of k: P0W / (0.1 x k).
@@ -47,7 +51,7 @@ const (
 // restarts, scrape glitches) where least squares would follow them. R2 is over all steps. x and y are not
 // modified.
 func fitPowerLine(x, y []float64, sc *curveScratch) Fit {
-	f := Fit{P0W: math.NaN(), KJPerToken: math.NaN(), R2: math.NaN(), DiminishingReturnsTokensPerS: math.NaN(), FitSteps: len(x)}
+	f := Fit{P0W: math.NaN(), KJPerToken: math.NaN(), KJPerTokenHigh: math.NaN(), R2: math.NaN(), DiminishingReturnsTokensPerS: math.NaN(), FitSteps: len(x)}
 	if len(x) < MinFitSteps {
 		f.Reason = fmt.Sprintf("only %d busy steps below the power cap; a fit needs %d", len(x), MinFitSteps)
 		return f
@@ -96,6 +100,7 @@ func fitPowerLine(x, y []float64, sc *curveScratch) Fit {
 		return f
 	}
 	k := quantileInPlace(slopes, 0.5)
+	f.KJPerTokenHigh = quantileInPlace(slopes, senUpperRank(n, len(slopes), n*(n-1)/2 > TheilSenMaxPairs))
 	tmp = tmp[:0]
 	for i := range sx {
 		tmp = append(tmp, sy[i]-k*sx[i])
@@ -131,4 +136,19 @@ func rSquared(x, y []float64, p0, k float64) float64 {
 		tot += d * d
 	}
 	return 1 - ratio(res, tot)
+}
+
+// senUpperRank is the rank (0..1) among the pairwise slopes of the upper end of Sen's one-sided 95% interval
+// for the slope of n points; sampled adds the rank error of drawing m of the pairs (1.645 x 0.5 / sqrt(m)).
+// Steps close in time are correlated, so the interval is narrower than the truth: right-sizing also bounds
+// the slope from the power at the p95 (see powerHeadroom), whichever is lower wins.
+func senUpperRank(n, m int, sampled bool) float64 {
+	const z = 1.645
+	pairs := float64(n) * float64(n-1) / 2
+	c := z * math.Sqrt(float64(n)*float64(n-1)*float64(2*n+5)/18)
+	q := 0.5 + c/(2*pairs)
+	if sampled {
+		q += z * 0.5 / math.Sqrt(float64(m))
+	}
+	return math.Min(q, 1)
 }
