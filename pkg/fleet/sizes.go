@@ -133,11 +133,15 @@ type KnownModel struct {
 
 // kvBytes is the KV cache per token of grouped-query attention at a 16-bit cache: keys and values (2) x
 // layers x KV heads x head dimension x 2 bytes.
-func kvBytes(layers, kvHeads, headDim int) float64 { return float64(2 * layers * kvHeads * headDim * 2) }
+func kvBytes(layers, kvHeads, headDim int) float64 {
+	return float64(2 * layers * kvHeads * headDim * 2)
+}
 
 // mlaKVBytes is the KV cache per token of multi-head latent attention (DeepSeek-V3): one compressed latent of
 // kvLoraRank + ropeDim values per layer, 2 bytes each.
-func mlaKVBytes(layers, kvLoraRank, ropeDim int) float64 { return float64(layers * (kvLoraRank + ropeDim) * 2) }
+func mlaKVBytes(layers, kvLoraRank, ropeDim int) float64 {
+	return float64(layers * (kvLoraRank + ropeDim) * 2)
+}
 
 // DefaultModelSizes are the models of the NRP fleet and a few widely served ones, from their model cards and
 // config.json (layers, KV heads, head dimension; see docs/right-sizing.md). Dtype is the format they are usually
