@@ -224,8 +224,11 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 		r.LatencyChecked, r.ProjectedTTFTP95S, r.ProjectedITLP95S = judged.latency.checked, judged.latency.ttftS, judged.latency.itlS
 	}
 	evidenceNote := ""
+	if said := e.serving.said; len(said) > 0 {
+		evidenceNote = "; serving engine: " + strings.Join(said, ", ")
+	}
 	if len(missing) > 0 {
-		evidenceNote = "; " + strings.Join(missing, "; ")
+		evidenceNote += "; " + strings.Join(missing, "; ")
 	}
 
 	a := Attribute(m, g, floors, o)
