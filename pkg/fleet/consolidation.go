@@ -59,6 +59,7 @@ type Consolidation struct {
 // recommends for it (its current GPUs when right-sizing has no verdict), all of a model's GPUs on one node.
 // selected keeps the models the query asks for (nil keeps all); node sizes come from the whole fleet.
 func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Options, so SizingOptions) Consolidation {
+	so = so.forFleet(f)
 	var c Consolidation
 	candidates := map[string][]colocated{}
 	for i := range f.Models {
@@ -80,7 +81,7 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 		case !t.Current:
 			// Already gone: nothing to spin down or move.
 		case idle.SpinDown:
-			c.Actions = append(c.Actions, spinDown(m, f.Grid, idle, floors, o))
+			c.Actions = append(c.Actions, spinDown(m, f.Grid, idle, floors, o, so))
 		case t.IdleShare >= CoLocateMinIdleShare:
 			rs := RightSize(m, f.Grid, floors, o, so)
 			item, ok := colocationItem(rs)
@@ -95,7 +96,7 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 
 	nodes := nodeSizes(f)
 	for _, gpuType := range sortedKeys(candidates) {
-		if a, ok := coLocate(gpuType, candidates[gpuType], nodes[gpuType], floors); ok {
+		if a, ok := coLocate(gpuType, candidates[gpuType], nodes[gpuType], freedSavingW(floors.For(gpuType), gpuType, so, o.GPUs)); ok {
 			c.Actions = append(c.Actions, a)
 		}
 	}
@@ -104,9 +105,15 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 	return c
 }
 
-func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options) ConsolidationAction {
+// spinDown saves the model's power less what its GPUs draw afterwards under the savings baseline (the pool's
+// idle power, nothing when powered off, their idle floor when the pool's is unknown).
+func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options, so SizingOptions) ConsolidationAction {
 	a := Attribute(m, g, floors, o)
 	t := idle.Traffic
+	floor := floors.For(idle.GPUType)
+	fs := freedSavingW(floor, idle.GPUType, so, o.GPUs)
+	afterW := float64(t.GPUs) * (floor.W - fs.perGPUW)
+	saving := math.Max(a.PowerW-afterW, 0)
 	gaps := "never served a request"
 	if t.BusyRuns > 0 {
 		gaps = fmt.Sprintf("typically %s between requests, longest idle run %s, %.1f wake-ups a day",
@@ -119,11 +126,11 @@ func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options
 	return ConsolidationAction{
 		Action: ActionSpinDown, Models: []string{m.Name}, GPUType: idle.GPUType,
 		GPUsNow: t.GPUs, GPUsAfter: 0,
-		SavingW:           a.PowerW,
-		SavingKWhPerDay:   a.PowerW * 24 / 1000,
-		SavingKgCO2PerDay: a.CO2GPerH * 24 / 1000,
-		Reason: fmt.Sprintf("idle %.1f%% of %s with data (%s)%s; %dx %s draw ~%.0f W",
-			100*t.IdleShare, formatDuration(t.History), gaps, now, t.GPUs, ShortGPUName(idle.GPUType), a.PowerW),
+		SavingW:           saving,
+		SavingKWhPerDay:   saving * 24 / 1000,
+		SavingKgCO2PerDay: saving * 86400 * gramsPerJoule(m, a, o) / 1000,
+		Reason: fmt.Sprintf("idle %.1f%% of %s with data (%s)%s; %dx %s draw ~%.0f W, ~%.0f W after a spin-down (%s)",
+			100*t.IdleShare, formatDuration(t.History), gaps, now, t.GPUs, ShortGPUName(idle.GPUType), a.PowerW, afterW, fs.about),
 	}
 }
 
@@ -149,7 +156,7 @@ func colocationItem(rs RightSizing) (PackItem, bool) {
 	return PackItem{Name: rs.Model, NeedGB: rs.MemoryNeedGB, TP: tp}, true
 }
 
-func coLocate(gpuType string, cands []colocated, nodeGPUs int, floors IdleFloors) (ConsolidationAction, bool) {
+func coLocate(gpuType string, cands []colocated, nodeGPUs int, fs freedSaving) (ConsolidationAction, bool) {
 	if len(cands) < 2 {
 		return ConsolidationAction{}, false
 	}
@@ -172,8 +179,7 @@ func coLocate(gpuType string, cands []colocated, nodeGPUs int, floors IdleFloors
 	}
 	slices.Sort(a.Models)
 	a.GPUsAfter = p.GPUs
-	floor := floors.For(gpuType)
-	a.SavingW = float64(a.GPUsNow-a.GPUsAfter) * floor.W
+	a.SavingW = float64(a.GPUsNow-a.GPUsAfter) * fs.perGPUW
 	a.SavingKWhPerDay = a.SavingW * 24 / 1000
 	if energyJ > 0 {
 		a.SavingKgCO2PerDay = a.SavingW * 86400 * co2G / energyJ / 1000
@@ -181,9 +187,9 @@ func coLocate(gpuType string, cands []colocated, nodeGPUs int, floors IdleFloors
 	a.Plan = packingPlan(p)
 	name := ShortGPUName(gpuType)
 	a.Reason = fmt.Sprintf("%d low-traffic models (idle %.0f-%.0f%% of the time) on %dx %s fit %dx by memory "+
-		"(first-fit decreasing, a model's GPUs on one node of %d): frees %s, saves ~%.0f W at the %s idle floor of %.0f W per GPU",
+		"(first-fit decreasing, a model's GPUs on one node of %d): frees %s, saves ~%.0f W (%s)",
 		len(cands), 100*minIdle, 100*maxIdle, a.GPUsNow, name, a.GPUsAfter, nodeGPUs,
-		plural(a.GPUsNow-a.GPUsAfter, "GPU"), a.SavingW, floor.Source, floor.W)
+		plural(a.GPUsNow-a.GPUsAfter, "GPU"), a.SavingW, fs.about)
 	return a, true
 }
 
