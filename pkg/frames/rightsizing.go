@@ -14,6 +14,7 @@ const (
 	UnitGB        = "decgbytes"
 	UnitHours     = "h" // Grafana shows long durations in days
 	UnitPerDay    = "/day"
+	UnitSeconds   = "s"
 )
 
 type rightSizing = fleet.RightSizing
@@ -57,6 +58,19 @@ func RightSizingTable(rows []fleet.RightSizing) *data.Frame {
 		number("idle_floor_w", rows, func(r rightSizing) float64 { return r.IdleFloor.W }, config("Idle floor per GPU", UnitWatts)),
 		text("idle_source", rows, func(r rightSizing) string { return string(r.IdleFloor.Source) }, config("Idle floor from", "")),
 		number("history_h", rows, func(r rightSizing) float64 { return r.Traffic.History.Hours() }, config("History", UnitHours)),
+		number("replicas", rows, func(r rightSizing) float64 { return countOrNull(r.Replicas) }, config("Replicas", UnitCount)),
+		number("gpus_per_replica", rows, func(r rightSizing) float64 { return countOrNull(r.GPUsPerReplica) }, config("GPUs per replica", UnitCount)),
+		number("recommended_replicas", rows, func(r rightSizing) float64 { return countOrNull(r.RecommendedReplicas) }, config("Recommended replicas", UnitCount)),
+		number("recommended_gpus_per_replica", rows, func(r rightSizing) float64 { return countOrNull(r.RecommendedGPUsPerReplica) }, config("Recommended GPUs per replica", UnitCount)),
+		number("gpus_freed", rows, func(r rightSizing) float64 { return verdictCount(r, r.GPUsFreed) }, config("GPUs freed", UnitCount)),
+		number("physics_capacity_tokens_per_s", rows, func(r rightSizing) float64 { return r.PhysicsCapacityTokensPerS }, config("Capacity by physics", UnitTokensPerS)),
+		number("power_capacity_tokens_per_s", rows, func(r rightSizing) float64 { return r.PowerCapacityTokensPerS }, config("Capacity by power", UnitTokensPerS)),
+		number("saturation_capacity_tokens_per_s", rows, func(r rightSizing) float64 { return r.SaturationCapacityTokensPerS }, config("Capacity by saturation", UnitTokensPerS)),
+		number("power_headroom_share", rows, func(r rightSizing) float64 { return r.PowerHeadroomShare }, config("Power above floor at p95", UnitShare)),
+		number("projected_ttft_p95_s", rows, func(r rightSizing) float64 { return r.ProjectedTTFTP95S }, config("Projected TTFT p95", UnitSeconds)),
+		number("projected_itl_p95_s", rows, func(r rightSizing) float64 { return r.ProjectedITLP95S }, config("Projected ITL p95", UnitSeconds)),
+		text("saving_baseline", rows, func(r rightSizing) string { return string(r.SavingBaseline) }, config("Freed GPUs", "")),
+		number("pool_idle_w", rows, func(r rightSizing) float64 { return r.PoolIdleW }, config("Pool idle per GPU", UnitWatts)),
 	).SetMeta(tableMeta())
 }
 
@@ -71,6 +85,14 @@ func SavingLong(rows []fleet.RightSizing) *data.Frame {
 // countOrNull is a GPU count, NaN (null) for 0: "no recommendation".
 func countOrNull(n int) float64 {
 	if n == 0 {
+		return math.NaN()
+	}
+	return float64(n)
+}
+
+// verdictCount is n where the model has a verdict, null otherwise.
+func verdictCount(r rightSizing, n int) float64 {
+	if !r.Verdict {
 		return math.NaN()
 	}
 	return float64(n)

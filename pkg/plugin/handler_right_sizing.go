@@ -51,6 +51,9 @@ func sizingOptions(s *models.Settings, q models.Query) fleet.SizingOptions {
 	so.TrafficMargin = q.TrafficMargin
 	so.MinHistory = time.Duration(q.MinHistoryHours * float64(time.Hour))
 	so.SpinDownIdleShare = q.SpinDownIdleShare
+	so.ContextTokens = q.ContextTokens
+	so.FreedGPUs = fleet.FreedGPUs(q.FreedGPUs)
+	so.SLO = sloOf(s.SLO, q)
 	overrides := make([]fleet.SizeOverride, len(s.ModelSizes))
 	for i, m := range s.ModelSizes {
 		overrides[i] = fleet.SizeOverride{Model: m.Model, ParamsB: m.ParamsB, Dtype: m.Dtype}
@@ -58,3 +61,20 @@ func sizingOptions(s *models.Settings, q models.Query) fleet.SizingOptions {
 	so.Sizes = fleet.NewModelSizes(fleet.DefaultModelSizes, overrides)
 	return so
 }
+
+// sloOf is the data source's latency SLO (its defaults when unset) with the query's overrides on top.
+func sloOf(s *models.SLOSettings, q models.Query) fleet.SLO {
+	ttft, itl := float64(models.DefaultTTFTP95Seconds), models.DefaultITLP95Seconds
+	if s != nil {
+		ttft, itl = s.TTFTP95Seconds, s.ITLP95Seconds
+	}
+	if q.TTFTP95Seconds > 0 {
+		ttft = q.TTFTP95Seconds
+	}
+	if q.ITLP95Seconds > 0 {
+		itl = q.ITLP95Seconds
+	}
+	return fleet.SLO{TTFTP95: seconds(ttft), ITLP95: seconds(itl)}
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
