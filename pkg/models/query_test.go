@@ -64,6 +64,7 @@ func TestQueryOptionsMatchTheSharedFixture(t *testing.T) {
 	}
 	assert.Equal(t, TimeseriesMetrics, f.Choices["metric"])
 	assert.True(t, slices.Equal([]string{"total", "generation"}, f.Choices["tokens"]))
+	assert.Equal(t, FreedGPUChoices, f.Choices["freedGPUs"])
 }
 
 func TestParseQueryErrorsNameTheOption(t *testing.T) {
