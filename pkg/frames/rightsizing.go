@@ -29,18 +29,12 @@ func RightSizing(rows []fleet.RightSizing, c Context) data.Frames {
 // saving_kgco2_per_day, reason), then what the verdict rests on. recommended_gpus and oversized are null where
 // there is no verdict.
 func RightSizingTable(rows []fleet.RightSizing) *data.Frame {
-	oversized := make([]*bool, len(rows))
-	for i := range rows {
-		if rows[i].Verdict {
-			oversized[i] = &rows[i].Oversized
-		}
-	}
 	return data.NewFrame("right-sizing",
 		text("model", rows, func(r rightSizing) string { return r.Model }, config("Model", "")),
 		text("gpu_type", rows, func(r rightSizing) string { return r.GPUType }, config("GPU type", "")),
 		number("gpus", rows, func(r rightSizing) float64 { return float64(r.GPUs) }, config("GPUs", UnitCount)),
 		number("recommended_gpus", rows, func(r rightSizing) float64 { return countOrNull(r.RecommendedGPUs) }, config("Recommended GPUs", UnitCount)),
-		data.NewField("oversized", nil, oversized).SetConfig(config("Oversized", "")),
+		verdictBool("oversized", rows, func(r rightSizing) bool { return r.Oversized }, config("Oversized", "")),
 		number("saving_w", rows, func(r rightSizing) float64 { return r.SavingW }, config("Saving", UnitWatts)),
 		number("saving_kgco2_per_day", rows, func(r rightSizing) float64 { return r.SavingKgCO2PerDay }, config("CO2 saving", UnitKgPerDay)),
 		text("reason", rows, func(r rightSizing) string { return r.Reason }, config("Reason", "")),
@@ -69,6 +63,9 @@ func RightSizingTable(rows []fleet.RightSizing) *data.Frame {
 		number("power_headroom_share", rows, func(r rightSizing) float64 { return r.PowerHeadroomShare }, config("Power above floor at p95", UnitShare)),
 		number("projected_ttft_p95_s", rows, func(r rightSizing) float64 { return r.ProjectedTTFTP95S }, config("Projected TTFT p95", UnitSeconds)),
 		number("projected_itl_p95_s", rows, func(r rightSizing) float64 { return r.ProjectedITLP95S }, config("Projected ITL p95", UnitSeconds)),
+		text("kv_source", rows, func(r rightSizing) string { return string(r.Size.KVSource) }, config("KV per token from", "")),
+		verdictBool("at_capacity", rows, func(r rightSizing) bool { return r.AtCapacity }, config("At capacity", "")),
+		verdictBool("latency_checked", rows, func(r rightSizing) bool { return r.LatencyChecked }, config("Latency checked", "")),
 		text("saving_baseline", rows, func(r rightSizing) string { return string(r.SavingBaseline) }, config("Freed GPUs", "")),
 		number("pool_idle_w", rows, func(r rightSizing) float64 { return r.PoolIdleW }, config("Pool idle per GPU", UnitWatts)),
 	).SetMeta(tableMeta())
@@ -88,6 +85,18 @@ func countOrNull(n int) float64 {
 		return math.NaN()
 	}
 	return float64(n)
+}
+
+// verdictBool is a boolean column, null where the model has no verdict.
+func verdictBool(name string, rows []fleet.RightSizing, get func(rightSizing) bool, cfg *data.FieldConfig) *data.Field {
+	out := make([]*bool, len(rows))
+	for i := range rows {
+		if rows[i].Verdict {
+			v := get(rows[i])
+			out[i] = &v
+		}
+	}
+	return data.NewField(name, nil, out).SetConfig(cfg)
 }
 
 // verdictCount is n where the model has a verdict, null otherwise.
