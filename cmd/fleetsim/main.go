@@ -53,7 +53,9 @@ func main() {
 // fleetFlags choose the fleet and how it is named; every command takes them.
 type fleetFlags struct {
 	seed   int64
+	fleet  string
 	models int
+	mixed  bool
 	mess   bool
 	epoch  string
 	naming sim.Naming
@@ -78,8 +80,11 @@ func (r renames) Set(v string) error {
 func (f *fleetFlags) register(fs *flag.FlagSet) {
 	f.rename, f.relbl = renames{}, renames{}
 	fs.Int64Var(&f.seed, "seed", sim.DefaultSeed, "seed of the simulation")
-	fs.IntVar(&f.models, "models", 0, "number of models of a scaled benchmark fleet (0: the default NRP-like fleet)")
+	fs.StringVar(&f.fleet, "fleet", "default", "default (NRP-like, with --mess) or sizing (right-sizing cases: replicas, two GPU types, SLO-bound)")
+	fs.IntVar(&f.models, "models", 0, "number of models of a scaled benchmark fleet (0: the fleet of --fleet)")
 	fs.BoolVar(&f.mess, "mess", true, "default fleet: a pod restart and a 20-minute scrape gap")
+	fs.BoolVar(&f.mixed, "mixed", false, "mix exporter versions: hostname on every second node, no energy counter on every third, pre-v0.10 vLLM names on every second model")
+	fs.BoolVar(&f.naming.Serving, "serving", false, "emit vLLM's serving signals (waiting requests, KV cache, preemptions, requests, TTFT and ITL histograms)")
 	fs.StringVar(&f.epoch, "epoch", "", "when counters start (RFC 3339); default: the start of the window, on the hour")
 	fs.BoolVar(&f.naming.Exported, "exported", false, "workload labels as exported_namespace/pod/container (honor_labels: false)")
 	fs.BoolVar(&f.naming.NoEnergyCounter, "no-energy", false, "leave out DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION")
@@ -100,9 +105,19 @@ func (f *fleetFlags) build(windowStart time.Time) (*sim.Sim, error) {
 		}
 		epoch = t
 	}
-	spec := sim.DefaultFleet(epoch, f.mess)
-	if f.models > 0 {
+	var spec sim.Spec
+	switch {
+	case f.models > 0:
 		spec = sim.ScaledFleet(f.models, f.seed, epoch)
+	case f.fleet == "default":
+		spec = sim.DefaultFleet(epoch, f.mess)
+	case f.fleet == "sizing":
+		spec = sim.SizingFleet(epoch)
+	default:
+		return nil, fmt.Errorf("--fleet %q is not default or sizing", f.fleet)
+	}
+	if f.mixed {
+		spec = sim.MixVariants(spec)
 	}
 	if f.sglang {
 		f.naming.Metrics = sim.SGLang().Metrics
@@ -128,7 +143,11 @@ type window struct {
 
 func (w *window) register(fs *flag.FlagSet, days float64) {
 	fs.Float64Var(&w.days, "days", days, "length of the window in days")
-	fs.DurationVar(&w.step, "step", time.Minute, "time between samples")
+	// History samples as often as Prometheus scrapes; the live exporters answer at any instant, so only the
+	// history needs the interval.
+	for _, name := range []string{"step", "scrape-interval"} {
+		fs.DurationVar(&w.step, name, time.Minute, "time between history samples: Prometheus' scrape interval (--step and --scrape-interval are one flag)")
+	}
 	fs.StringVar(&w.end, "end", "", "end of the window (RFC 3339); default: now, on the step")
 }
 

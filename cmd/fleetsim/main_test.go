@@ -16,7 +16,6 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
 )
 
@@ -55,7 +54,7 @@ func TestHistoryAndTruthDescribeTheSameWindow(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, tr.Models, len(s.Models()))
 	for _, m := range tr.Models {
-		assert.InDelta(t, s.Tokens(m.Model, fleet.TokensGeneration, tr.Start, tr.End), m.GenerationTokens, 1e-6, m.Model)
+		assert.InDelta(t, s.Tokens(m.Model, sim.TokensGeneration, tr.Start, tr.End), m.GenerationTokens, 1e-6, m.Model)
 	}
 }
 
@@ -125,4 +124,43 @@ func TestComposeRunsValidFleetsimCommand(t *testing.T) {
 	assert.Equal(t, []string{"/bin/sh", "/etc/prometheus/entrypoint.sh"}, prom.Entrypoint)
 	assert.FileExists(t, "../../provisioning/prometheus/entrypoint.sh")
 	assert.Contains(t, prom.Volumes, "./provisioning/prometheus:/etc/prometheus:ro")
+}
+
+// --fleet sizing with --serving and --mixed writes the sizing fleet's serving signals under both vLLM
+// generations' names, sampled every --scrape-interval; its truth has the replicas; an unknown fleet is an error.
+func TestFleetAndServingFlags(t *testing.T) {
+	var om bytes.Buffer
+	args := []string{"--fleet", "sizing", "--days", "0.01", "--end", end}
+	require.NoError(t, history(append(args, "--serving", "--mixed", "--scrape-interval", "15s"), &om))
+	times := map[string]bool{}
+	families := map[string]bool{}
+	for _, line := range strings.Split(om.String(), "\n") {
+		if name, rest, ok := strings.Cut(line, "{"); ok {
+			families[name] = true
+			times[rest[strings.LastIndexByte(rest, ' ')+1:]] = true
+		}
+	}
+	for _, name := range []string{sim.MetricKVCacheUsage, sim.MetricGPUCacheUsage, sim.MetricITL + "_bucket", sim.MetricTimePerOutputToken + "_bucket",
+		sim.MetricTTFT + "_count", sim.MetricRequestSuccess, sim.MetricCacheConfig} {
+		assert.True(t, families[name], name)
+	}
+	// 0.01 days is 864 s: samples at the end and every 15 s back, 57 steps after the start.
+	assert.Len(t, times, 864/15+1, "a sample every 15 s")
+	assert.Contains(t, om.String(), `hostname="`+sim.HostSizingA100b+`"`, "--mixed: the second node labels hostname")
+
+	var out bytes.Buffer
+	require.NoError(t, truth(args, &out))
+	var tr struct {
+		Models []struct {
+			Model          string `json:"model"`
+			Replicas       int    `json:"replicas"`
+			GPUsPerReplica int    `json:"gpus_per_replica"`
+		} `json:"models"`
+	}
+	require.NoError(t, json.Unmarshal(out.Bytes(), &tr))
+	require.Len(t, tr.Models, len(sim.SizingFleet(time.Time{}).Models))
+	assert.Equal(t, sim.SizingReplicas, tr.Models[1].Model)
+	assert.Equal(t, []int{2, 2}, []int{tr.Models[1].Replicas, tr.Models[1].GPUsPerReplica})
+
+	assert.ErrorContains(t, truth([]string{"--fleet", "nope", "--days", "0.01", "--end", end}, io.Discard), `--fleet "nope"`)
 }

@@ -212,7 +212,7 @@ func TestFleetTimeseriesFollowTheSimulatorStepByStep(t *testing.T) {
 					wantW += fleetSim.ModelPowerW(m.Model, mark)
 				}
 				wantW /= float64(len(gauge))
-				wantR := fleetSim.MeanTokensPerS(m.Model, fleet.TokensTotal, counter[0], counter[len(counter)-1])
+				wantR := fleetSim.MeanTokensPerS(m.Model, sim.TokensTotal, counter[0], counter[len(counter)-1])
 				power, tokens := series["power_w"][m.Model][i], series["tokens_per_s"][m.Model][i]
 				require.NotNil(t, power, "power at %s", at)
 				require.NotNil(t, tokens, "tokens at %s", at)

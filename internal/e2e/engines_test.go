@@ -12,8 +12,8 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/testhost"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/vmtest"
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
 
@@ -96,7 +96,7 @@ func TestEnginesAgreeWithTheTruth(t *testing.T) {
 					continue
 				}
 				for i, at := range times {
-					want := fleetSim.MeanTokensPerS(model, fleet.TokensTotal, at.Add(-step), at)
+					want := fleetSim.MeanTokensPerS(model, sim.TokensTotal, at.Add(-step), at)
 					if values[i] != nil && fleetSim.Defined(at.Add(-step), at) && want >= 1 {
 						checked++
 						require.InEpsilon(t, want, *values[i], 0.02, "%s tok/s at %s", model, at)

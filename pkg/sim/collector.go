@@ -55,7 +55,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, f := range families {
-		if f.gpu != c.gpu || !c.naming.emitted(f) {
+		if f.gpu != c.gpu {
 			continue
 		}
 		if f.gpu {
@@ -66,7 +66,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for pi, p := range s.pods {
 			if k >= p.k0 && k < p.k1 {
-				c.emit(ch, f, pi, s.podLabels(c.naming, pi), t)
+				c.emit(ch, f, pi, s.podLabels(c.naming, f, pi), t)
 			}
 		}
 	}
@@ -78,17 +78,30 @@ func (c *collector) emit(ch chan<- prometheus.Metric, f family, idx int, labels 
 	for i, l := range labels {
 		names[i], values[i] = l.Name, l.Value
 	}
-	name := c.naming.metric(f.name)
+	name, ok := c.s.seriesName(c.naming, f, idx)
+	if !ok {
+		return
+	}
 	key := name + "\xff" + strings.Join(names, "\xff")
 	d, ok := c.descs.Load(key)
 	if !ok {
 		d, _ = c.descs.LoadOrStore(key, prometheus.NewDesc(name, f.help, names, nil))
 	}
-	typ := prometheus.GaugeValue
-	if f.counter {
-		typ = prometheus.CounterValue
+	var m prometheus.Metric
+	var err error
+	switch f.kind {
+	case histogramKind:
+		h := f.hist(c.s, idx, tMS)
+		buckets := make(map[float64]uint64, len(f.bounds))
+		for j, le := range f.bounds {
+			buckets[le] = h.buckets[j]
+		}
+		m, err = prometheus.NewConstHistogram(d.(*prometheus.Desc), h.count, h.sum, buckets, values...)
+	case counter:
+		m, err = prometheus.NewConstMetric(d.(*prometheus.Desc), prometheus.CounterValue, f.value(c.s, idx, tMS), values...)
+	default:
+		m, err = prometheus.NewConstMetric(d.(*prometheus.Desc), prometheus.GaugeValue, f.value(c.s, idx, tMS), values...)
 	}
-	m, err := prometheus.NewConstMetric(d.(*prometheus.Desc), typ, f.value(c.s, idx, tMS), values...)
 	if err != nil {
 		m = prometheus.NewInvalidMetric(d.(*prometheus.Desc), err)
 	}

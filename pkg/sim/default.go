@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -217,4 +218,90 @@ func ScaledFleet(n int, seed int64, epoch time.Time) Spec {
 		})
 	}
 	return s
+}
+
+// Models and hosts of SizingFleet.
+const (
+	SizingOversized = "acme/oversized-7B"    // 7B bf16 on 4 A100: ~70 tok/s at its p95, GPUs at parked power
+	SizingReplicas  = "gemma-3-27b-it"       // 2 replicas x 2 H100 on two hosts
+	SizingMixed     = "Llama-3.1-8B-mixed"   // one replica on an A100, one on an L40
+	SizingPeaky     = "acme/bursty-8B"       // 2 L40: its bursts need both GPUs, on one it queues
+	SizingSLO       = "Qwen2.5-32B-Instruct" // 4 A100: fits 2 by memory, but its p95 TTFT on 2 exceeds 2 s
+	HostSizingA100  = "sizing-a100-01.sdsc.optiputer.net"
+	HostSizingA100b = "sizing-a100-02.unl.edu"
+	HostSizingL40   = "sizing-l40-01.ucsd.edu"
+	HostSizingH100a = "sizing-h100-01.calit2.optiputer.net"
+	HostSizingH100b = "sizing-h100-02.tacc.utexas.edu"
+)
+
+// SizingFleet is a fleet for right-sizing tests, whose truth (ModelTruth.Serving, Sim.ProjectServing) says
+// what fewer GPUs would do: an oversized 7B whose GPUs idle at parked power, a model of 2 replicas x 2 GPUs,
+// a model on two GPU types, a model whose bursts need all its GPUs, and a model that would fit half its GPUs
+// by memory but would then miss a 2 s p95 time-to-first-token. One L40 and one A100 are unallocated. No mess.
+func SizingFleet(epoch time.Time) Spec {
+	daily := func(base, amplitude, noise float64) Traffic {
+		return Traffic{BaseTokensPerS: base, DailyAmplitude: amplitude, PeakHourUTC: 20, Noise: noise}
+	}
+	return Spec{
+		Epoch: epoch, Tick: DefaultTick, PowerNoiseW: 0.5, DriverVersion: "570.133.20",
+		GPUTypes: []GPUType{A100SXM80, L40, H100SXM},
+		Nodes: []Node{
+			{Host: HostSizingA100, GPUType: A100SXM80.Name, GPUs: 8},
+			{Host: HostSizingA100b, GPUType: A100SXM80.Name, GPUs: 2},
+			{Host: HostSizingL40, GPUType: L40.Name, GPUs: 4},
+			{Host: HostSizingH100a, GPUType: H100SXM.Name, GPUs: 2},
+			{Host: HostSizingH100b, GPUType: H100SXM.Name, GPUs: 2},
+		},
+		Models: []ModelSpec{
+			{
+				// 0.04 J/token at ~70 tok/s is 0.7 W per GPU above parked: under 1% of 83.75 W.
+				Name: SizingOversized, Namespace: "sizing", GPUType: A100SXM80.Name, GPUs: 4, Hosts: []string{HostSizingA100},
+				ParamsB: 7, BytesPerParam: 2, Traffic: daily(54, 0.3, 0.05), PromptPerGeneration: 2, MarginalJPerToken: 0.04,
+			},
+			{
+				Name: SizingReplicas, Namespace: "sizing", ParamsB: 27, BytesPerParam: 2, Traffic: daily(900, 0.4, 0.15),
+				PromptPerGeneration: 3, MarginalJPerToken: 0.35,
+				Replicas: []ReplicaSpec{
+					{GPUType: H100SXM.Name, GPUs: 2, Hosts: []string{HostSizingH100a}},
+					{GPUType: H100SXM.Name, GPUs: 2, Hosts: []string{HostSizingH100b}},
+				},
+			},
+			{
+				Name: SizingMixed, Namespace: "sizing", ParamsB: 8, BytesPerParam: 2, Traffic: daily(300, 0.4, 0.2),
+				PromptPerGeneration: 2, MarginalJPerToken: 0.2,
+				Replicas: []ReplicaSpec{
+					{GPUType: A100SXM80.Name, GPUs: 1, Hosts: []string{HostSizingA100b}},
+					{GPUType: L40.Name, GPUs: 1, Hosts: []string{HostSizingL40}, MarginalJPerToken: 0.3},
+				},
+			},
+			{
+				// Capacity 2 x 219.5 W / 0.4 J = 1097 tok/s: bursts to ~850 tok/s keep under the queueing knee on
+				// two GPUs, and are far over one GPU's 549.
+				Name: SizingPeaky, Namespace: "sizing", GPUType: L40.Name, GPUs: 2, Hosts: []string{HostSizingL40},
+				ParamsB: 8, BytesPerParam: 2, PromptPerGeneration: 2, MarginalJPerToken: 0.4,
+				Traffic: Traffic{BaseTokensPerS: 150, Noise: 0.1, BurstsPerDay: 3, BurstTokensPerS: 700, BurstMinutes: 30},
+			},
+			{
+				// Capacity 4 x 315.25 W / 0.5 J = 2522 tok/s; at up to ~1400 tok/s it never queues on 4 GPUs,
+				// and on 2 (1261 tok/s) it is near or over capacity a third of the day.
+				Name: SizingSLO, Namespace: "sizing", GPUType: A100SXM80.Name, GPUs: 4, Hosts: []string{HostSizingA100},
+				ParamsB: 32, BytesPerParam: 2, Traffic: daily(1000, 0.3, 0.1), PromptPerGeneration: 2, MarginalJPerToken: 0.5,
+			},
+		},
+	}
+}
+
+// MixVariants returns spec with the exporter versions of a fleet upgraded piecemeal: every second node labels
+// its host "hostname" (dcgm-exporter from May 2026), every third exports no energy counter, every second
+// model runs a vLLM older than v0.10 (LegacyVLLM).
+func MixVariants(spec Spec) Spec {
+	spec.Nodes, spec.Models = slices.Clone(spec.Nodes), slices.Clone(spec.Models)
+	for i := range spec.Nodes {
+		spec.Nodes[i].HostLabel = map[bool]string{true: "hostname"}[i%2 == 1]
+		spec.Nodes[i].NoEnergyCounter = i%3 == 2
+	}
+	for i := range spec.Models {
+		spec.Models[i].LegacyVLLM = i%2 == 1
+	}
+	return spec
 }

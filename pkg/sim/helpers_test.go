@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"math"
 	"net/http/httptest"
 	"sort"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
@@ -150,10 +152,35 @@ func scrape(t testing.TB, s *sim.Sim, n sim.Naming, at time.Time) []sample {
 					smp.value = m.Gauge.GetValue()
 				case m.Counter != nil:
 					smp.value = m.Counter.GetValue()
+				case m.Histogram != nil:
+					out = append(out, histogramSamples(smp, m.Histogram)...)
+					continue
 				}
 				out = append(out, smp)
 			}
 		}
 	}
 	return out
+}
+
+// histogramSamples flattens a scraped histogram into the series a history file holds.
+func histogramSamples(base sample, h *dto.Histogram) []sample {
+	with := func(suffix string, v float64, le string) sample {
+		smp := sample{name: base.name + suffix, labels: map[string]string{}, tMS: base.tMS, value: v}
+		for n, v := range base.labels {
+			smp.labels[n] = v
+		}
+		if le != "" {
+			smp.labels["le"] = le
+		}
+		return smp
+	}
+	var out []sample
+	for _, b := range h.Bucket {
+		if !math.IsInf(b.GetUpperBound(), 1) {
+			out = append(out, with("_bucket", float64(b.GetCumulativeCount()), strconv.FormatFloat(b.GetUpperBound(), 'f', -1, 64)))
+		}
+	}
+	return append(out, with("_bucket", float64(h.GetSampleCount()), "+Inf"), with("_sum", h.GetSampleSum(), ""),
+		with("_count", float64(h.GetSampleCount()), ""))
 }

@@ -99,33 +99,57 @@ func (s *Sim) visitHistory(o HistoryOptions, family func(name string, f family),
 	}
 	endMS := o.End.UnixMilli()
 	firstMS := endMS - (endMS-o.Start.UnixMilli())/stepMS*stepMS
+	type one struct {
+		idx    int
+		name   string
+		labels []Label
+		spans  []holding
+	}
 	for _, f := range families {
-		if !o.Naming.emitted(f) || (len(o.Metrics) > 0 && !slices.Contains(o.Metrics, f.name)) {
+		if !o.Naming.wants(f) || (len(o.Metrics) > 0 && !slices.Contains(o.Metrics, f.name)) {
 			continue
 		}
-		name := o.Naming.metric(f.name)
-		job := JobVLLM
-		if f.gpu {
-			job = JobDCGM
-		}
-		family(name, f)
-		visit := func(idx int, labels []Label, spans []holding) {
-			labels = append(labels, Label{"job", job}, Label{"instance", o.Instance})
-			series(name, labels, func(fn func(tMS int64, v float64)) {
-				for _, sp := range spans {
-					s.sampleTimes(firstMS, endMS, stepMS, sp.k0, sp.k1, func(t int64) { fn(t, f.value(s, idx, t)) })
+		var all []one
+		var names []string
+		add := func(idx int, labels []Label, spans []holding) {
+			if name, ok := s.seriesName(o.Naming, f, idx); ok {
+				all = append(all, one{idx, name, labels, spans})
+				if !slices.Contains(names, name) {
+					names = append(names, name)
 				}
-			})
+			}
 		}
 		if f.gpu {
 			for gi := range s.gpus {
 				for _, group := range holdersInOrder(s.gpus[gi].timeline) {
-					visit(gi, s.gpuLabels(o.Naming, gi, group[0].pod), group)
+					add(gi, s.gpuLabels(o.Naming, gi, group[0].pod), group)
 				}
 			}
 		} else {
 			for pi := range s.pods {
-				visit(pi, s.podLabels(o.Naming, pi), []holding{{k0: s.pods[pi].k0, k1: s.pods[pi].k1, pod: pi}})
+				add(pi, s.podLabels(o.Naming, f, pi), []holding{{k0: s.pods[pi].k0, k1: s.pods[pi].k1, pod: pi}})
+			}
+		}
+		job := JobVLLM
+		if f.gpu {
+			job = JobDCGM
+		}
+		// A family whose name differs between series (vLLM versions) is written as one family per name.
+		for _, name := range names {
+			family(name, f)
+			for _, se := range all {
+				if se.name != name {
+					continue
+				}
+				for _, pt := range f.parts() {
+					labels := append(slices.Clone(se.labels), pt.labels...)
+					labels = append(labels, Label{"job", job}, Label{"instance", o.Instance})
+					series(name+pt.suffix, labels, func(fn func(tMS int64, v float64)) {
+						for _, sp := range se.spans {
+							s.sampleTimes(firstMS, endMS, stepMS, sp.k0, sp.k1, func(t int64) { fn(t, pt.value(s, se.idx, t)) })
+						}
+					})
+				}
 			}
 		}
 	}
@@ -178,9 +202,9 @@ func (s *Sim) sampleTimes(first, last, step, k0, k1 int64, fn func(tMS int64)) {
 }
 
 func writeFamilyHeader(w *bufio.Writer, name string, f family) {
-	typ, famName := "gauge", name
-	if f.counter {
-		typ, famName = "counter", strings.TrimSuffix(name, "_total")
+	typ, famName := f.kind.String(), name
+	if f.kind == counter {
+		famName = strings.TrimSuffix(name, "_total")
 	}
 	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", famName, f.help, famName, typ)
 }

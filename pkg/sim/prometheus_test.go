@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/promtest"
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
 )
 
@@ -132,7 +131,7 @@ func TestBackfilledStepsMatchTruth(t *testing.T) {
 			if !s.Defined(at.Add(-window), at) {
 				continue
 			}
-			want := s.MeanTokensPerS(name, fleet.TokensGeneration, at.Add(-window), at)
+			want := s.MeanTokensPerS(name, sim.TokensGeneration, at.Add(-window), at)
 			got := float64(p.Value)
 			if want < 1 {
 				require.InDelta(t, want, got, 0.02, "%s at %s", name, at)
@@ -203,7 +202,7 @@ func TestPrometheusScrapesLiveFleet(t *testing.T) {
 			require.NotEmpty(t, pod)
 			// The counter is the exact integral of the true rate up to the scrape.
 			at := time.UnixMilli(int64(stamps[ms.Name] * 1000))
-			want := s.Tokens(ms.Name, fleet.TokensGeneration, epoch, at)
+			want := s.Tokens(ms.Name, sim.TokensGeneration, epoch, at)
 			assert.InDelta(t, want, float64(vllm[i].Value), math.Max(1e-4*want, 1e-3), "tokens at the scrape")
 
 			assert.Equal(t, float64(ms.GPUs), gpus[pod], "GPU series carrying the pod")

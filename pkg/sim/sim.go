@@ -8,41 +8,57 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 // Sim is a fleet resolved from a Spec and a seed: physical GPUs, pods and their GPUs over time, and the
 // physics. It is safe for concurrent use.
 type Sim struct {
-	spec   Spec
-	seed   uint64
-	tickMS int64
-	e0     int64 // tick index of the first tick after the epoch
-	models []model
-	byName map[string]int // model name -> index
-	gpus   []gpu
-	pods   []pod
-	gaps   [][2]int64 // [start, end) in Unix ms
-	cache  *blockCache
+	spec          Spec
+	seed          uint64
+	tickMS        int64
+	e0            int64 // tick index of the first tick after the epoch
+	models        []model
+	replicas      []replica
+	byName        map[string]int // model name -> index
+	gpus          []gpu
+	pods          []pod
+	gaps          [][2]int64 // [start, end) in Unix ms
+	cache         *blockCache
+	rowOf         [nQuantities]int // first row of each quantity in cache
+	servingCaches sync.Map         // replica -> func() *blockCache, see servingCache
 }
 
 type model struct {
 	spec        ModelSpec
 	key         uint64
-	typ         GPUType
 	promptShare float64
-	// saturationTokensPerS is the most the model's GPUs serve within their power limit (see servedTokensPerS).
+	replicas    []int // indices into Sim.replicas
+	pods        []int // every pod of every replica, in order of creation
+}
+
+// replica is one replica of a model: its GPUs' physics and its pods over time (one after each restart).
+type replica struct {
+	model     int
+	spec      ReplicaSpec
+	typ       GPUType
+	jPerToken float64
+	// saturationTokensPerS is the most the replica's GPUs serve within their power limit (see servedTokensPerS).
 	saturationTokensPerS float64
 	pods                 []int
 }
 
 type gpu struct {
-	host     string
-	index    int
-	typ      GPUType
-	uuid     string
-	pciBusID string
-	key      uint64
+	host string
+	// hostLabel and noEnergy are the node's naming overrides.
+	hostLabel string
+	noEnergy  bool
+	index     int
+	typ       GPUType
+	uuid      string
+	pciBusID  string
+	key       uint64
 	// timeline covers [e0, forever) with the pod holding the GPU (-1: none), in tick order.
 	timeline []holding
 }
@@ -53,10 +69,11 @@ type holding struct {
 }
 
 type pod struct {
-	model  int
-	name   string
-	gpus   []int
-	k0, k1 int64 // alive ticks [k0, k1); k1 is forever for the last pod
+	model   int
+	replica int // index into Sim.replicas
+	name    string
+	gpus    []int
+	k0, k1  int64 // alive ticks [k0, k1); k1 is forever for the last pod
 }
 
 const forever = math.MaxInt64 / 4
@@ -68,35 +85,35 @@ func New(spec Spec, seed int64) (*Sim, error) {
 	}
 	s := &Sim{spec: spec, seed: uint64(seed), tickMS: spec.Tick.Milliseconds(), byName: map[string]int{}}
 	s.e0 = spec.Epoch.UnixMilli() / s.tickMS
-	free := map[string][]int{} // host -> GPUs in index order
 	for _, n := range spec.Nodes {
 		typ, _ := spec.gpuType(n.GPUType)
 		for i := range n.GPUs {
-			g := gpu{host: n.Host, index: i, typ: typ, key: hashString(n.Host + "/" + strconv.Itoa(i))}
+			g := gpu{host: n.Host, hostLabel: n.HostLabel, noEnergy: n.NoEnergyCounter, index: i, typ: typ, key: hashString(n.Host + "/" + strconv.Itoa(i))}
 			g.uuid = uuidFrom(g.key ^ s.seed)
 			g.pciBusID = pciBusID(i)
-			free[n.Host] = append(free[n.Host], len(s.gpus))
 			s.gpus = append(s.gpus, g)
 		}
 	}
 	for mi, ms := range spec.Models {
-		typ, ok := spec.gpuType(ms.GPUType)
-		if !ok {
-			return nil, fmt.Errorf("the fleet spec is not valid: model %q: GPU type %q is not in the spec's GPU types", ms.Name, ms.GPUType)
-		}
 		ms.Container = ms.ContainerName()
 		s.byName[ms.Name] = mi
-		s.models = append(s.models, model{
-			spec: ms, key: hashString(ms.Name), typ: typ,
-			promptShare:          ms.PromptPerGeneration / (1 + ms.PromptPerGeneration),
-			saturationTokensPerS: saturationTokensPerS(ms, typ, spec.PowerNoiseW),
-		})
-		if err := s.addPod(mi, ms.Hosts, s.e0, forever); err != nil {
-			return nil, err
+		s.models = append(s.models, model{spec: ms, key: hashString(ms.Name), promptShare: ms.PromptPerGeneration / (1 + ms.PromptPerGeneration)})
+		for _, rs := range ms.ReplicaSpecs() {
+			typ, _ := spec.gpuType(rs.GPUType)
+			r := replica{model: mi, spec: rs, typ: typ, jPerToken: ms.MarginalJPerToken}
+			if rs.MarginalJPerToken > 0 {
+				r.jPerToken = rs.MarginalJPerToken
+			}
+			r.saturationTokensPerS = saturationTokensPerS(r, spec.PowerNoiseW)
+			s.models[mi].replicas = append(s.models[mi].replicas, len(s.replicas))
+			s.replicas = append(s.replicas, r)
+			if err := s.addPod(len(s.replicas)-1, rs.Hosts, s.e0, forever); err != nil {
+				return nil, err
+			}
 		}
 	}
 	restarts := slices.Clone(spec.Mess.Restarts)
-	sort.Slice(restarts, func(i, j int) bool { return restarts[i].At.Before(restarts[j].At) })
+	sort.SliceStable(restarts, func(i, j int) bool { return restarts[i].At.Before(restarts[j].At) })
 	for _, r := range restarts {
 		if err := s.restart(r); err != nil {
 			return nil, err
@@ -108,28 +125,31 @@ func New(spec Spec, seed int64) (*Sim, error) {
 	for gi := range s.gpus {
 		s.gpus[gi].timeline = s.timeline(gi)
 	}
-	s.cache = newBlockCache(s)
+	s.cache = newPhysicsCache(s)
 	return s, nil
 }
 
-// addPod starts a pod of model mi on the first GPUs of hosts free over ticks [k0, k1).
-func (s *Sim) addPod(mi int, hosts []string, k0, k1 int64) error {
-	m := &s.models[mi]
-	p := pod{model: mi, k0: k0, k1: k1, name: podName(m.spec.Container, m.key^s.seed, len(m.pods))}
+// addPod starts a pod of replica ri on the first GPUs of hosts free over ticks [k0, k1). Pods are named by
+// their model's pod count, so a one-replica model keeps the names it had before replicas existed.
+func (s *Sim) addPod(ri int, hosts []string, k0, k1 int64) error {
+	r := &s.replicas[ri]
+	m := &s.models[r.model]
+	p := pod{model: r.model, replica: ri, k0: k0, k1: k1, name: podName(m.spec.Container, m.key^s.seed, len(m.pods))}
 	for _, h := range hosts {
 		for gi := range s.gpus {
 			g := &s.gpus[gi]
-			if len(p.gpus) == m.spec.GPUs || g.host != h || g.typ.Name != m.typ.Name || !s.gpuFree(gi, k0, k1) {
+			if len(p.gpus) == r.spec.GPUs || g.host != h || g.typ.Name != r.typ.Name || !s.gpuFree(gi, k0, k1) {
 				continue
 			}
 			p.gpus = append(p.gpus, gi)
 		}
 	}
-	if len(p.gpus) < m.spec.GPUs {
+	if len(p.gpus) < r.spec.GPUs {
 		return fmt.Errorf("the fleet spec is not valid: model %q needs %d free %s GPUs on %s, found %d",
-			m.spec.Name, m.spec.GPUs, m.typ.Name, strings.Join(hosts, ", "), len(p.gpus))
+			m.spec.Name, r.spec.GPUs, r.typ.Name, strings.Join(hosts, ", "), len(p.gpus))
 	}
 	m.pods = append(m.pods, len(s.pods))
+	r.pods = append(r.pods, len(s.pods))
 	s.pods = append(s.pods, p)
 	return nil
 }
@@ -143,23 +163,35 @@ func (s *Sim) gpuFree(gi int, k0, k1 int64) bool {
 	return true
 }
 
-// restart ends the model's current pod at r.At and starts a new one after r.Down, on tick boundaries.
+// restart ends the current pod of each restarting replica at r.At and starts a new one after r.Down, on tick
+// boundaries.
 func (s *Sim) restart(r Restart) error {
-	mi := s.byName[r.Model]
-	m := &s.models[mi]
-	old := &s.pods[m.pods[len(m.pods)-1]]
+	m := &s.models[s.byName[r.Model]]
+	which := r.Replicas
+	if len(which) == 0 {
+		for i := range m.replicas {
+			which = append(which, i)
+		}
+	}
 	end := r.At.UnixMilli() / s.tickMS
 	start := end + (r.Down.Milliseconds()+s.tickMS-1)/s.tickMS
-	if end <= old.k0 {
-		return fmt.Errorf("the fleet spec is not valid: restart of %q at %s is before its pod started", r.Model, r.At.UTC().Format(time.RFC3339))
+	for _, i := range which {
+		rep := &s.replicas[m.replicas[i]]
+		old := &s.pods[rep.pods[len(rep.pods)-1]]
+		if end <= old.k0 {
+			return fmt.Errorf("the fleet spec is not valid: restart of %q at %s is before its pod started", r.Model, r.At.UTC().Format(time.RFC3339))
+		}
+		k1 := old.k1
+		old.k1 = end
+		hosts := r.ToHosts
+		if len(hosts) == 0 {
+			hosts = rep.spec.Hosts
+		}
+		if err := s.addPod(m.replicas[i], hosts, start, k1); err != nil {
+			return err
+		}
 	}
-	k1 := old.k1
-	old.k1 = end
-	hosts := r.ToHosts
-	if len(hosts) == 0 {
-		hosts = m.spec.Hosts
-	}
-	return s.addPod(mi, hosts, start, k1)
+	return nil
 }
 
 // timeline lists who holds GPU gi from the epoch on, unheld stretches included.
@@ -238,9 +270,9 @@ func (s *Sim) trafficTokensPerS(m *model, k int64) float64 {
 	return math.Max(r, 0)
 }
 
-// serving reports whether a pod of the model is alive over tick k.
-func (s *Sim) serving(m *model, k int64) bool {
-	for _, pi := range m.pods {
+// alive reports whether a pod of replica ri is alive over tick k.
+func (s *Sim) alive(ri int, k int64) bool {
+	for _, pi := range s.replicas[ri].pods {
 		if p := &s.pods[pi]; k >= p.k0 && k < p.k1 {
 			return true
 		}
@@ -248,34 +280,53 @@ func (s *Sim) serving(m *model, k int64) bool {
 	return false
 }
 
-// saturationTokensPerS is the token rate at which a model's GPUs reach their power limit: a power-capped GPU
-// throttles, so it serves no more than its power allows. The limit is approached to within the power noise, so
-// that a throttled GPU's noisy reading stays at or under its limit and power stays parked plus marginal J/token
-// x tokens/s at every tick (with zero-mean noise), capped or not. +Inf for a model whose tokens cost nothing.
-func saturationTokensPerS(m ModelSpec, typ GPUType, noiseW float64) float64 {
-	if m.MarginalJPerToken <= 0 {
+// serving reports whether a pod of the model is alive over tick k.
+func (s *Sim) serving(m *model, k int64) bool {
+	return slices.ContainsFunc(m.replicas, func(ri int) bool { return s.alive(ri, k) })
+}
+
+// demandTokensPerS is the token rate demanded of replica ri over tick k: the model's traffic split evenly
+// across its replicas alive then (0 when ri is not).
+func (s *Sim) demandTokensPerS(ri int, k int64) float64 {
+	if !s.alive(ri, k) {
+		return 0
+	}
+	m := &s.models[s.replicas[ri].model]
+	n := 0
+	for _, rj := range m.replicas {
+		if s.alive(rj, k) {
+			n++
+		}
+	}
+	return s.trafficTokensPerS(m, k) / float64(n)
+}
+
+// saturationTokensPerS is the token rate at which a replica's GPUs reach their power limit: a power-capped
+// GPU throttles, so it serves no more than its power allows. The limit is approached to within the power
+// noise, so that a throttled GPU's noisy reading stays at or under its limit and power stays parked plus
+// marginal J/token x tokens/s at every tick (with zero-mean noise), capped or not. +Inf for a replica whose
+// tokens cost nothing.
+func saturationTokensPerS(r replica, noiseW float64) float64 {
+	if r.jPerToken <= 0 {
 		return math.Inf(1)
 	}
-	return float64(m.GPUs) * (typ.PowerCapW - typ.ParkedW - noiseW) / m.MarginalJPerToken
+	return float64(r.spec.GPUs) * (r.typ.PowerCapW - r.typ.ParkedW - noiseW) / r.jPerToken
 }
 
-// servedTokensPerS is the token rate the model serves over tick k if it serves then: the demanded rate, up to
-// what its GPUs can serve at their power limit.
-func (s *Sim) servedTokensPerS(m *model, k int64) float64 {
-	return math.Min(s.trafficTokensPerS(m, k), m.saturationTokensPerS)
+// servedTokensPerS is the token rate replica ri serves over tick k: its demand, up to what its GPUs can
+// serve at their power limit.
+func (s *Sim) servedTokensPerS(ri int, k int64) float64 {
+	return math.Min(s.demandTokensPerS(ri, k), s.replicas[ri].saturationTokensPerS)
 }
 
-// rates is the model's prompt and generation rate over tick k, in milli-tokens per second.
-func (s *Sim) rates(mi int, k int64) (promptMilli, genMilli int64) {
-	m := &s.models[mi]
-	if !s.serving(m, k) {
-		return 0, 0
-	}
-	r := s.servedTokensPerS(m, k) * 1000
-	return int64(math.Round(r * m.promptShare)), int64(math.Round(r * (1 - m.promptShare)))
+// rates is replica ri's prompt and generation rate over tick k, in milli-tokens per second.
+func (s *Sim) rates(ri int, k int64) (promptMilli, genMilli int64) {
+	r := s.servedTokensPerS(ri, k) * 1000
+	share := s.models[s.replicas[ri].model].promptShare
+	return int64(math.Round(r * share)), int64(math.Round(r * (1 - share)))
 }
 
-// powerMW is the power of GPU gi over tick k, in milliwatts, held by pod (-1: none) whose model serves
+// powerMW is the power of GPU gi over tick k, in milliwatts, held by pod (-1: none) whose replica serves
 // tokensPerS over that tick: parked power plus the marginal energy of its share of the tokens, plus noise.
 // The served rate never takes a GPU over its limit (see saturationTokensPerS); the clamp only guards specs
 // whose noise exceeds the headroom.
@@ -286,8 +337,8 @@ func (s *Sim) powerMW(gi int, k int64, pi int, tokensPerS float64) int64 {
 	if pi < 0 {
 		w = g.typ.BareIdleW + noise
 	} else {
-		m := &s.models[s.pods[pi].model]
-		w = g.typ.ParkedW + m.spec.MarginalJPerToken*tokensPerS/float64(m.spec.GPUs) + noise
+		r := &s.replicas[s.pods[pi].replica]
+		w = g.typ.ParkedW + r.jPerToken*tokensPerS/float64(r.spec.GPUs) + noise
 	}
 	w = math.Min(math.Max(w, 0), g.typ.PowerCapW)
 	return int64(math.Round(w * 1000))

@@ -127,7 +127,7 @@ func belowCapRates(s *sim.Sim, m sim.ModelTruth, step time.Duration) []float64 {
 	var out []float64
 	for at := testEpoch.Add(step); !at.After(testEnd); at = at.Add(step) {
 		from := at.Add(-step)
-		r := s.MeanTokensPerS(m.Model, fleet.TokensTotal, from, at)
+		r := s.MeanTokensPerS(m.Model, sim.TokensTotal, from, at)
 		limitW := float64(s.GPUsAt(m.Model, at)) * m.PowerCapWPerGPU
 		if r >= sim.IdleTokensPerS && s.MeanPowerW(m.Model, from, at) < fleet.PowerCapFraction*limitW {
 			out = append(out, r)
@@ -188,7 +188,7 @@ func TestPhysicsPowerFollowsTheServedTokens(t *testing.T) {
 			throttled, free := 0, 0
 			// A day, every 5 minutes: across the daily peak, where the A6000 models throttle.
 			for at := from.Add(5 * time.Minute); !at.After(from.Add(24 * time.Hour)); at = at.Add(5 * time.Minute) {
-				rate := s.MeanTokensPerS(ms.Name, fleet.TokensTotal, at.Add(-time.Minute), at)
+				rate := s.MeanTokensPerS(ms.Name, sim.TokensTotal, at.Add(-time.Minute), at)
 				require.LessOrEqual(t, rate, truth.SaturationTokensPerS+1e-3, "served at most the saturation rate at %s", at)
 				power := s.ModelPowerW(ms.Name, at)
 				noise := gpus * (spec.PowerNoiseW + 0.001)
@@ -340,7 +340,7 @@ func TestRestartResetsCountersAndMovesGPUs(t *testing.T) {
 	assert.NotEqual(t, oldPod, newPod)
 	assert.Greater(t, oldCount, 1e6, "the old pod counted days of tokens")
 	// The new counter starts from 0: it holds the one minute served since the pod started.
-	assert.InEpsilon(t, s.Tokens(r.Model, fleet.TokensGeneration, firstAfter.Add(-time.Minute), firstAfter), newCount, 1e-9)
+	assert.InEpsilon(t, s.Tokens(r.Model, sim.TokensGeneration, firstAfter.Add(-time.Minute), firstAfter), newCount, 1e-9)
 	assert.Equal(t, map[string]int{sim.HostSDSCA6000: 2}, hosts(before, oldPod))
 	assert.Equal(t, map[string]int{r.ToHosts[0]: 2}, hosts(after, newPod))
 	assert.Equal(t, 0, s.GPUsAt(r.Model, r.At.Add(2*time.Minute)))

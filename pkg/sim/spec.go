@@ -7,6 +7,11 @@
 // ticks of Spec.Tick, each tick's values come from hashing (seed, model or GPU, tick), and counters are exact
 // integrals of those values from Spec.Epoch (in integer micro-units, so any two ways of summing agree exactly).
 // A history file and a live server built from the same Spec and seed therefore agree at every instant.
+//
+// Fleets vary as real ones do: a model runs replicas (ReplicaSpec), possibly on several GPU types; nodes and
+// models run different exporter versions (Node.HostLabel, Node.NoEnergyCounter, ModelSpec.LegacyVLLM); and
+// with Naming.Serving each pod emits vLLM's serving signals from the queueing model in serving.go, which the
+// truth (ModelTruth.Serving) reports and Sim.ProjectServing projects onto fewer GPUs.
 package sim
 
 import (
@@ -29,11 +34,15 @@ type GPUType struct {
 	PowerCapW float64 `json:"power_cap_w"`
 }
 
-// Node is a GPU server: its hostname picks the carbon site, its GPUs are all of one type.
+// Node is a GPU server: its hostname picks the carbon site, its GPUs are all of one type. A fleet's nodes
+// may run different dcgm-exporter versions and configurations: HostLabel and NoEnergyCounter override the
+// Naming's for this node's series.
 type Node struct {
-	Host    string
-	GPUType string
-	GPUs    int
+	Host            string
+	GPUType         string
+	GPUs            int
+	HostLabel       string
+	NoEnergyCounter bool
 }
 
 // Traffic is the token rate of a model over time: a base level shaped by a daily cycle, per-tick noise, quiet
@@ -55,16 +64,28 @@ type Traffic struct {
 	BurstMinutes    float64
 }
 
-// ModelSpec is one served model and the GPUs its pod holds.
+// ReplicaSpec is one replica (pod) of a model: its GPUs (the tensor-parallel size), their type and hosts.
+type ReplicaSpec struct {
+	GPUType string
+	GPUs    int
+	// Hosts are the nodes the pod's GPUs are taken from, in order: the first free GPUs of the first host, then
+	// the next host.
+	Hosts []string
+	// MarginalJPerToken, when set, replaces the model's on this replica (another GPU type costs otherwise).
+	MarginalJPerToken float64
+}
+
+// ModelSpec is one served model and the GPUs its pods hold. A model runs one pod on GPUType, GPUs and Hosts,
+// or, when Replicas is set, one pod per replica (those three fields are then unused). The model's traffic is
+// split evenly across the replicas serving at the time.
 type ModelSpec struct {
 	Name      string // vLLM served model name (label model_name)
 	Namespace string
 	Container string // container name of the serving pod; defaults to a slug of Name
 	GPUType   string
 	GPUs      int
-	// Hosts are the nodes the pod's GPUs are taken from, in order: the first free GPUs of the first host, then
-	// the next host.
-	Hosts []string
+	Hosts     []string
+	Replicas  []ReplicaSpec
 	// ParamsB is the number of parameters in billions (all experts of a mixture-of-experts model);
 	// BytesPerParam the weights' dtype (bf16 2, fp8 1, int4/mxfp4 0.5).
 	ParamsB       float64
@@ -75,14 +96,24 @@ type ModelSpec struct {
 	// MarginalJPerToken is the energy one more token costs above the parked floor, spread evenly over the GPUs.
 	// It also bounds the rate served: at most GPUs x (power cap - parked power) / MarginalJPerToken tokens/s.
 	MarginalJPerToken float64
+	// LegacyVLLM names the model's serving signals as vLLM before v0.10 did: the KV-cache gauge
+	// vllm:gpu_cache_usage_perc (vllm:kv_cache_usage_perc after) and the inter-token latency histogram
+	// vllm:time_per_output_token_seconds (vllm:inter_token_latency_seconds after).
+	LegacyVLLM bool
+	// GenerationTokensPerRequest (default 200) and KVBytesPerToken (default 128 KiB) shape the serving
+	// signals; see the serving model in serving.go.
+	GenerationTokensPerRequest float64
+	KVBytesPerToken            float64
 }
 
-// Restart replaces a model's pod: counters start again from 0 under a new pod name, after Down without
-// serving, possibly on other hosts.
+// Restart replaces a model's pods: counters start again from 0 under new pod names, after Down without
+// serving, possibly on other hosts. While a replica is down, the others take all of the model's traffic.
 type Restart struct {
 	Model string
-	At    time.Time
-	Down  time.Duration
+	// Replicas are the indices (in ModelSpec.ReplicaSpecs) of the replicas that restart; empty restarts all.
+	Replicas []int
+	At       time.Time
+	Down     time.Duration
 	// ToHosts are the hosts of the new pod; empty keeps the old GPUs.
 	ToHosts []string
 }
@@ -124,6 +155,23 @@ func (m ModelSpec) ContainerName() string {
 	return slug(m.Name)
 }
 
+// ReplicaSpecs are the model's replicas: Replicas, or the one pod GPUType, GPUs and Hosts describe.
+func (m ModelSpec) ReplicaSpecs() []ReplicaSpec {
+	if len(m.Replicas) > 0 {
+		return m.Replicas
+	}
+	return []ReplicaSpec{{GPUType: m.GPUType, GPUs: m.GPUs, Hosts: m.Hosts}}
+}
+
+// TotalGPUs is the GPUs of all the model's replicas.
+func (m ModelSpec) TotalGPUs() int {
+	n := 0
+	for _, r := range m.ReplicaSpecs() {
+		n += r.GPUs
+	}
+	return n
+}
+
 // MemoryNeedGB is the model's true memory need: weights plus 20% KV-cache headroom.
 func (m ModelSpec) MemoryNeedGB() float64 { return m.ParamsB * m.BytesPerParam * KVHeadroom }
 
@@ -162,22 +210,33 @@ func (s *Spec) validate() error {
 		}
 		hosts[n.Host] = true
 	}
-	names := map[string]bool{}
+	names := map[string]int{} // model -> replicas
 	for _, m := range s.Models {
-		if m.Name == "" || names[m.Name] {
+		if _, dup := names[m.Name]; m.Name == "" || dup {
 			errs = append(errs, fmt.Errorf("model %q: names must be non-empty and unique", m.Name))
 		}
-		names[m.Name] = true
-		if m.GPUs <= 0 || len(m.Hosts) == 0 {
-			errs = append(errs, fmt.Errorf("model %q: needs GPUs and hosts", m.Name))
+		names[m.Name] = len(m.ReplicaSpecs())
+		for i, r := range m.ReplicaSpecs() {
+			if _, ok := s.gpuType(r.GPUType); !ok {
+				errs = append(errs, fmt.Errorf("model %q replica %d: GPU type %q is not in the spec's GPU types", m.Name, i, r.GPUType))
+			}
+			if r.GPUs <= 0 || len(r.Hosts) == 0 {
+				errs = append(errs, fmt.Errorf("model %q replica %d: needs GPUs and hosts", m.Name, i))
+			}
 		}
 		if m.Traffic.BurstMinutes > 60 {
 			errs = append(errs, fmt.Errorf("model %q: bursts last at most 60 minutes", m.Name))
 		}
 	}
 	for _, r := range s.Mess.Restarts {
-		if !names[r.Model] {
+		n, ok := names[r.Model]
+		if !ok {
 			errs = append(errs, fmt.Errorf("restart of %q: no such model", r.Model))
+		}
+		for _, i := range r.Replicas {
+			if ok && (i < 0 || i >= n) {
+				errs = append(errs, fmt.Errorf("restart of %q: no replica %d", r.Model, i))
+			}
 		}
 		if !r.At.After(s.Epoch) || r.Down < 0 {
 			errs = append(errs, fmt.Errorf("restart of %q: must happen after the epoch, with a non-negative downtime", r.Model))

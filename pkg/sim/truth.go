@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 	"time"
-
-	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 )
 
 // IdleTokensPerS is the rate below which the truth counts a step as idle (the plugin's default threshold).
@@ -14,6 +12,19 @@ const IdleTokensPerS = 0.1
 
 // IdleShareForIdle is the share of idle steps from which the truth calls a model idle (the plugin's default).
 const IdleShareForIdle = 0.95
+
+// TokenKind says which tokens the truth counts: prompt + generation, or generation only. Its values are the
+// plugin's query option values, but the simulator keeps its own type so the truth imports no code under test.
+type TokenKind string
+
+const (
+	TokensTotal      TokenKind = "total"
+	TokensGeneration TokenKind = "generation"
+)
+
+// BelowCapFraction is the share of the power limit under which a busy step counts in BelowCapShare (the
+// plugin's default for the steps an efficiency fit uses).
+const BelowCapFraction = 0.95
 
 // LookbackPad is how long after a restart or gap a backfilled Prometheus still answers with the old series
 // (its 5-minute lookback: backfilled series end without staleness markers). Defined treats it as undefined.
@@ -23,8 +34,18 @@ const LookbackPad = 5 * time.Minute
 type ModelTruth struct {
 	Model     string `json:"model"`
 	Namespace string `json:"namespace"`
-	GPUType   string `json:"gpu_type"`
-	GPUs      int    `json:"gpus"`
+	// GPUType, ParkedWPerGPU and PowerCapWPerGPU are the first replica's (see ByGPUType for a model on several
+	// types); GPUs is the spec's GPUs of all replicas.
+	GPUType string `json:"gpu_type"`
+	GPUs    int    `json:"gpus"`
+	// Replicas is how many pods serve the model at once; GPUsPerReplica their tensor-parallel size, 0 when the
+	// replicas differ (then see ByGPUType).
+	Replicas       int `json:"replicas"`
+	GPUsPerReplica int `json:"gpus_per_replica"`
+	// HeldGPUs is the GPU count the model's pods held for the longest part of the window (fewer during a restart).
+	HeldGPUs int `json:"held_gpus"`
+	// ByGPUType splits the model by the GPU type of its replicas, in order of first replica.
+	ByGPUType []TypeTruth `json:"by_gpu_type"`
 	// Physics from the spec.
 	ParkedWPerGPU     float64 `json:"parked_w_per_gpu"`
 	PowerCapWPerGPU   float64 `json:"power_cap_w_per_gpu"`
@@ -45,7 +66,7 @@ type ModelTruth struct {
 	IdleShare float64 `json:"idle_share"`
 	Idle      bool    `json:"idle"`
 
-	// SaturationTokensPerS is the most the model's GPUs serve within their power limit.
+	// SaturationTokensPerS is the most the model's GPUs serve within their power limit, all replicas serving.
 	SaturationTokensPerS float64 `json:"saturation_tokens_per_s"`
 	// ParkedEnergyJ is what the model's GPUs would have drawn parked while it held them; ProductiveEnergyJ
 	// the rest of EnergyJ, and RealizedMarginalJPerToken that over the tokens (NaN when no tokens): the
@@ -57,10 +78,30 @@ type ModelTruth struct {
 	EnergyJByHost map[string]float64 `json:"energy_j_by_host"`
 	// BusySteps are the steps at or above IdleTokensPerS. ThrottledShare is the share of them in which the
 	// GPUs hit their power limit (served less than demanded) for at least one tick; BelowCapShare the share
-	// whose mean power is under fleet.PowerCapFraction of the limit: the steps an efficiency fit uses.
+	// whose mean power is under BelowCapFraction of the limit: the steps an efficiency fit uses.
 	BusySteps      int     `json:"busy_steps"`
 	ThrottledShare float64 `json:"throttled_share"`
 	BelowCapShare  float64 `json:"below_cap_share"`
+	// Serving is the serving model's account on the model's own GPUs; JPerRequest is EnergyJ over its
+	// requests (NaN when none).
+	Serving     ServingTruth `json:"serving"`
+	JPerRequest float64      `json:"j_per_request"`
+}
+
+// TypeTruth is what is true of a model's replicas on one GPU type over a window.
+type TypeTruth struct {
+	GPUType string `json:"gpu_type"`
+	// Replicas on this type, their GPUs each (0 when they differ) and in all.
+	Replicas       int     `json:"replicas"`
+	GPUsPerReplica int     `json:"gpus_per_replica"`
+	GPUs           int     `json:"gpus"`
+	ParkedWPerGPU  float64 `json:"parked_w_per_gpu"`
+	EnergyJ        float64 `json:"energy_j"`
+	MeanPowerW     float64 `json:"mean_power_w"`
+	// Tokens are what these replicas served (prompt + generation).
+	Tokens float64 `json:"tokens"`
+	// SaturationTokensPerS is the most these replicas serve within their power limit.
+	SaturationTokensPerS float64 `json:"saturation_tokens_per_s"`
 }
 
 // UnallocatedTruth is the GPUs no pod holds.
@@ -120,23 +161,32 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 	for mi := range s.models {
 		m := &s.models[mi]
 		ms := m.spec
+		first := &s.replicas[m.replicas[0]]
 		mt := ModelTruth{
-			Model: ms.Name, Namespace: ms.Namespace, GPUType: ms.GPUType, GPUs: ms.GPUs,
-			ParkedWPerGPU: m.typ.ParkedW, PowerCapWPerGPU: m.typ.PowerCapW, MarginalJPerToken: ms.MarginalJPerToken,
+			Model: ms.Name, Namespace: ms.Namespace, GPUType: first.typ.Name, GPUs: ms.TotalGPUs(), Replicas: len(m.replicas),
+			ParkedWPerGPU: first.typ.ParkedW, PowerCapWPerGPU: first.typ.PowerCapW, MarginalJPerToken: ms.MarginalJPerToken,
 			ParamsB: ms.ParamsB, BytesPerParam: ms.BytesPerParam, MemoryNeedGB: ms.MemoryNeedGB(),
-			EnergyJ:              s.between(qModelPower, mi, start, end),
-			PromptTokens:         s.between(qPrompt, mi, start, end),
-			GenerationTokens:     s.between(qGeneration, mi, start, end),
-			SaturationTokensPerS: m.saturationTokensPerS,
-			ParkedEnergyJ:        m.typ.ParkedW * s.heldGPUSeconds(mi, start, end),
-			EnergyJByHost:        s.energyByHost(ms.Name, start, end),
+			EnergyJ:          s.between(qModelPower, mi, start, end),
+			PromptTokens:     s.modelBetween(qPrompt, mi, start, end),
+			GenerationTokens: s.modelBetween(qGeneration, mi, start, end),
+			HeldGPUs:         s.heldGPUsMostly(mi, start, end),
+			EnergyJByHost:    s.energyByHost(ms.Name, start, end),
 		}
+		mt.GPUsPerReplica = sameGPUs(s.replicas, m.replicas)
+		for _, ri := range m.replicas {
+			r := &s.replicas[ri]
+			mt.SaturationTokensPerS += r.saturationTokensPerS
+			mt.ParkedEnergyJ += r.typ.ParkedW * s.heldGPUSeconds(ri, start, end)
+		}
+		mt.ByGPUType = s.byGPUType(mi, start, end)
 		tokens := mt.PromptTokens + mt.GenerationTokens
 		mt.JPerToken, mt.GenerationJPerToken = ratio(mt.EnergyJ, tokens), ratio(mt.EnergyJ, mt.GenerationTokens)
 		mt.MeanPowerW, mt.MeanTokensPerS = mt.EnergyJ/span, tokens/span
 		mt.ProductiveEnergyJ = mt.EnergyJ - mt.ParkedEnergyJ
 		mt.RealizedMarginalJPerToken = ratio(mt.ProductiveEnergyJ, tokens)
 		s.countSteps(mi, start, end, step, &mt)
+		mt.Serving = s.servingTruth(mi, 0, start, end)
+		mt.JPerRequest = ratio(mt.EnergyJ, mt.Serving.Requests)
 		modelsJ += mt.EnergyJ
 		tr.Models = append(tr.Models, mt)
 	}
@@ -153,15 +203,84 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 	return tr
 }
 
+// byGPUType is the truth of the model's replicas per GPU type over (start, end].
+func (s *Sim) byGPUType(mi int, start, end time.Time) []TypeTruth {
+	var out []TypeTruth
+	groups := map[string][]int{}
+	for _, ri := range s.models[mi].replicas {
+		r := &s.replicas[ri]
+		if _, ok := groups[r.typ.Name]; !ok {
+			out = append(out, TypeTruth{GPUType: r.typ.Name, ParkedWPerGPU: r.typ.ParkedW})
+		}
+		groups[r.typ.Name] = append(groups[r.typ.Name], ri)
+	}
+	name := s.models[mi].spec.Name
+	for i := range out {
+		tt := &out[i]
+		reps := groups[tt.GPUType]
+		tt.Replicas, tt.GPUsPerReplica = len(reps), sameGPUs(s.replicas, reps)
+		for _, ri := range reps {
+			tt.GPUs += s.replicas[ri].spec.GPUs
+			tt.SaturationTokensPerS += s.replicas[ri].saturationTokensPerS
+			tt.Tokens += s.between(qPrompt, ri, start, end) + s.between(qGeneration, ri, start, end)
+		}
+		for _, p := range s.Placements(name) {
+			if p.GPUType == tt.GPUType {
+				tt.EnergyJ += s.PlacementEnergyJ(name, p, start, end)
+			}
+		}
+		tt.MeanPowerW = tt.EnergyJ / end.Sub(start).Seconds()
+	}
+	return out
+}
+
+// sameGPUs is the GPUs of each of the replicas when they all have as many, else 0.
+func sameGPUs(replicas []replica, idx []int) int {
+	n := replicas[idx[0]].spec.GPUs
+	for _, ri := range idx {
+		if replicas[ri].spec.GPUs != n {
+			return 0
+		}
+	}
+	return n
+}
+
+// heldGPUsMostly is the GPU count the model's pods held over the most ticks of (from, to]; the larger on a tie.
+func (s *Sim) heldGPUsMostly(mi int, from, to time.Time) int {
+	ticks := map[int]int{}
+	for k := floorDiv(from.UnixMilli(), s.tickMS); k <= s.tickOf(to.UnixMilli()); k++ {
+		n, _ := s.heldAt(mi, k)
+		ticks[n]++
+	}
+	best := 0
+	for n, c := range ticks {
+		if c > ticks[best] || (c == ticks[best] && n > best) {
+			best = n
+		}
+	}
+	return best
+}
+
+// heldAt is how many GPUs the model's pods hold over tick k, and their summed power limit.
+func (s *Sim) heldAt(mi int, k int64) (gpus int, limitW float64) {
+	for _, pi := range s.models[mi].pods {
+		if p := &s.pods[pi]; k >= p.k0 && k < p.k1 {
+			gpus += len(p.gpus)
+			limitW += float64(len(p.gpus)) * s.replicas[p.replica].typ.PowerCapW
+		}
+	}
+	return gpus, limitW
+}
+
 // countSteps fills the step shares of mt: idle steps, busy steps, and among those the throttled ones and the
-// ones under fleet.PowerCapFraction of the power limit of the GPUs held at the step's end.
+// ones under BelowCapFraction of the power limit of the GPUs held at the step's end.
 func (s *Sim) countSteps(mi int, start, end time.Time, step time.Duration, mt *ModelTruth) {
 	m := &s.models[mi]
 	idle, steps, throttled, belowCap := 0, 0, 0, 0
 	for t := start.Add(step); !t.After(end); t = t.Add(step) {
 		steps++
 		from := t.Add(-step)
-		if s.tokens(mi, fleet.TokensTotal, from, t)/step.Seconds() < IdleTokensPerS {
+		if s.tokens(mi, TokensTotal, from, t)/step.Seconds() < IdleTokensPerS {
 			idle++
 			continue
 		}
@@ -169,8 +288,8 @@ func (s *Sim) countSteps(mi int, start, end time.Time, step time.Duration, mt *M
 		if s.throttled(m, s.tickOf(from.UnixMilli()+1), s.tickOf(t.UnixMilli())) {
 			throttled++
 		}
-		limitW := float64(s.GPUsAt(m.spec.Name, t)) * m.typ.PowerCapW
-		if s.between(qModelPower, mi, from, t)/step.Seconds() < fleet.PowerCapFraction*limitW {
+		_, limitW := s.heldAt(mi, s.tickOf(t.UnixMilli()))
+		if s.between(qModelPower, mi, from, t)/step.Seconds() < BelowCapFraction*limitW {
 			belowCap++
 		}
 	}
@@ -184,21 +303,23 @@ func (s *Sim) countSteps(mi int, start, end time.Time, step time.Duration, mt *M
 	}
 }
 
-// throttled reports whether the model served less than demanded at some tick in [k0, k1].
+// throttled reports whether a replica of the model served less than demanded at some tick in [k0, k1].
 func (s *Sim) throttled(m *model, k0, k1 int64) bool {
 	for k := k0; k <= k1; k++ {
-		if s.serving(m, k) && s.trafficTokensPerS(m, k) > m.saturationTokensPerS {
-			return true
+		for _, ri := range m.replicas {
+			if s.demandTokensPerS(ri, k) > s.replicas[ri].saturationTokensPerS {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// heldGPUSeconds is the GPU-seconds the model's pods held over (from, to].
-func (s *Sim) heldGPUSeconds(mi int, from, to time.Time) float64 {
+// heldGPUSeconds is the GPU-seconds replica ri's pods held over (from, to].
+func (s *Sim) heldGPUSeconds(ri int, from, to time.Time) float64 {
 	a, b := from.UnixMilli(), to.UnixMilli()
 	var ms int64
-	for _, pi := range s.models[mi].pods {
+	for _, pi := range s.replicas[ri].pods {
 		p := &s.pods[pi]
 		lo, hi := max(a, p.k0*s.tickMS), b
 		if p.k1 < forever {
@@ -220,6 +341,15 @@ func (s *Sim) energyByHost(model string, from, to time.Time) map[string]float64 
 	return out
 }
 
+// modelBetween is the integral of per-replica quantity q summed over model mi's replicas over (from, to].
+func (s *Sim) modelBetween(q quantity, mi int, from, to time.Time) float64 {
+	total := 0.0
+	for _, ri := range s.models[mi].replicas {
+		total += s.between(q, ri, from, to)
+	}
+	return total
+}
+
 // between is the integral of quantity q of series idx over (from, to], in units (J, tokens).
 func (s *Sim) between(q quantity, idx int, from, to time.Time) float64 {
 	return float64(s.cumulative(q, idx, to.UnixMilli())-s.cumulative(q, idx, from.UnixMilli())) / 1e6
@@ -234,7 +364,9 @@ func (m ModelTruth) MarshalJSON() ([]byte, error) {
 		GenerationJPerToken       *float64 `json:"generation_j_per_token"`
 		RealizedMarginalJPerToken *float64 `json:"realized_marginal_j_per_token"`
 		SaturationTokensPerS      *float64 `json:"saturation_tokens_per_s"`
-	}{plain(m), finite(m.JPerToken), finite(m.GenerationJPerToken), finite(m.RealizedMarginalJPerToken), finite(m.SaturationTokensPerS)})
+		JPerRequest               *float64 `json:"j_per_request"`
+	}{plain(m), finite(m.JPerToken), finite(m.GenerationJPerToken), finite(m.RealizedMarginalJPerToken), finite(m.SaturationTokensPerS),
+		finite(m.JPerRequest)})
 }
 
 func finite(v float64) *float64 {
@@ -283,7 +415,7 @@ func (s *Sim) EnergyJ(name string, from, to time.Time) float64 {
 }
 
 // Tokens is the model's token count of kind over (from, to]. NaN for an unknown model.
-func (s *Sim) Tokens(name string, kind fleet.TokenKind, from, to time.Time) float64 {
+func (s *Sim) Tokens(name string, kind TokenKind, from, to time.Time) float64 {
 	mi := s.modelIndex(name)
 	if mi < 0 {
 		return math.NaN()
@@ -291,50 +423,45 @@ func (s *Sim) Tokens(name string, kind fleet.TokenKind, from, to time.Time) floa
 	return s.tokens(mi, kind, from, to)
 }
 
-func (s *Sim) tokens(mi int, kind fleet.TokenKind, from, to time.Time) float64 {
-	gen := s.between(qGeneration, mi, from, to)
-	if kind == fleet.TokensGeneration {
+func (s *Sim) tokens(mi int, kind TokenKind, from, to time.Time) float64 {
+	gen := s.modelBetween(qGeneration, mi, from, to)
+	if kind == TokensGeneration {
 		return gen
 	}
-	return gen + s.between(qPrompt, mi, from, to)
+	return gen + s.modelBetween(qPrompt, mi, from, to)
 }
 
 // MeanTokensPerS is the model's mean token rate of kind over (from, to]: what rate() over that window
 // estimates. NaN for an unknown model.
-func (s *Sim) MeanTokensPerS(name string, kind fleet.TokenKind, from, to time.Time) float64 {
+func (s *Sim) MeanTokensPerS(name string, kind TokenKind, from, to time.Time) float64 {
 	return s.Tokens(name, kind, from, to) / to.Sub(from).Seconds()
 }
 
-// GPUsAt is how many GPUs the model's pods hold at t (0 while restarting). -1 for an unknown model.
+// GPUsAt is how many GPUs the model's pods hold at t (fewer while restarting). -1 for an unknown model.
 func (s *Sim) GPUsAt(name string, t time.Time) int {
 	mi := s.modelIndex(name)
 	if mi < 0 {
 		return -1
 	}
-	k := s.tickOf(t.UnixMilli())
-	for _, pi := range s.models[mi].pods {
-		if p := &s.pods[pi]; k >= p.k0 && k < p.k1 {
-			return len(p.gpus)
-		}
-	}
-	return 0
+	n, _ := s.heldAt(mi, s.tickOf(t.UnixMilli()))
+	return n
 }
 
 // Undefined are the restarts (from the old pod's end to the new pod's start) and the scrape gaps.
 func (s *Sim) Undefined() []Interval {
 	var out []Interval
-	for _, m := range s.models {
-		for i := 1; i < len(m.pods); i++ {
-			prev, next := &s.pods[m.pods[i-1]], &s.pods[m.pods[i]]
+	for _, r := range s.replicas {
+		for i := 1; i < len(r.pods); i++ {
+			prev, next := &s.pods[r.pods[i-1]], &s.pods[r.pods[i]]
 			out = append(out, Interval{Start: time.UnixMilli(prev.k1 * s.tickMS).UTC(), End: time.UnixMilli(next.k0 * s.tickMS).UTC(),
-				Reason: "restart of " + m.spec.Name})
+				Reason: "restart of " + s.models[r.model].spec.Name})
 		}
 	}
 	for _, g := range s.gaps {
 		out = append(out, Interval{Start: time.UnixMilli(g[0]).UTC(), End: time.UnixMilli(g[1]).UTC(), Reason: "scrape gap"})
 	}
 	slices.SortFunc(out, func(a, b Interval) int { return a.Start.Compare(b.Start) })
-	return out
+	return slices.Compact(out) // replicas restarting together are one interval
 }
 
 // Defined reports whether the truth over [from, to] is what Prometheus can show: the window touches no

@@ -99,8 +99,8 @@ func (d *Demo) read(req Request) *fleet.Fleet {
 			Placements:           d.placements(name, grid, from),
 			PromptTokensPerS:     fleet.NewSeries(grid.N),
 			GenerationTokensPerS: fleet.NewSeries(grid.N),
-			PromptTokens:         s.Tokens(name, fleet.TokensTotal, from, grid.End()) - s.Tokens(name, fleet.TokensGeneration, from, grid.End()),
-			GenerationTokens:     s.Tokens(name, fleet.TokensGeneration, from, grid.End()),
+			PromptTokens:         s.Tokens(name, sim.TokensTotal, from, grid.End()) - s.Tokens(name, sim.TokensGeneration, from, grid.End()),
+			GenerationTokens:     s.Tokens(name, sim.TokensGeneration, from, grid.End()),
 		}
 		for i := range grid.N {
 			t := grid.At(i)
@@ -108,9 +108,9 @@ func (d *Demo) read(req Request) *fleet.Fleet {
 			if s.InGap(t) || !s.Serving(name, since, t) {
 				continue
 			}
-			gen := s.MeanTokensPerS(name, fleet.TokensGeneration, since, t)
+			gen := s.MeanTokensPerS(name, sim.TokensGeneration, since, t)
 			m.GenerationTokensPerS[i] = gen
-			m.PromptTokensPerS[i] = s.MeanTokensPerS(name, fleet.TokensTotal, since, t) - gen
+			m.PromptTokensPerS[i] = s.MeanTokensPerS(name, sim.TokensTotal, since, t) - gen
 		}
 		f.Models = append(f.Models, m)
 	}

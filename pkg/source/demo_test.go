@@ -67,7 +67,7 @@ func TestDemoFleetIsTheSimulatorsTruth(t *testing.T) {
 				if !s.Defined(at.Add(-f.RateWindow), at) {
 					continue
 				}
-				require.InDelta(t, s.MeanTokensPerS(want.Model, fleet.TokensTotal, at.Add(-f.RateWindow), at), rates[j], 1e-6, "at %s", at)
+				require.InDelta(t, s.MeanTokensPerS(want.Model, sim.TokensTotal, at.Add(-f.RateWindow), at), rates[j], 1e-6, "at %s", at)
 			}
 		})
 	}

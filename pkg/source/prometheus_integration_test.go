@@ -217,7 +217,7 @@ func checkAgainstTruth(t *testing.T, f *fleet.Fleet, s *sim.Sim) {
 			require.InEpsilon(t, wantW, power[i], 0.02, "%s power at %s", mt.Model, at)
 			worstPower = math.Max(worstPower, math.Abs(power[i]/wantW-1))
 			require.Equal(t, float64(s.GPUsAt(mt.Model, at)), gpus[i], "%s GPUs at %s", mt.Model, at)
-			wantTok := s.MeanTokensPerS(mt.Model, fleet.TokensTotal, at.Add(-f.RateWindow), at)
+			wantTok := s.MeanTokensPerS(mt.Model, sim.TokensTotal, at.Add(-f.RateWindow), at)
 			if at.Sub(simEpoch) <= f.RateWindow {
 				continue
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
 )
 
 // The recording rules run over the "plain" variant of the shared Prometheus: Prometheus evaluates rules only
@@ -101,7 +102,7 @@ func TestRecordingRulesAnswerAsTheRawSeries(t *testing.T) {
 		gapJ, gapTokens := 0.0, 0.0
 		for _, gap := range gapsIn(s, got) {
 			gapJ += s.EnergyJ(mt.Model, gap.Start, gap.End)
-			gapTokens += s.Tokens(mt.Model, fleet.TokensTotal, gap.Start, gap.End)
+			gapTokens += s.Tokens(mt.Model, sim.TokensTotal, gap.Start, gap.End)
 		}
 		assert.InEpsilon(t, mt.EnergyJ-gapJ, m.EnergyJ(), 0.002, "%s energy", mt.Model)
 		assert.InEpsilon(t, mt.PromptTokens+mt.GenerationTokens-gapTokens+1, m.Tokens(fleet.TokensTotal)+1, 0.002, "%s tokens", mt.Model)
