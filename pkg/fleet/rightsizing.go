@@ -240,7 +240,7 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	}
 
 	freed := float64(r.GPUsFreed)
-	fs := freedSavingW(r.IdleFloor, r.GPUType, so, o.GPUs)
+	fs := freedSavingW(freedFloor(r.IdleFloor, curve.Fit, r.GPUs), r.GPUType, so, o.GPUs)
 	r.SavingBaseline = so.FreedGPUs
 	if fs.pool.Source != "" {
 		r.PoolIdleW, r.PoolIdleSource = fs.pool.W, fs.pool.Source
@@ -268,6 +268,18 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	r.Reason = fmt.Sprintf("%s; %s: fits %dx %s; %s; %s; frees %s, saves ~%.0f W (%s)%s%s",
 		serving, need, rec.GPUsPerReplica, gpuName, traffic, judged.latency.about, plural(r.GPUsFreed, "GPU"), r.SavingW, fs.about, productive, evidenceNote)
 	return r
+}
+
+// freedFloor is what a freed GPU draws now with no traffic: the idle floor, unless the floor is only the
+// catalog's (the fleet parked no GPU of the type) and the model's own fit puts its power at zero traffic per GPU
+// lower: then that, so the saving is not inflated by a catalog figure this fleet does not show.
+func freedFloor(floor IdleFloor, fit Fit, gpus int) IdleFloor {
+	if floor.Source == IdleCatalog && fit.OK && gpus > 0 {
+		if w := fit.P0W / float64(gpus); w > 0 && w < floor.W {
+			floor.W, floor.Source = w, IdleFromFit
+		}
+	}
+	return floor
 }
 
 // currentCandidate is the model's allocation as replicas x GPUs per replica; one replica of gpus when the

@@ -230,3 +230,18 @@ func TestCandidatesPerReplica(t *testing.T) {
 		}, got)
 	})
 }
+
+// A fleet that parks no A100 has only the catalog's 90 W floor; the model's own fit says its GPUs draw 84 W at
+// zero traffic, and the saving counts that, not the catalog figure.
+func TestFreedGPUsDrawWhatTheFitSaysWhereNoFloorIsMeasured(t *testing.T) {
+	m := servingModel{name: textbook, gpuType: gpuA100, host: hostSDSC, gpus: textbookGPUs, parkedW: 84, kJPerToken: 0.5, tdpW: 400, rates: textbookRates()}.model()
+	f := &fleet.Fleet{Grid: sizingGrid(), Models: []fleet.Model{m}}
+	o := sizingOptions()
+	floors := fleet.MeasureIdleFloors(f, o)
+	require.Equal(t, fleet.IdleCatalog, floors.For(gpuA100).Source)
+	r := fleet.RightSizeFleet(f, nil, floors, o, fleet.DefaultSizingOptions())[0]
+	require.True(t, r.Oversized, r.Reason)
+	// 3 freed GPUs x (84 W - 64 W catalog bare idle in the pool).
+	assert.InDelta(t, 3*(84-poolW), r.SavingW, 1e-6)
+	assert.Contains(t, r.Reason, "84 W fit idle floor - 64 W catalog bare pool idle = 20 W each")
+}

@@ -17,6 +17,9 @@ const (
 	FreedPoweredOff FreedGPUs = "powered-off"
 )
 
+// IdleFromFit marks a freed GPU's draw taken from the model's own fit (see freedFloor).
+const IdleFromFit IdleSource = "fit"
+
 // PoolIdle is the power one GPU of a type draws with no process on it.
 type PoolIdle struct {
 	W float64
