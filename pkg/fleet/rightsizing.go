@@ -235,6 +235,9 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	r.JPerToken = a.JPerToken
 	if !r.Oversized {
 		r.ProjectedJPerToken = a.JPerToken
+		if l := judged.latency; !l.checked && l.about != "" {
+			evidenceNote = "; " + l.about + evidenceNote
+		}
 		r.Reason = r.keepReason(serving, need, gpuName, judged, so.TrafficMargin) + evidenceNote
 		return r
 	}
@@ -441,8 +444,12 @@ func (r *RightSizing) keepReason(serving, need, gpuName string, j judgement, mar
 	}
 	c := j.candidate
 	if j.tooSlow {
-		return fmt.Sprintf("%s; %s: fits %dx %s, but %s would serve ~%s tok/s (%s decided; %s), too little for the p95 with a %.0f%% margin",
-			serving, need, r.MinGPUsByMemory, gpuName, c, formatRate(j.capacity), j.source, j.boundsText(), margin*100)
+		also := ""
+		if j.latency.breach != "" {
+			also = "; on " + c.String() + ": " + j.latency.breach
+		}
+		return fmt.Sprintf("%s; %s: fits %dx %s, but %s would serve ~%s tok/s (%s decided; %s), too little for the p95 with a %.0f%% margin%s",
+			serving, need, r.MinGPUsByMemory, gpuName, c, formatRate(j.capacity), j.source, j.boundsText(), margin*100, also)
 	}
 	return fmt.Sprintf("%s; %s: fits %dx %s and %s would serve ~%s tok/s (%s decided), but on %s: %s",
 		serving, need, r.MinGPUsByMemory, gpuName, c, formatRate(j.capacity), j.source, c, j.latency.breach)
