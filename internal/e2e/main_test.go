@@ -72,6 +72,7 @@ func TestMain(m *testing.M) {
 	week.Close()
 	vmWeek.Close()
 	sizingWeek.Close()
+	pinnedWeek.Close()
 	os.Exit(code)
 }
 
