@@ -90,14 +90,22 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 				continue
 			}
 			a := Attribute(m, f.Grid, floors, o)
-			candidates[idle.GPUType] = append(candidates[idle.GPUType], colocated{item: item, rs: rs, energyJ: a.EnergyJ, co2G: a.CO2G})
+			if !(rs.RecommendedCapacityTokensPerS > 0) {
+				c.Notes = append(c.Notes, fmt.Sprintf("%s is left out of co-location: its capacity is unknown, so its share of shared GPUs cannot be checked", m.Name))
+				continue
+			}
+			candidates[idle.GPUType] = append(candidates[idle.GPUType], colocated{item: item, rs: rs, energyJ: a.EnergyJ, co2G: a.CO2G, rates: m.TokensPerS(o.Tokens)})
 		}
 	}
 
 	nodes := nodeSizes(f)
 	for _, gpuType := range sortedKeys(candidates) {
-		if a, ok := coLocate(gpuType, candidates[gpuType], nodes[gpuType], freedSavingW(floors.For(gpuType), gpuType, so, o.GPUs)); ok {
+		spec, _ := o.GPUs.Lookup(gpuType)
+		a, ok, note := coLocate(gpuType, candidates[gpuType], nodes[gpuType], spec, so.TrafficMargin, freedSavingW(floors.For(gpuType), gpuType, so, o.GPUs))
+		if ok {
 			c.Actions = append(c.Actions, a)
+		} else if note != "" {
+			c.Notes = append(c.Notes, note)
 		}
 	}
 	slices.SortStableFunc(c.Actions, func(a, b ConsolidationAction) int { return cmp.Compare(b.SavingW, a.SavingW) })
@@ -140,6 +148,8 @@ type colocated struct {
 	rs      RightSizing
 	energyJ float64
 	co2G    float64
+	// rates is the model's counted tokens/s per step.
+	rates Series
 }
 
 // colocationItem is what a model puts into the packing: its memory need over the GPUs right-sizing
@@ -153,12 +163,16 @@ func colocationItem(rs RightSizing) (PackItem, bool) {
 	if rs.Verdict && rs.RecommendedGPUs > 0 {
 		tp = rs.RecommendedGPUs
 	}
-	return PackItem{Name: rs.Model, NeedGB: rs.MemoryNeedGB, TP: tp}, true
+	// Co-located, each model is its own server: a CUDA context and activations on each of its GPUs.
+	return PackItem{Name: rs.Model, NeedGB: rs.MemoryNeedGB + float64(tp)*ServerOverheadGBPerGPU, TP: tp}, true
 }
 
-func coLocate(gpuType string, cands []colocated, nodeGPUs int, fs freedSaving) (ConsolidationAction, bool) {
+// coLocate packs the candidates of one GPU type by memory and keeps the packing only if, on every shared GPU,
+// the models' traffic summed per step leaves the margin at its 95th percentile: peaks that coincide are not
+// waiting in turn. note says why a packing that saves GPUs was turned down.
+func coLocate(gpuType string, cands []colocated, nodeGPUs int, spec GPUSpec, margin float64, fs freedSaving) (ConsolidationAction, bool, string) {
 	if len(cands) < 2 {
-		return ConsolidationAction{}, false
+		return ConsolidationAction{}, false, ""
 	}
 	items := make([]PackItem, len(cands))
 	a := ConsolidationAction{Action: ActionCoLocate, GPUType: gpuType}
@@ -175,7 +189,12 @@ func coLocate(gpuType string, cands []colocated, nodeGPUs int, fs freedSaving) (
 	}
 	p, err := PackFirstFitDecreasing(items, cands[0].rs.UsableGBPerGPU, nodeGPUs)
 	if err != nil || p.GPUs >= a.GPUsNow {
-		return ConsolidationAction{}, false
+		return ConsolidationAction{}, false, ""
+	}
+	load, busiest := sharedLoad(p, cands)
+	if load > 1-margin {
+		return ConsolidationAction{}, false, fmt.Sprintf("co-locating %s on %dx %s would not work: at the 95th percentile of their summed traffic %s would need %.0f%% of their shared GPUs' capacity (at most %.0f%% with the %.0f%% margin)",
+			strings.Join(a.Models, ", "), p.GPUs, ShortGPUName(gpuType), strings.Join(busiest, " + "), 100*load, 100*(1-margin), 100*margin)
 	}
 	slices.Sort(a.Models)
 	a.GPUsAfter = p.GPUs
@@ -184,13 +203,66 @@ func coLocate(gpuType string, cands []colocated, nodeGPUs int, fs freedSaving) (
 	if energyJ > 0 {
 		a.SavingKgCO2PerDay = a.SavingW * 86400 * co2G / energyJ / 1000
 	}
-	a.Plan = packingPlan(p)
+	a.Plan = packingPlan(p) + "; " + sharing(cands, spec)
 	name := ShortGPUName(gpuType)
 	a.Reason = fmt.Sprintf("%d low-traffic models (idle %.0f-%.0f%% of the time) on %dx %s fit %dx by memory "+
 		"(first-fit decreasing, a model's GPUs on one node of %d): frees %s, saves ~%.0f W (%s)",
 		len(cands), 100*minIdle, 100*maxIdle, a.GPUsNow, name, a.GPUsAfter, nodeGPUs,
 		plural(a.GPUsNow-a.GPUsAfter, "GPU"), a.SavingW, fs.about)
-	return a, true
+	a.Reason += fmt.Sprintf("; their summed traffic takes at most %.0f%% of a shared GPU's capacity at its 95th percentile", 100*load)
+	return a, true, ""
+}
+
+// sharedLoad is the busiest shared GPU's load: per step, the share of its time the models on it take (each at
+// rate r takes r / its capacity on its GPUs), summed, and its 95th percentile over the steps; with the models
+// on that GPU.
+func sharedLoad(p Packing, cands []colocated) (float64, []string) {
+	byName := map[string]*colocated{}
+	for i := range cands {
+		byName[cands[i].item.Name] = &cands[i]
+	}
+	worst, busiest := 0.0, []string(nil)
+	for _, node := range p.Nodes {
+		for _, gpu := range node {
+			if len(gpu.Items) < 2 {
+				continue
+			}
+			var load Series
+			for _, name := range gpu.Items {
+				cd := byName[name]
+				if load == nil {
+					load = make(Series, len(cd.rates))
+				}
+				for i := range load {
+					if r := at(cd.rates, i); r > 0 {
+						load[i] += r / cd.rs.RecommendedCapacityTokensPerS
+					}
+				}
+			}
+			if q := Quantile(load, 0.95); q > worst || busiest == nil {
+				worst, busiest = q, gpu.Items
+			}
+		}
+	}
+	return worst, busiest
+}
+
+// sharing says how the co-located models would share their GPUs: one vLLM server each, with
+// gpu_memory_utilization split by need (its share of the memory plus its server's overhead); sleep mode for the
+// idle ones; MIG slices where the GPU type has them.
+func sharing(cands []colocated, spec GPUSpec) string {
+	parts := make([]string, len(cands))
+	for i, cd := range cands {
+		share := cd.item.shareGB() / spec.MemoryGB
+		parts[i] = fmt.Sprintf("%s %.2f", cd.item.Name, math.Ceil(share*100)/100)
+	}
+	slices.Sort(parts)
+	out := "one vLLM server per model on the shared GPUs, gpu_memory_utilization " + strings.Join(parts, ", ") +
+		" (each includes its server's CUDA context and activations, ~2 GB a GPU); vLLM's sleep mode frees an idle server's memory between requests"
+	if spec.MIG {
+		out += "; or MIG instances of the GPU sized to these shares"
+	}
+	return out
 }
 
 // packingPlan is a packing in words: "node 1: a + b | c | c; node 2: d".

@@ -78,7 +78,11 @@ func TestConsolidationOnTheSizingFleet(t *testing.T) {
 	assert.Equal(t, 1, co.GPUsAfter)
 	assert.InDelta(t, 2*freedGPUW, co.SavingW, 1e-9)
 	assert.InDelta(t, 2*freedGPUW*24.0/1000*174/1000, co.SavingKgCO2PerDay, 1e-9, "helpers run at NYU")
-	assert.Equal(t, "node 1: acme/helper-14B + acme/helper-8B + acme/helper-3B", co.Plan)
+	// Each its own server: need + 2 GB over 80 GB, e.g. (33.6 + 2) / 80 = 0.45 for the 14B.
+	assert.Equal(t, "node 1: acme/helper-14B + acme/helper-8B + acme/helper-3B; one vLLM server per model on the shared GPUs, "+
+		"gpu_memory_utilization acme/helper-14B 0.45, acme/helper-3B 0.12, acme/helper-8B 0.27 (each includes its server's CUDA "+
+		"context and activations, ~2 GB a GPU); vLLM's sleep mode frees an idle server's memory between requests; "+
+		"or MIG instances of the GPU sized to these shares", co.Plan)
 	assert.Contains(t, co.Reason, "3 low-traffic models (idle 70-70% of the time) on 3x A100-SXM4-80GB fit 1x by memory")
 	assert.Equal(t, fleet.ActionCoLocate, c.Actions[0].Action, "actions are ranked by saving: 52 W before 26 W")
 }
@@ -238,4 +242,42 @@ func TestConsolidationPoweredOffBaseline(t *testing.T) {
 	assert.Contains(t, c.Actions[0].Reason, "freed GPUs powered off: 90 W each")
 	assert.Equal(t, []string{"acme/parked-13B"}, c.Actions[1].Models)
 	assert.InDelta(t, floorW, c.Actions[1].SavingW, 1e-9, "all of its parked power")
+}
+
+// Two helpers idle 60% of the time, each busy at 100-150 tok/s on one A100 whose fit (90 W + 10 W + 1 J x
+// rate) puts its capacity at (400 - 90 - 10) / 1 = 300 tok/s. Sharing one
+// GPU works when their busy steps interleave (at most 150 / 300 = 50% of it), not when they coincide (up to
+// 300 / 300 = 100% > the 70% the margin allows).
+func TestCoLocationSumsTheTrafficPerStep(t *testing.T) {
+	busy := func(phase int) []float64 {
+		r := make([]float64, sizingSteps)
+		for i := range r {
+			if (i+phase)%5 < 2 {
+				r[i] = 100 + float64(i%51)
+			}
+		}
+		return r
+	}
+	helper := func(name string, phase int) fleet.Model {
+		return servingModel{name: name, gpuType: gpuA100, host: hostNYU, gpus: 1, parkedW: 90, overheadW: 10, kJPerToken: 1, tdpW: 400, rates: busy(phase)}.model()
+	}
+	for _, c := range []struct {
+		name   string
+		phase  int
+		shared bool
+	}{{"interleaved peaks share a GPU", 2, true}, {"coinciding peaks do not", 0, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fleet.Fleet{Grid: sizingGrid(), Models: []fleet.Model{helper("acme/helper-3B", 0), helper("acme/helper-8B", c.phase)}}
+			got := consolidate(f, nil)
+			if c.shared {
+				require.Len(t, got.Actions, 1, "notes: %v", got.Notes)
+				assert.Equal(t, fleet.ActionCoLocate, got.Actions[0].Action)
+				assert.Equal(t, 1, got.Actions[0].GPUsAfter)
+				return
+			}
+			assert.Empty(t, got.Actions)
+			require.Len(t, got.Notes, 1)
+			assert.Contains(t, got.Notes[0], "co-locating acme/helper-3B, acme/helper-8B on 1x A100-SXM4-80GB would not work")
+		})
+	}
 }

@@ -20,6 +20,8 @@ type GPUSpec struct {
 	// HBMGBPerS is the memory bandwidth from the vendor's datasheet: a decode step reads every weight of the
 	// GPU's shard, so it bounds the step rate (docs/right-sizing.md).
 	HBMGBPerS float64
+	// MIG is whether the GPU splits into Multi-Instance GPU slices (NVIDIA's MIG user guide: A100, H100).
+	MIG bool
 }
 
 // GPUCatalog finds GPU specs by the modelName label, matching loosely: drivers spell the same product
@@ -31,13 +33,13 @@ type GPUCatalog struct {
 // DefaultGPUs is the built-in catalog.
 var DefaultGPUs = NewGPUCatalog([]GPUSpec{
 	{Name: "NVIDIA RTX A6000", MemoryGB: 48, TDPW: 300, ParkedW: 105, BareIdleW: 22, HBMGBPerS: 768},
-	{Name: "NVIDIA A100-SXM4-80GB", MemoryGB: 80, TDPW: 400, ParkedW: 90, BareIdleW: 64, HBMGBPerS: 2039},
-	{Name: "NVIDIA A100-SXM4-40GB", MemoryGB: 40, TDPW: 400, ParkedW: 85, BareIdleW: 60, HBMGBPerS: 1555},
-	{Name: "NVIDIA A100 80GB PCIe", MemoryGB: 80, TDPW: 300, ParkedW: 62, BareIdleW: 48, HBMGBPerS: 1935},
-	{Name: "NVIDIA A100-PCIE-40GB", MemoryGB: 40, TDPW: 250, ParkedW: 60, BareIdleW: 48, HBMGBPerS: 1555},
-	{Name: "NVIDIA H100 80GB HBM3", MemoryGB: 80, TDPW: 700, ParkedW: 125, BareIdleW: 72, HBMGBPerS: 3350},
-	{Name: "NVIDIA H100 PCIe", MemoryGB: 80, TDPW: 350, ParkedW: 75, BareIdleW: 47, HBMGBPerS: 2000},
-	{Name: "NVIDIA H100 NVL", MemoryGB: 94, TDPW: 400, ParkedW: 98, BareIdleW: 64, HBMGBPerS: 3900},
+	{Name: "NVIDIA A100-SXM4-80GB", MemoryGB: 80, TDPW: 400, ParkedW: 90, BareIdleW: 64, HBMGBPerS: 2039, MIG: true},
+	{Name: "NVIDIA A100-SXM4-40GB", MemoryGB: 40, TDPW: 400, ParkedW: 85, BareIdleW: 60, HBMGBPerS: 1555, MIG: true},
+	{Name: "NVIDIA A100 80GB PCIe", MemoryGB: 80, TDPW: 300, ParkedW: 62, BareIdleW: 48, HBMGBPerS: 1935, MIG: true},
+	{Name: "NVIDIA A100-PCIE-40GB", MemoryGB: 40, TDPW: 250, ParkedW: 60, BareIdleW: 48, HBMGBPerS: 1555, MIG: true},
+	{Name: "NVIDIA H100 80GB HBM3", MemoryGB: 80, TDPW: 700, ParkedW: 125, BareIdleW: 72, HBMGBPerS: 3350, MIG: true},
+	{Name: "NVIDIA H100 PCIe", MemoryGB: 80, TDPW: 350, ParkedW: 75, BareIdleW: 47, HBMGBPerS: 2000, MIG: true},
+	{Name: "NVIDIA H100 NVL", MemoryGB: 94, TDPW: 400, ParkedW: 98, BareIdleW: 64, HBMGBPerS: 3900, MIG: true},
 	{Name: "NVIDIA L40S", MemoryGB: 48, TDPW: 350, ParkedW: 82, BareIdleW: 30, HBMGBPerS: 864},
 	{Name: "NVIDIA L40", MemoryGB: 48, TDPW: 300, ParkedW: 80, BareIdleW: 35, HBMGBPerS: 864},
 	{Name: "NVIDIA A10", MemoryGB: 24, TDPW: 150, ParkedW: 60, BareIdleW: 16, HBMGBPerS: 600},

@@ -97,6 +97,9 @@ type RightSizing struct {
 	RecommendedReplicas       int
 	RecommendedGPUsPerReplica int
 	GPUsFreed                 int
+	// RecommendedCapacityTokensPerS is what the recommended allocation serves (the least bound), for
+	// co-location: a model at rate r takes r / this of its GPUs' time.
+	RecommendedCapacityTokensPerS float64
 	// Verdict is false when the model could not be judged: unknown size or GPU, too little history.
 	Verdict   bool
 	Oversized bool
@@ -152,6 +155,7 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 		CapacityTokensPerS: math.NaN(), JPerToken: math.NaN(), ProjectedJPerToken: math.NaN(),
 		PhysicsCapacityTokensPerS: math.NaN(), PowerCapacityTokensPerS: math.NaN(), SaturationCapacityTokensPerS: math.NaN(),
 		PowerHeadroomShare: math.NaN(), ProjectedTTFTP95S: math.NaN(), ProjectedITLP95S: math.NaN(), PoolIdleW: math.NaN(),
+		RecommendedCapacityTokensPerS: math.NaN(),
 	}
 	r.Traffic = MeasureTraffic(m, g, o)
 	r.GPUs = r.Traffic.GPUs
@@ -216,6 +220,7 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 		}
 	}
 	r.RecommendedGPUs, r.RecommendedReplicas, r.RecommendedGPUsPerReplica = rec.GPUs(), rec.Replicas, rec.GPUsPerReplica
+	r.RecommendedCapacityTokensPerS, _ = e.capacity(rec, r.Traffic)
 	r.GPUsFreed = r.GPUs - rec.GPUs()
 	r.Oversized = r.GPUsFreed > 0
 	if judged.candidate.GPUs() > 0 {

@@ -31,7 +31,7 @@ func TestFleetOptionsFromSettingsAndQuery(t *testing.T) {
 	assert.Equal(t, map[string]float64{"NVIDIA L40S": 70}, o.IdleFloorOverridesW)
 	a100, ok := o.GPUs.Lookup("NVIDIA A100-SXM4-80GB")
 	require.True(t, ok)
-	assert.Equal(t, fleet.GPUSpec{Name: "NVIDIA A100-SXM4-80GB", MemoryGB: 81, TDPW: 400, ParkedW: 90, BareIdleW: 64, HBMGBPerS: 2039}, a100, "figures left at 0 keep the catalog's")
+	assert.Equal(t, fleet.GPUSpec{Name: "NVIDIA A100-SXM4-80GB", MemoryGB: 81, TDPW: 400, ParkedW: 90, BareIdleW: 64, HBMGBPerS: 2039, MIG: true}, a100, "figures left at 0 keep the catalog's")
 	acme, ok := o.GPUs.Lookup("Acme X1")
 	require.True(t, ok)
 	assert.Equal(t, 110.0, acme.ParkedW)
