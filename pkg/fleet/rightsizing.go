@@ -125,6 +125,8 @@ type RightSizing struct {
 	ProjectedITLP95S  float64
 
 	JPerToken float64
+	// JPerRequest is the window's energy over the requests the serving engine counted; NaN without its counter.
+	JPerRequest float64
 	// ProjectedJPerToken is J/token on RecommendedGPUs: (power - saving) / tokens per second.
 	ProjectedJPerToken float64
 	// SavingW = SavingIdleW (GPUs freed x what each saves under FreedGPUs) + SavingProductiveW (the serving
@@ -155,7 +157,7 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 		CapacityTokensPerS: math.NaN(), JPerToken: math.NaN(), ProjectedJPerToken: math.NaN(),
 		PhysicsCapacityTokensPerS: math.NaN(), PowerCapacityTokensPerS: math.NaN(), SaturationCapacityTokensPerS: math.NaN(),
 		PowerHeadroomShare: math.NaN(), ProjectedTTFTP95S: math.NaN(), ProjectedITLP95S: math.NaN(), PoolIdleW: math.NaN(),
-		RecommendedCapacityTokensPerS: math.NaN(),
+		RecommendedCapacityTokensPerS: math.NaN(), JPerRequest: math.NaN(),
 	}
 	r.Traffic = MeasureTraffic(m, g, o)
 	r.GPUs = r.Traffic.GPUs
@@ -238,6 +240,9 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 
 	a := Attribute(m, g, floors, o)
 	r.JPerToken = a.JPerToken
+	if sv := m.Serving; sv != nil && sv.Requests > 0 {
+		r.JPerRequest = a.EnergyJ / sv.Requests
+	}
 	if !r.Oversized {
 		r.ProjectedJPerToken = a.JPerToken
 		if l := judged.latency; !l.checked && l.about != "" {

@@ -146,6 +146,18 @@ func TestRightSizingWithTheServingEngine(t *testing.T) {
 		assert.InEpsilon(t, 0.02*itlScale(1, 1), r.ProjectedITLP95S, 1e-9)
 		assert.Contains(t, r.Reason, "never queued at its peaks")
 		assert.NotContains(t, r.Reason, "not checked")
+		assert.True(t, math.IsNaN(r.JPerRequest), "no request counter")
+	})
+	t.Run("J/request beside J/token where requests are counted", func(t *testing.T) {
+		e := quietEngine(0.02)
+		e.Requests = 20000
+		r := textbookVerdict(t, e, fleet.DefaultSizingOptions())
+		// The window's energy: every step's power for its 5 minutes (the fleet has no energy counter).
+		energyJ := 0.0
+		for _, w := range textbookFleet(e).Models[0].Placements[0].PowerW {
+			energyJ += w * sizingStep.Seconds()
+		}
+		assert.InEpsilon(t, energyJ/20000, r.JPerRequest, 1e-9)
 	})
 	t.Run("latency on fewer GPUs would break the SLO: keeps them, and says so", func(t *testing.T) {
 		// 150 ms now: 600 ms on 1 GPU, 300 ms on 2, and ~405 ms on 3 replicas of 1 (each reads all the

@@ -15,6 +15,8 @@ const (
 	UnitHours     = "h" // Grafana shows long durations in days
 	UnitPerDay    = "/day"
 	UnitSeconds   = "s"
+	// UnitJPerRequest is energy per finished request.
+	UnitJPerRequest = "J/request"
 )
 
 type rightSizing = fleet.RightSizing
@@ -47,6 +49,7 @@ func RightSizingTable(rows []fleet.RightSizing) *data.Frame {
 		number("capacity_tokens_per_s", rows, func(r rightSizing) float64 { return r.CapacityTokensPerS }, config("Capacity when resized", UnitTokensPerS)),
 		text("capacity_source", rows, func(r rightSizing) string { return string(r.CapacitySource) }, config("Capacity from", "")),
 		number("j_per_token", rows, func(r rightSizing) float64 { return r.JPerToken }, config("J/token", UnitJPerToken)),
+		number("j_per_request", rows, func(r rightSizing) float64 { return r.JPerRequest }, config("J/request", UnitJPerRequest)),
 		number("projected_j_per_token", rows, func(r rightSizing) float64 { return r.ProjectedJPerToken }, config("J/token when resized", UnitJPerToken)),
 		number("saving_kwh_per_day", rows, func(r rightSizing) float64 { return r.SavingKWhPerDay }, config("Energy saving", UnitKWhPerDay)),
 		number("idle_floor_w", rows, func(r rightSizing) float64 { return r.IdleFloor.W }, config("Idle floor per GPU", UnitWatts)),
