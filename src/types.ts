@@ -204,7 +204,15 @@ export interface FleetOptions extends DataSourceJsonData {
   idleFloors?: IdleFloor[];
   gpus?: GPUOverride[];
   modelSizes?: ModelSize[];
+  /** Latency SLOs right-sizing keeps at the p95 traffic; queries may override them. */
+  slo?: SLOSettings;
   demoSeed?: number;
+}
+
+/** Seconds; unset is the default, 0 leaves the latency unchecked. */
+export interface SLOSettings {
+  ttftP95Seconds?: number;
+  itlP95Seconds?: number;
 }
 
 export interface Mapping {
@@ -297,6 +305,8 @@ export const SETTINGS_DEFAULTS = {
   recordedPrefix: 'fleet',
   pue: 1,
   defaultIntensity: 198,
+  ttftP95Seconds: 2,
+  itlP95Seconds: 0.2,
 };
 
 /** What a dashboard variable of this data source can list; each is a GET resource of the backend. */

@@ -37,9 +37,9 @@ type Settings struct {
 	IdleFloors      []IdleFloorW   `json:"idleFloors"`
 	GPUs            []GPUOverride  `json:"gpus"`
 	ModelSizes      []ModelSize    `json:"modelSizes"`
-	// SLO is the latency right-sizing keeps at the p95; queries may override it. Absent, the defaults.
-	SLO      *SLOSettings `json:"slo"`
-	DemoSeed int64        `json:"demoSeed"`
+	// SLO is the latency right-sizing keeps at the p95; queries may override it.
+	SLO      SLOSettings `json:"slo"`
+	DemoSeed int64       `json:"demoSeed"`
 	// DemoNow (RFC 3339) pins the demo fleet to the day it names instead of today: the same history on every
 	// run, for reproducible screenshots and for tests that compare the demo with a Prometheus holding it.
 	DemoNow string `json:"demoNow"`
@@ -95,10 +95,10 @@ type Mapping struct {
 	LabelFilter string `json:"labelFilter"`
 }
 
-// SLOSettings are latency objectives at the p95 traffic, in seconds; 0 leaves one unchecked.
+// SLOSettings are latency objectives at the p95 traffic, in seconds: absent, the default; 0, not checked.
 type SLOSettings struct {
-	TTFTP95Seconds float64 `json:"ttftP95Seconds"`
-	ITLP95Seconds  float64 `json:"itlP95Seconds"`
+	TTFTP95Seconds *float64 `json:"ttftP95Seconds"`
+	ITLP95Seconds  *float64 `json:"itlP95Seconds"`
 }
 
 // Default SLOs: MLPerf Inference's server-scenario limits for Llama-2-70B (see docs/right-sizing.md).
@@ -246,8 +246,11 @@ func (c *Settings) applyDefaults() {
 	if c.Carbon.PUE == 0 {
 		c.Carbon.PUE = 1
 	}
-	if c.SLO == nil {
-		c.SLO = &SLOSettings{TTFTP95Seconds: DefaultTTFTP95Seconds, ITLP95Seconds: DefaultITLP95Seconds}
+	if c.SLO.TTFTP95Seconds == nil {
+		c.SLO.TTFTP95Seconds = ptr(float64(DefaultTTFTP95Seconds))
+	}
+	if c.SLO.ITLP95Seconds == nil {
+		c.SLO.ITLP95Seconds = ptr(DefaultITLP95Seconds)
 	}
 	if c.Carbon.DefaultGPerKWh == 0 {
 		c.Carbon.DefaultGPerKWh = DefaultGPerKWh
@@ -358,8 +361,11 @@ func (c *Settings) validate() error {
 			errs = append(errs, fmt.Errorf("modelSizes[%d]: needs a model and paramsB > 0, got %q and %v", i, s.Model, s.ParamsB))
 		}
 	}
-	if c.SLO != nil && (!inRange(c.SLO.TTFTP95Seconds, 0, 3600) || !inRange(c.SLO.ITLP95Seconds, 0, 60)) {
-		errs = append(errs, fmt.Errorf("slo: ttftP95Seconds %v must be in 0..3600 and itlP95Seconds %v in 0..60 (0: not checked)", c.SLO.TTFTP95Seconds, c.SLO.ITLP95Seconds))
+	if ttft := c.SLO.TTFTP95Seconds; ttft != nil && !inRange(*ttft, 0, 3600) {
+		errs = append(errs, fmt.Errorf("slo.ttftP95Seconds %v is outside 0..3600 (0: not checked)", *ttft))
+	}
+	if itl := c.SLO.ITLP95Seconds; itl != nil && !inRange(*itl, 0, 60) {
+		errs = append(errs, fmt.Errorf("slo.itlP95Seconds %v is outside 0..60 (0: not checked)", *itl))
 	}
 	return errors.Join(errs...)
 }
@@ -392,3 +398,5 @@ func RedactURL(raw string) string {
 	u.Fragment = ""
 	return u.String()
 }
+
+func ptr[T any](v T) *T { return &v }

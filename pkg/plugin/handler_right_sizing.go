@@ -62,19 +62,21 @@ func sizingOptions(s *models.Settings, q models.Query) fleet.SizingOptions {
 	return so
 }
 
-// sloOf is the data source's latency SLO (its defaults when unset) with the query's overrides on top.
-func sloOf(s *models.SLOSettings, q models.Query) fleet.SLO {
-	ttft, itl := float64(models.DefaultTTFTP95Seconds), models.DefaultITLP95Seconds
-	if s != nil {
-		ttft, itl = s.TTFTP95Seconds, s.ITLP95Seconds
+// sloOf is the data source's latency SLO (the defaults where a field is unset) with the query's overrides on top.
+func sloOf(s models.SLOSettings, q models.Query) fleet.SLO {
+	pick := func(setting *float64, def, query float64) float64 {
+		switch {
+		case query > 0:
+			return query
+		case setting != nil:
+			return *setting
+		}
+		return def
 	}
-	if q.TTFTP95Seconds > 0 {
-		ttft = q.TTFTP95Seconds
+	return fleet.SLO{
+		TTFTP95: seconds(pick(s.TTFTP95Seconds, models.DefaultTTFTP95Seconds, q.TTFTP95Seconds)),
+		ITLP95:  seconds(pick(s.ITLP95Seconds, models.DefaultITLP95Seconds, q.ITLP95Seconds)),
 	}
-	if q.ITLP95Seconds > 0 {
-		itl = q.ITLP95Seconds
-	}
-	return fleet.SLO{TTFTP95: seconds(ttft), ITLP95: seconds(itl)}
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -43,8 +43,9 @@ func TestFleetOptionsFromSettingsAndQuery(t *testing.T) {
 
 func TestSLOFromSettingsAndQuery(t *testing.T) {
 	q := models.DefaultQuery()
-	assert.Equal(t, fleet.SLO{TTFTP95: 2 * time.Second, ITLP95: 200 * time.Millisecond}, sloOf(nil, q), "the defaults")
-	s := &models.SLOSettings{TTFTP95Seconds: 5, ITLP95Seconds: 0}
+	assert.Equal(t, fleet.SLO{TTFTP95: 2 * time.Second, ITLP95: 200 * time.Millisecond}, sloOf(models.SLOSettings{}, q), "the defaults")
+	five, zero := 5.0, 0.0
+	s := models.SLOSettings{TTFTP95Seconds: &five, ITLP95Seconds: &zero}
 	assert.Equal(t, fleet.SLO{TTFTP95: 5 * time.Second}, sloOf(s, q), "the data source's, ITL unchecked")
 	q.ITLP95Seconds = 0.05
 	assert.Equal(t, fleet.SLO{TTFTP95: 5 * time.Second, ITLP95: 50 * time.Millisecond}, sloOf(s, q), "the query's override")
