@@ -114,12 +114,27 @@ func EfficiencyCurve(m *Model, floors IdleFloors, o Options) Curve {
 		// A low quantile, not the minimum: one throttled step in a prefill burst does not make a cap rate.
 		c.Fit.CapStartsTokensPerS = quantileInPlace(sc.cappedX, 0.1)
 	}
+	if servesUpTo := c.Fit.servesUpTo(limits); c.Fit.DiminishingReturnsTokensPerS > servesUpTo {
+		c.Fit.DiminishingReturnsTokensPerS = math.NaN()
+	}
 	if len(sc.busyX) == 0 {
 		c.Fit.Reason = "the model served no tokens above the idle threshold in this window"
 	} else if !c.Fit.OK && len(sc.cappedX) > 0 && len(sc.fitX) < MinFitSteps {
 		c.Fit.Reason += fmt.Sprintf(" (%d of its %d busy steps were at the power cap)", len(sc.cappedX), len(sc.busyX))
 	}
 	return c
+}
+
+// servesUpTo is the most the fitted GPUs serve: the rate where capping starts, else where the fit reaches the
+// mean summed power limit of the steps; +Inf where neither is known.
+func (f Fit) servesUpTo(limits Series) float64 {
+	if !math.IsNaN(f.CapStartsTokensPerS) {
+		return f.CapStartsTokensPerS
+	}
+	if limit := Mean(limits); f.OK && !math.IsNaN(limit) {
+		return (limit - f.P0W) / f.KJPerToken
+	}
+	return math.Inf(1)
 }
 
 // steps is the length of the model's longest series.

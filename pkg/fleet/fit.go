@@ -17,7 +17,10 @@ type Fit struct {
 	KJPerTokenHigh float64
 	// R2 is the coefficient of determination of the line over the fitted steps.
 	R2 float64
-	// DiminishingReturnsTokensPerS is where J/token comes within 10% of k: P0W / (0.1 x k).
+	// DiminishingReturnsTokensPerS is the rate above which doubling the traffic lowers J/token by less than
+	// 10%: J(2r) > 0.9 J(r) with J(r) = P0W / r + k holds above 4 x P0W / k. NaN when that is beyond what the
+	// GPUs serve (where their power reaches its limit, see EfficiencyCurve): J/token keeps falling up to
+	// capacity.
 	DiminishingReturnsTokensPerS float64
 	// CapStartsTokensPerS is the token rate where the GPUs reach their power limit (the 10th percentile of the
 	// rates of capped steps); NaN when no step was capped.
@@ -115,7 +118,7 @@ func fitPowerLine(x, y []float64, sc *curveScratch) Fit {
 		return f
 	}
 	if p0 > 0 { // else J/token never falls toward k: there is no such rate
-		f.DiminishingReturnsTokensPerS = p0 / (0.1 * k)
+		f.DiminishingReturnsTokensPerS = 4 * p0 / k
 	}
 	f.OK = true
 	return f
