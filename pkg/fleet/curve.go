@@ -106,7 +106,7 @@ func EfficiencyCurve(m *Model, floors IdleFloors, o Options) Curve {
 	}
 	c.Bins = binCurve(sc.busyX, sc.busyJ, lo, hi, sc)
 	c.Fit = fitPowerLine(sc.fitX, sc.fitY, sc)
-	c.Slopes = fitTwoSlopes(m, sc.fitI, sc.fitY)
+	c.Slopes = fitTwoSlopes(m, sc.fitI, sc.fitY, sc)
 	c.Fit.BusySteps = len(sc.busyX)
 	c.Fit.CappedSteps = len(sc.cappedX)
 	c.Fit.CapStartsTokensPerS = math.NaN()
@@ -274,6 +274,8 @@ func (ix binIndex) search(v float64) uint8 {
 type curveScratch struct {
 	busyX, busyJ, cappedX, fitX, fitY []float64
 	fitI                              []int // the grid steps of fitX
+	planeBuf                          []float64
+	keep                              []bool
 	sampleX, sampleY, tmp, slopes     []float64
 	bin, binTable                     []uint8
 }

@@ -26,7 +26,7 @@ const MaxRateCorrelation = 0.95
 // fitTwoSlopes fits the plane by least squares, then once more without the steps whose residual is over
 // 3 median absolute deviations (bursts, restarts): a plane has no cheap Theil-Sen. steps are the grid steps of
 // the line's fit, power their power.
-func fitTwoSlopes(m *Model, steps []int, power []float64) TwoSlopes {
+func fitTwoSlopes(m *Model, steps []int, power []float64, sc *curveScratch) TwoSlopes {
 	out := TwoSlopes{P0W: math.NaN(), KPromptJPerToken: math.NaN(), KGenJPerToken: math.NaN(), R2: math.NaN()}
 	if len(steps) < MinFitSteps {
 		out.Reason = fmt.Sprintf("only %d busy steps below the power cap; a fit needs %d", len(steps), MinFitSteps)
@@ -35,7 +35,8 @@ func fitTwoSlopes(m *Model, steps []int, power []float64) TwoSlopes {
 	// As the line's fit, at most TheilSenSteps steps evenly strided in time.
 	stride := max(len(steps)/TheilSenSteps, 1)
 	n := (len(steps) + stride - 1) / stride
-	p, g, y := make([]float64, n), make([]float64, n), make([]float64, n)
+	sc.planeBuf = grow(sc.planeBuf, 4*n)
+	p, g, y, res := sc.planeBuf[:n], sc.planeBuf[n:2*n], sc.planeBuf[2*n:3*n], sc.planeBuf[3*n:]
 	for j := range n {
 		i := steps[j*stride]
 		p[j], g[j], y[j] = at(m.PromptTokensPerS, i), at(m.GenerationTokensPerS, i), power[j*stride]
@@ -53,13 +54,15 @@ func fitTwoSlopes(m *Model, steps []int, power []float64) TwoSlopes {
 		out.Reason = fmt.Sprintf("prompt and generation rates move together (correlation %.2f): their costs cannot be told apart", c)
 		return out
 	}
-	keep := make([]bool, n)
+	if cap(sc.keep) < n {
+		sc.keep = make([]bool, n)
+	}
+	keep := sc.keep[:n]
 	for j := range keep {
 		keep[j] = true
 	}
 	b, ok := leastSquaresPlane(p, g, y, keep)
 	if ok {
-		res := make([]float64, n)
 		for j := range res {
 			res[j] = math.Abs(y[j] - b[0] - b[1]*p[j] - b[2]*g[j])
 		}
