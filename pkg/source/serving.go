@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
 // ServingMetrics name a serving engine's load signals, the evidence right-sizing reads saturation and latency
@@ -41,6 +42,15 @@ var SGLangServing = ServingMetrics{
 	KVCacheUsage: []string{"sglang:token_usage"},
 	TTFT:         []string{"sglang:time_to_first_token_seconds"},
 	ITL:          []string{"sglang:inter_token_latency_seconds", "sglang:time_per_output_token_seconds"},
+}
+
+// ServingMetricsFor are the serving signals of the engine the mapping's token counters name: SGLang's where
+// they are SGLang's (the SGLang preset), vLLM's otherwise.
+func ServingMetricsFor(m models.Mapping) ServingMetrics {
+	if strings.HasPrefix(m.GenerationTokensMetric, "sglang:") {
+		return SGLangServing
+	}
+	return VLLMServing
 }
 
 // Serving quantities, the names of ServingQuery.Quantity.

@@ -49,3 +49,8 @@ func TestServingReadsAssembleAModelsSignals(t *testing.T) {
 	assert.Equal(t, 16000.0, sv.KVCacheTokensPerReplica, "the largest replica's blocks x block size")
 	assert.Nil(t, r.Serving("other"))
 }
+
+func TestServingMetricsFollowTheTokenCounters(t *testing.T) {
+	assert.Equal(t, VLLMServing, ServingMetricsFor(models.DefaultMapping()))
+	assert.Equal(t, SGLangServing, ServingMetricsFor(models.SGLangMapping()))
+}
