@@ -46,7 +46,7 @@ func readServing(t *testing.T, srv *promtest.Server, cfg *models.Settings, g fle
 	sch := newSchema(cfg, join{}, false, false)
 	reads := &ServingReads{}
 	ctx := context.Background()
-	for _, q := range sch.ServingQueries(VLLMServing, g.Step, RateWindow(g.Step, cfg.Scrape()), g.Span()) {
+	for _, q := range sch.ServingQueries(ServingMetricsFor(cfg.Mapping), g.Step, RateWindow(g.Step, cfg.Scrape()), g.Span()) {
 		if q.Instant {
 			for _, smp := range srv.Query(t, q.PromQL, g.End()).(model.Vector) {
 				labels := map[string]string{}
@@ -74,7 +74,9 @@ func readServing(t *testing.T, srv *promtest.Server, cfg *models.Settings, g fle
 }
 
 func TestRightSizingWithServingSignalsThroughPrometheus(t *testing.T) {
-	s, err := sim.New(sim.SizingFleet(servingStart.Add(-time.Hour)), sim.DefaultSeed)
+	// Exporters upgraded piecemeal: every second model runs a vLLM before v0.10, with the older names of the
+	// KV gauge and the inter-token histogram.
+	s, err := sim.New(sim.MixVariants(sim.SizingFleet(servingStart.Add(-time.Hour))), sim.DefaultSeed)
 	require.NoError(t, err)
 	srv := servingHistory(t, s)
 	cfg := testSettings(t, srv.URL, func(c *models.Settings) { c.ScrapeInterval = simScrape.String() })
@@ -101,6 +103,9 @@ func TestRightSizingWithServingSignalsThroughPrometheus(t *testing.T) {
 		assert.Greater(t, ttft, mt.Serving.P95TTFTS/4, name)
 		assert.Less(t, ttft, mt.Serving.P95TTFTS*4, name)
 		assert.Positive(t, sv.KVCacheTokensPerReplica, name)
+		// Read under either name (the bursty model's vLLM predates v0.10).
+		assert.NotNil(t, sv.ITLP95S, name)
+		assert.NotNil(t, sv.KVCacheUsage, name)
 		assert.Equal(t, mt.Serving.Queued, fleet.Quantile(sv.RequestsWaiting, 1) >= 1, name)
 	}
 
