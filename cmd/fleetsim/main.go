@@ -83,7 +83,7 @@ func (f *fleetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.fleet, "fleet", "default", "default (NRP-like, with --mess) or sizing (right-sizing cases: replicas, two GPU types, SLO-bound)")
 	fs.IntVar(&f.models, "models", 0, "number of models of a scaled benchmark fleet (0: the fleet of --fleet)")
 	fs.BoolVar(&f.mess, "mess", true, "default fleet: a pod restart and a 20-minute scrape gap")
-	fs.BoolVar(&f.mixed, "mixed", false, "mix exporter versions: hostname on every second node, no energy counter on every third, pre-v0.10 vLLM names on every second model")
+	fs.BoolVar(&f.mixed, "mixed", false, "mix exporter versions: hostname on every second node, no energy counter on every third, pre-v0.9 vLLM names on every second model")
 	fs.BoolVar(&f.naming.Serving, "serving", false, "emit vLLM's serving signals (waiting requests, KV cache, preemptions, requests, TTFT and ITL histograms)")
 	fs.StringVar(&f.epoch, "epoch", "", "when counters start (RFC 3339); default: the start of the window, on the hour")
 	fs.BoolVar(&f.naming.Exported, "exported", false, "workload labels as exported_namespace/pod/container (honor_labels: false)")

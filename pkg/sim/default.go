@@ -293,7 +293,7 @@ func SizingFleet(epoch time.Time) Spec {
 
 // MixVariants returns spec with the exporter versions of a fleet upgraded piecemeal: every second node labels
 // its host "hostname" (dcgm-exporter from May 2026), every third exports no energy counter, every second
-// model runs a vLLM older than v0.10 (LegacyVLLM).
+// model runs a vLLM older than v0.9 (LegacyVLLM).
 func MixVariants(spec Spec) Spec {
 	spec.Nodes, spec.Models = slices.Clone(spec.Nodes), slices.Clone(spec.Models)
 	for i := range spec.Nodes {

@@ -71,7 +71,8 @@ func (s *Sim) WriteHistory(w io.Writer, o HistoryOptions) (HistoryStats, error) 
 
 // HistorySeries is one series of a history as Prometheus would store it.
 type HistorySeries struct {
-	// Metric is the emitted metric name; Labels are the others, job and instance included.
+	// Metric is the emitted metric name (a histogram's series are its _bucket, with le, _sum and _count);
+	// Labels are the others, job and instance included.
 	Metric string
 	Labels []Label
 	// Samples calls fn with each sample (Unix ms, value) in ascending time; a series may have none.

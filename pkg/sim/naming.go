@@ -15,9 +15,12 @@ const (
 	MetricPromptTokens     = "vllm:prompt_tokens_total"
 	MetricGenerationTokens = "vllm:generation_tokens_total"
 	MetricRequestsRunning  = "vllm:num_requests_running"
-	// The serving signals (Naming.Serving), as vLLM's v1 engine names them (vllm/v1/metrics/loggers.py,
-	// checked at v0.10 and v0.11). Before v0.10 (ModelSpec.LegacyVLLM) the KV-cache gauge was
-	// vllm:gpu_cache_usage_perc and the inter-token latency histogram vllm:time_per_output_token_seconds.
+	// The serving signals (Naming.Serving), as vLLM's v1 engine names them (vllm/v1/metrics/loggers.py, read
+	// at v0.10 and v0.11). vLLM renamed vllm:gpu_cache_usage_perc to vllm:kv_cache_usage_perc in v0.9 and
+	// vllm:time_per_output_token_seconds to vllm:inter_token_latency_seconds in v0.11, emitting both names
+	// for a while; a model with ModelSpec.LegacyVLLM emits only the old ones, as vLLM before v0.9 did. The
+	// series carry model_name but not vLLM's engine label, like the token counters, and
+	// vllm:cache_config_info only the labels that size the KV cache.
 	MetricRequestsWaiting    = "vllm:num_requests_waiting"
 	MetricKVCacheUsage       = "vllm:kv_cache_usage_perc"
 	MetricGPUCacheUsage      = "vllm:gpu_cache_usage_perc"
@@ -90,7 +93,7 @@ func (k kind) String() string { return [...]string{"gauge", "counter", "histogra
 // family is one metric family and how to read its value for one series (a GPU or a pod) at t.
 type family struct {
 	name string
-	// legacy is the name vLLM gave the family before v0.10, emitted for models with LegacyVLLM.
+	// legacy is the name vLLM gave the family before v0.9, emitted for models with LegacyVLLM.
 	legacy string
 	help   string
 	kind   kind

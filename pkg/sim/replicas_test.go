@@ -170,3 +170,43 @@ func modelOfPod(s *sim.Sim, pod string) string {
 	}
 	return ""
 }
+
+// A restart without replicas restarts them all: the model holds no GPU while down, and each replica comes
+// back under a new pod name. A spec naming what does not exist is refused with the part at fault.
+func TestRestartOfAllReplicasAndBadSpecs(t *testing.T) {
+	spec := replicaFleet(repEpoch, true)
+	spec.Mess.Restarts[0].Replicas = nil
+	s, err := sim.New(spec, sim.DefaultSeed)
+	require.NoError(t, err)
+	r := spec.Mess.Restarts[0]
+	assert.Equal(t, 0, s.GPUsAt("pair-8B", r.At.Add(time.Minute)))
+	assert.Zero(t, s.Tokens("pair-8B", sim.TokensTotal, r.At, r.At.Add(r.Down)))
+	pods := map[string]bool{}
+	for _, at := range []time.Time{r.At.Add(-time.Minute), r.At.Add(r.Down + time.Minute)} {
+		for _, smp := range scrape(t, s, sim.Naming{}, at) {
+			if smp.name == sim.MetricGenerationTokens && smp.labels["model_name"] == "pair-8B" {
+				pods[smp.labels["pod"]] = true
+			}
+		}
+	}
+	assert.Len(t, pods, 4, "two pods before, two new ones after")
+
+	for _, c := range []struct {
+		name  string
+		spoil func(*sim.Spec)
+		want  string
+	}{
+		{"restart of a replica that is not there", func(s *sim.Spec) { s.Mess.Restarts[0].Replicas = []int{2} }, `restart of "pair-8B": no replica 2`},
+		{"replica on an unknown GPU type", func(s *sim.Spec) { s.Models[0].Replicas[1].GPUType = "NVIDIA B200" },
+			`model "pair-8B" replica 1: GPU type "NVIDIA B200" is not in the spec's GPU types`},
+		{"replica without GPUs", func(s *sim.Spec) { s.Models[1].Replicas[0].GPUs = 0 }, `model "mixed-32B" replica 0: needs GPUs and hosts`},
+		{"more GPUs than the host has", func(s *sim.Spec) { s.Models[0].Replicas[0].GPUs = 5 }, `model "pair-8B" needs 5 free`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			bad := replicaFleet(repEpoch, true)
+			c.spoil(&bad)
+			_, err := sim.New(bad, sim.DefaultSeed)
+			assert.ErrorContains(t, err, c.want)
+		})
+	}
+}

@@ -96,7 +96,7 @@ func (s *Sim) servingAt(ri int, k int64, gpus int) servingState {
 }
 
 // TTFTBucketsS and ITLBucketsS are vLLM's histogram boundaries for time to first token and inter-token latency
-// (vllm/v1/metrics/loggers.py, checked at v0.10 and v0.11: the ITL histogram has the boundaries of
+// (vllm/v1/metrics/loggers.py at v0.10 and v0.11: the ITL histogram has the boundaries of
 // time_per_output_token_seconds, which it replaced).
 var (
 	TTFTBucketsS = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
@@ -221,8 +221,9 @@ func (s *Sim) ProjectServing(model string, gpusPerReplica int, from, to time.Tim
 
 func (s *Sim) servingTruth(mi, gpusPerReplica int, from, to time.Time) ServingTruth {
 	st := ServingTruth{GPUsPerReplica: gpusPerReplica, Fits: true}
-	var ttft, itl []weighted
 	a, b := from.UnixMilli(), to.UnixMilli()
+	n := int(s.tickOf(b)-floorDiv(a, s.tickMS)+1) * len(s.models[mi].replicas)
+	ttft, itl := make([]weighted, 0, n), make([]weighted, 0, n)
 	for _, ri := range s.models[mi].replicas {
 		r := &s.replicas[ri]
 		gpus := cmp.Or(gpusPerReplica, r.spec.GPUs)

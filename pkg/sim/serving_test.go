@@ -89,7 +89,7 @@ func TestQueueGrowsWithLoad(t *testing.T) {
 }
 
 // Node and model overrides mix exporter versions in one fleet: a node labels its host "hostname", a node
-// exports no energy counter, a model's vLLM predates v0.10's names. Live scrapes and history agree on it all,
+// exports no energy counter, a model's vLLM predates v0.9's names. Live scrapes and history agree on it all,
 // serving signals included.
 func TestMixedNamingAndServingSeriesAgree(t *testing.T) {
 	spec := replicaFleet(repEpoch, true)

@@ -36,7 +36,8 @@ type GPUType struct {
 
 // Node is a GPU server: its hostname picks the carbon site, its GPUs are all of one type. A fleet's nodes
 // may run different dcgm-exporter versions and configurations: HostLabel and NoEnergyCounter override the
-// Naming's for this node's series.
+// Naming's for this node's series (DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION is in dcgm-exporter's
+// etc/default-counters.csv, read in its 2025-2026 releases, but a cluster's own counter list may drop it).
 type Node struct {
 	Host            string
 	GPUType         string
@@ -96,9 +97,9 @@ type ModelSpec struct {
 	// MarginalJPerToken is the energy one more token costs above the parked floor, spread evenly over the GPUs.
 	// It also bounds the rate served: at most GPUs x (power cap - parked power) / MarginalJPerToken tokens/s.
 	MarginalJPerToken float64
-	// LegacyVLLM names the model's serving signals as vLLM before v0.10 did: the KV-cache gauge
-	// vllm:gpu_cache_usage_perc (vllm:kv_cache_usage_perc after) and the inter-token latency histogram
-	// vllm:time_per_output_token_seconds (vllm:inter_token_latency_seconds after).
+	// LegacyVLLM names the model's serving signals as vLLM before v0.9 did: the KV-cache gauge
+	// vllm:gpu_cache_usage_perc (vllm:kv_cache_usage_perc from v0.9) and the inter-token latency histogram
+	// vllm:time_per_output_token_seconds (vllm:inter_token_latency_seconds from v0.11).
 	LegacyVLLM bool
 	// GenerationTokensPerRequest (default 200) and KVBytesPerToken (default 128 KiB) shape the serving
 	// signals; see the serving model in serving.go.
