@@ -25,8 +25,8 @@ type ServingMetrics struct {
 	CacheConfig string
 }
 
-// VLLMServing are vLLM's names (vllm/v1/metrics/loggers.py; before v0.10 the KV gauge was
-// gpu_cache_usage_perc and the inter-token histogram time_per_output_token_seconds).
+// VLLMServing are vLLM's names (vllm/v1/metrics/loggers.py): the KV gauge was gpu_cache_usage_perc before
+// v0.9, the inter-token histogram time_per_output_token_seconds before v0.11.
 var VLLMServing = ServingMetrics{
 	Running: "vllm:num_requests_running", Waiting: "vllm:num_requests_waiting",
 	KVCacheUsage: []string{"vllm:kv_cache_usage_perc", "vllm:gpu_cache_usage_perc"},

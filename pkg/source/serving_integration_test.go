@@ -74,7 +74,7 @@ func readServing(t *testing.T, srv *promtest.Server, cfg *models.Settings, g fle
 }
 
 func TestRightSizingWithServingSignalsThroughPrometheus(t *testing.T) {
-	// Exporters upgraded piecemeal: every second model runs a vLLM before v0.10, with the older names of the
+	// Exporters upgraded piecemeal: every second model runs a vLLM before v0.9, with the older names of the
 	// KV gauge and the inter-token histogram.
 	s, err := sim.New(sim.MixVariants(sim.SizingFleet(servingStart.Add(-time.Hour))), sim.DefaultSeed)
 	require.NoError(t, err)
@@ -103,7 +103,7 @@ func TestRightSizingWithServingSignalsThroughPrometheus(t *testing.T) {
 		assert.Greater(t, ttft, mt.Serving.P95TTFTS/4, name)
 		assert.Less(t, ttft, mt.Serving.P95TTFTS*4, name)
 		assert.Positive(t, sv.KVCacheTokensPerReplica, name)
-		// Read under either name (the bursty model's vLLM predates v0.10).
+		// Read under either name (the bursty model's vLLM predates v0.9).
 		assert.NotNil(t, sv.ITLP95S, name)
 		assert.NotNil(t, sv.KVCacheUsage, name)
 		assert.Equal(t, mt.Serving.Queued, fleet.Quantile(sv.RequestsWaiting, 1) >= 1, name)
