@@ -23,22 +23,29 @@ var vmWeek = vmtest.NewFixture(func(dir string) (vmtest.Options, error) {
 	return vmtest.Options{Import: o.Backfill}, err
 })
 
-// engineUnderTest is a Prometheus-compatible engine holding the week.
+// vmRecent is VictoriaMetrics holding the recent hours of recent, for the health check.
+var vmRecent = vmtest.NewFixture(func(dir string) (vmtest.Options, error) {
+	o, err := historyOf(recentSim, recentStart, recentEnd)(dir)
+	return vmtest.Options{Import: o.Backfill}, err
+})
+
+// engineUnderTest is a Prometheus-compatible engine holding the week, and the recent hours.
 type engineUnderTest struct {
-	name models.Engine
-	url  func(t *testing.T) string
+	name   models.Engine
+	url    func(t *testing.T) string
+	recent func(t *testing.T) string
 }
 
 var engines = []engineUnderTest{
-	{models.EnginePrometheus, func(t *testing.T) string { return week.Server(t).URL }},
-	{models.EngineVictoriaMetrics, func(t *testing.T) string { return vmWeek.Server(t).URL }},
+	{models.EnginePrometheus, func(t *testing.T) string { return week.Server(t).URL }, func(t *testing.T) string { return recent.Server(t).URL }},
+	{models.EngineVictoriaMetrics, func(t *testing.T) string { return vmWeek.Server(t).URL }, func(t *testing.T) string { return vmRecent.Server(t).URL }},
 }
 
 func TestHealthNamesTheEngine(t *testing.T) {
 	p := startPlugin(t)
 	for _, e := range engines {
 		t.Run(string(e.name), func(t *testing.T) {
-			h, err := p.CheckHealth(ctx(t), settingsFor(e.url(t), nil))
+			h, err := p.CheckHealth(ctx(t), settingsFor(e.recent(t), nil))
 			require.NoError(t, err)
 			assert.Equal(t, backend.HealthStatusOk, h.Status, h.Message)
 			assert.Contains(t, string(h.JSONDetails), fmt.Sprintf(`"engine":%q`, e.name))

@@ -18,7 +18,7 @@ import (
 )
 
 func TestHealthIsOKAgainstALivePrometheusWithTheFleet(t *testing.T) {
-	prom := week.Server(t)
+	prom := recent.Server(t)
 	p := startPlugin(t)
 	h, err := p.CheckHealth(ctx(t), settingsFor(prom.URL, nil))
 	require.NoError(t, err)
@@ -37,7 +37,7 @@ func TestHealthNamesTheMissingMetricFamilies(t *testing.T) {
 	}
 
 	// A mapping naming a metric the fleet does not export is caught the same way, by name.
-	prom := week.Server(t)
+	prom := recent.Server(t)
 	h, err = p.CheckHealth(ctx(t), settingsFor(prom.URL, map[string]any{"mapping": map[string]any{"powerMetric": "gpu_power_watts"}}))
 	require.NoError(t, err)
 	assert.Equal(t, backend.HealthStatusError, h.Status)
@@ -88,7 +88,7 @@ func TestABadQueryFailsAloneWhileTheValidOneAnswers(t *testing.T) {
 }
 
 func TestModelsResourceListsTheServedModels(t *testing.T) {
-	prom := week.Server(t)
+	prom := recent.Server(t)
 	p := startPlugin(t)
 	status, body, err := p.CallResource(ctx(t), settingsFor(prom.URL, nil), "models")
 	require.NoError(t, err)
@@ -96,7 +96,7 @@ func TestModelsResourceListsTheServedModels(t *testing.T) {
 	var models []string
 	require.NoError(t, json.Unmarshal(body, &models))
 	var want []string
-	for _, m := range fleetSim.Truth(weekStart, weekEnd, scrapeStep).Models {
+	for _, m := range recentSim.Truth(recentStart, recentEnd, scrapeStep).Models {
 		want = append(want, m.Model)
 	}
 	sort.Strings(want)

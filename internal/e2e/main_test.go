@@ -23,16 +23,26 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
 
-// The week the tests look at: the default fleet's last seven days up to the current hour, with its pod restart and
-// scrape gap. It ends now because the health check and the editors' lists look at the recent past, as in a cluster.
-// The fleet is the demo source's fleet of that day (sim.DemoFleet), so the demo pinned to weekEnd answers from
-// the same history the Prometheus holds.
+// The week the analyses are checked on: the default fleet's seven days up to a fixed instant, with its pod
+// restart and scrape gap. It is pinned so that every run reads the same samples: the simulator's noise is a
+// function of the absolute time, so a week that moved with the wall clock passed or failed by the hour. The
+// fleet is the demo source's fleet of that day (sim.DemoFleet), so the demo pinned to weekEnd answers from the
+// same history the Prometheus holds.
 var (
-	weekEnd    = time.Now().UTC().Truncate(time.Hour)
+	weekEnd    = time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
 	weekStart  = weekEnd.Add(-7 * 24 * time.Hour)
 	scrapeStep = time.Minute
 	fleetSim   = mustSim(sim.DemoFleet(weekEnd), sim.DefaultSeed)
 	week       = promtest.NewFixture(historyOf(fleetSim, weekStart, weekEnd))
+)
+
+// The health check and the editors' lists look at the last day before the wall clock, as in a cluster: they
+// get the same kind of fleet over the two hours up to now. Nothing they assert depends on its values.
+var (
+	recentEnd   = time.Now().UTC().Truncate(time.Minute)
+	recentStart = recentEnd.Add(-2 * time.Hour)
+	recentSim   = mustSim(sim.DemoFleet(recentEnd), sim.DefaultSeed)
+	recent      = promtest.NewFixture(historyOf(recentSim, recentStart, recentEnd))
 )
 
 // historyMargin is history written before the first step a test asks for: a grid aligned to its step starts up
@@ -70,7 +80,10 @@ func historyOf(s *sim.Sim, from, to time.Time) func(dir string) (promtest.Option
 func TestMain(m *testing.M) {
 	code := m.Run()
 	week.Close()
+	recent.Close()
+	mixedDays.Close()
 	vmWeek.Close()
+	vmRecent.Close()
 	sizingWeek.Close()
 	pinnedWeek.Close()
 	os.Exit(code)

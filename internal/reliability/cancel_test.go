@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,10 +24,14 @@ func TestCancellingARequestStopsItsPrometheusRequests(t *testing.T) {
 	)
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/v1/query") {
+		if r.URL.Path != "/api/v1/query_range" {
 			w.Header().Set("Content-Type", "application/json")
 			if r.URL.Path == "/api/v1/status/buildinfo" {
 				fmt.Fprint(w, `{"status":"success","data":{"version":"2.42.0"}}`)
+				return
+			}
+			if r.URL.Path == "/api/v1/query" { // discovery's instant lookups: nothing found
+				fmt.Fprint(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
 				return
 			}
 			fmt.Fprint(w, `{"status":"success","data":[]}`)

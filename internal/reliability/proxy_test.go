@@ -31,7 +31,9 @@ func (c call) quantity() string {
 		return ""
 	case strings.Contains(q, "DCGM_FI_DEV_POWER_MGMT_LIMIT"):
 		return "power_limit_w"
-	case instant && strings.Contains(q, "DCGM_FI_DEV_"):
+	case strings.Contains(q, "timestamp(") || strings.Contains(q, "count_over_time("):
+		return "scrape_intervals"
+	case instant && strings.Contains(q, "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"):
 		return "energy_j"
 	case strings.HasPrefix(q, "count by"):
 		return "gpus"

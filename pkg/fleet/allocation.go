@@ -2,31 +2,49 @@ package fleet
 
 import "math"
 
-// Allocation is the GPUs a model held for most of the window: an integer, never a fraction.
+// Allocation is what a model held for most of the window: whole GPUs, never the fraction a restart or a
+// deployment mid-window would make of a mean.
 type Allocation struct {
-	GPUType        string
-	GPUs           int // GPUs held most of the window (Replicas x GPUsPerReplica)
-	Replicas       int // pods serving the model, each with its own GPU set
-	GPUsPerReplica int // the tensor-parallel size of each replica
+	GPUType string
+	// GPUs is Replicas x GPUsPerReplica when the replicas are alike.
+	GPUs int
+	// Replicas are the model's serving pods, each with its own GPU set; 1 where the source cannot tell pods.
+	Replicas int
+	// GPUsPerReplica is the tensor-parallel size of a replica; 0 when the replicas hold different numbers of GPUs.
+	GPUsPerReplica int
 }
 
-// Allocation is the GPU count the model held at most steps, as one replica (a stub of the read path's
-// replica-aware allocation).
+// Allocation is the (GPUs, replicas) pair the model held at the most steps with power data. Ties go to the
+// larger allocation: what the model needs at its busiest is at least what it held then.
 func (m *Model) Allocation() Allocation {
-	counts := map[int]int{}
-	best := 0
-	for _, v := range m.GPUs() {
-		if math.IsNaN(v) || v <= 0 {
+	a := Allocation{GPUType: m.GPUType()}
+	if len(m.Placements) == 0 {
+		return a
+	}
+	power, gpus := m.PowerW(), m.GPUs()
+	type held struct{ gpus, replicas int }
+	steps := map[held]int{}
+	var best held
+	for i := range gpus {
+		n := at(gpus, i)
+		if math.IsNaN(at(power, i)) || math.IsNaN(n) || n < 0.5 {
 			continue
 		}
-		n := int(math.Round(v))
-		counts[n]++
-		if counts[n] > counts[best] || (counts[n] == counts[best] && n > best) {
-			best = n
+		h := held{gpus: int(math.Round(n)), replicas: 1}
+		if r := at(m.Replicas, i); r >= 1 {
+			h.replicas = int(math.Round(r))
+		}
+		steps[h]++
+		if c, b := steps[h], steps[best]; c > b || (c == b && h.gpus > best.gpus) {
+			best = h
 		}
 	}
-	if best == 0 {
-		return Allocation{GPUType: m.GPUType()}
+	if best.gpus == 0 {
+		return a
 	}
-	return Allocation{GPUType: m.GPUType(), GPUs: best, Replicas: 1, GPUsPerReplica: best}
+	a.GPUs, a.Replicas = best.gpus, min(best.replicas, best.gpus)
+	if a.GPUs%a.Replicas == 0 {
+		a.GPUsPerReplica = a.GPUs / a.Replicas
+	}
+	return a
 }

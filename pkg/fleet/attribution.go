@@ -10,8 +10,10 @@ type Attribution struct {
 	GPUType string
 	// Unallocated marks the GPUs no pod holds: all of their power is idle.
 	Unallocated bool
-	// GPUs is the mean number of GPUs held over the covered steps.
+	// GPUs is the allocation held for most of the covered steps (Model.Allocation): whole GPUs.
 	GPUs float64
+	// Replicas and GPUsPerReplica describe that allocation (see Allocation).
+	Replicas, GPUsPerReplica int
 
 	PowerW       float64
 	IdleW        float64
@@ -24,8 +26,12 @@ type Attribution struct {
 	// JPerToken is window energy / window tokens (a ratio of sums); NaN when the model served fewer tokens than
 	// the idle threshold over its covered time.
 	JPerToken float64
-	// MarginalJPerToken is productive energy / window tokens; NaN like JPerToken.
+	// MarginalJPerToken is productive energy / window tokens; NaN like JPerToken, and NaN when the productive
+	// power is within what the idle floor is known to (MarginalWithinNoise).
 	MarginalJPerToken float64
+	// MarginalWithinNoise says the productive power is under GPUs x the measured floor's spread: a difference
+	// of two nearly equal figures, whose ratio to the tokens would be noise.
+	MarginalWithinNoise bool
 
 	CO2GPerH     float64
 	CO2IdleGPerH float64
@@ -86,7 +92,6 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 		return a.noData()
 	}
 
-	gpuSteps := 0.0
 	for p := range m.Placements {
 		pl := &m.Placements[p]
 		floorW := s.floorW[p]
@@ -99,9 +104,6 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 			n := gpus[i]
 			sampledW += w
 			idleSampledW += placementIdleW(w, n, floorW, s.idle(tokens[i]))
-			if n == n {
-				gpuSteps += n
-			}
 		}
 		// Energy from the counter where there is one; the samples say which share of it was idle.
 		e, idle := pl.EnergyJ, idleSampledW*dt
@@ -125,7 +127,8 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 
 	a.CoveredS = float64(covered) * dt
 	hours := a.CoveredS / 3600
-	a.GPUs = gpuSteps / float64(covered)
+	alloc := m.Allocation()
+	a.GPUs, a.Replicas, a.GPUsPerReplica = float64(alloc.GPUs), alloc.Replicas, alloc.GPUsPerReplica
 	a.IdleStepShare = float64(idleSteps) / float64(covered)
 	a.PowerW = a.EnergyJ / a.CoveredS
 	a.IdleW = a.IdleEnergyJ / a.CoveredS
@@ -138,6 +141,9 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	if !o.isIdle(a.TokensPerS) {
 		a.JPerToken = a.EnergyJ / a.Tokens
 		a.MarginalJPerToken = (a.EnergyJ - a.IdleEnergyJ) / a.Tokens
+		if floor.Source == IdleMeasured && a.ProductiveW < a.GPUs*floor.SpreadW {
+			a.MarginalJPerToken, a.MarginalWithinNoise = math.NaN(), true
+		}
 		a.CO2MgPerToken = a.CO2G * 1000 / a.Tokens
 	}
 	return a

@@ -176,3 +176,27 @@ func TestGapsAndLateDeploymentUseTheCoveredTime(t *testing.T) {
 	assert.InDelta(t, 210+1.2*300, a.PowerW, 1e-9)
 	assert.InDelta(t, 300*56/57.0, a.TokensPerS, 1e-9, "tokens of the step without a token rate are unknown")
 }
+
+func TestMarginalWithinTheFloorsSpreadIsLeftEmpty(t *testing.T) {
+	const n = 120
+	// Kimi parks at 86 or 94 W per GPU, alternately: the floor is known to within their spread, 8 W.
+	kimi := parked("Kimi-K2.5", a100, sdsc, 8, 90, n)
+	for i := range kimi.Placements[0].PowerW {
+		kimi.Placements[0].PowerW[i] += 8 * 4 * float64(2*(i%2)-1)
+	}
+	f := &Fleet{Grid: testGrid(n), Models: []Model{
+		served("Qwen3.5-397B", a100, sdsc, 8, 90, 3.5, constant(n, 20)), // 70 W of productive power
+		served("Olmo-2-32B", a100, sdsc, 4, 90, 3.5, constant(n, 2)),    // 7 W: within 4 GPUs x 8 W of spread
+		kimi,
+	}}
+	o := testOptions()
+	floors := MeasureIdleFloors(f, o)
+	require.InDelta(t, 8.5, floors.For(a100).SpreadW, histBinW, "the interquartile range of 86 and 94 W, to a bin")
+	atts := AttributeFleet(f, floors, o)
+
+	assert.False(t, atts[0].MarginalWithinNoise)
+	assert.False(t, math.IsNaN(atts[0].MarginalJPerToken), "70 W of productive power is well outside the floor's spread")
+	assert.True(t, atts[1].MarginalWithinNoise)
+	assert.True(t, math.IsNaN(atts[1].MarginalJPerToken), "Olmo's productive power is within the spread: no marginal figure")
+	assert.False(t, math.IsNaN(atts[1].JPerToken), "its J/token, a ratio of two totals, stands")
+}

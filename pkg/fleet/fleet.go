@@ -91,6 +91,9 @@ type Model struct {
 
 	PromptTokensPerS     Series
 	GenerationTokensPerS Series
+	// Replicas is the number of the model's serving pods with token data at each step; nil where the source
+	// cannot tell pods apart.
+	Replicas Series
 	// Window totals from increase() over the whole window; NaN when unknown.
 	PromptTokens     float64
 	GenerationTokens float64

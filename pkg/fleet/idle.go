@@ -28,6 +28,9 @@ type IdleFloor struct {
 	ParkedSteps int
 	// Known is false when the GPU type is in no catalog and W is UnknownGPUIdleFloorW.
 	Known bool
+	// SpreadW is the interquartile range of the parked per-GPU power (to the histogram's 0.5 W bins, never less
+	// than one bin): how closely a measured floor is known. 0 when not measured.
+	SpreadW float64
 }
 
 // IdleFloors are the idle floors per GPU type (keys are the GPU types as the fleet names them).
@@ -87,7 +90,7 @@ func MeasureIdleFloors(f *Fleet, o Options) IdleFloors {
 		h := &hists[t]
 		floor := catalogFloor(name, o.GPUs)
 		if h.n > 0 {
-			floor = IdleFloor{GPUType: name, W: h.quantile(), Source: IdleMeasured, Known: true}
+			floor = IdleFloor{GPUType: name, W: h.quantile(), Source: IdleMeasured, Known: true, SpreadW: h.spreadW()}
 		}
 		floor.ParkedSteps = h.n
 		if w, ok := overrideFor(o.IdleFloorOverridesW, name); ok {
@@ -208,6 +211,21 @@ func (h *parkedHistogram) target(q float64) {
 		}
 		seen += c
 	}
+}
+
+// spreadW is the interquartile range of the counted values to the bins' resolution: the distance between the
+// bins holding the 25th and the 75th percentile, plus one bin.
+func (h *parkedHistogram) spreadW() float64 {
+	bin := func(q float64) int {
+		rank, seen := int(q*float64(h.n-1)), 0
+		for b, c := range h.bins {
+			if seen += c; seen > rank {
+				return b
+			}
+		}
+		return histBins - 1
+	}
+	return float64(bin(0.75)-bin(0.25)+1) * histBinW
 }
 
 func (h *parkedHistogram) collect(w float64) {

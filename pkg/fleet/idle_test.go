@@ -70,14 +70,14 @@ func TestIdleFloorFallbacksAndOverrides(t *testing.T) {
 		gpuType   string
 		want      IdleFloor
 	}{
-		{"measured", nil, a100, IdleFloor{GPUType: a100, W: 88, Source: IdleMeasured, ParkedSteps: n, Known: true}},
+		{"measured", nil, a100, IdleFloor{GPUType: a100, W: 88, Source: IdleMeasured, ParkedSteps: n, Known: true, SpreadW: histBinW}},
 		{"setting wins over measured, spelled loosely", map[string]float64{"A100-SXM4-80GB": 75}, a100,
-			IdleFloor{GPUType: a100, W: 75, Source: IdleSetting, ParkedSteps: n, Known: true}},
+			IdleFloor{GPUType: a100, W: 75, Source: IdleSetting, ParkedSteps: n, Known: true, SpreadW: histBinW}},
 		{"catalog where nothing is parked", nil, a6000, IdleFloor{GPUType: a6000, W: 105, Source: IdleCatalog, Known: true}},
 		{"setting where nothing is parked", map[string]float64{a6000: 60}, a6000, IdleFloor{GPUType: a6000, W: 60, Source: IdleSetting, Known: true}},
 		{"GPU in no catalog", nil, "Acme Tensor 9000", IdleFloor{GPUType: "Acme Tensor 9000", W: UnknownGPUIdleFloorW, Source: IdleCatalog}},
 		{"GPU type not in the fleet: built-in catalog", nil, "NVIDIA L40S", IdleFloor{GPUType: "NVIDIA L40S", W: 82, Source: IdleCatalog, Known: true}},
-		{"fleet entry found by a looser spelling", nil, "A100-SXM4-80GB", IdleFloor{GPUType: a100, W: 88, Source: IdleMeasured, ParkedSteps: n, Known: true}},
+		{"fleet entry found by a looser spelling", nil, "A100-SXM4-80GB", IdleFloor{GPUType: a100, W: 88, Source: IdleMeasured, ParkedSteps: n, Known: true, SpreadW: histBinW}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -12,10 +12,10 @@ type Summary struct {
 	// served fewer tokens than the idle threshold.
 	JPerToken   float64
 	CO2KgPerDay float64
-	// GPUs is the mean number of GPUs over the window.
+	// GPUs is the sum of the models' allocations (whole GPUs, see Model.Allocation): a restart or a scrape gap
+	// does not make a fraction of a GPU.
 	GPUs float64
-	// IdleGPUs is the mean number of GPUs held by models that served nothing above the idle threshold, plus
-	// unallocated GPUs.
+	// IdleGPUs is the same sum over models that served nothing above the idle threshold, plus unallocated GPUs.
 	IdleGPUs float64
 	Models   int
 }
@@ -34,10 +34,9 @@ func Summarize(atts []Attribution, g Grid, o Options) Summary {
 		idleJ += a.IdleEnergyJ
 		tokens += a.Tokens
 		co2G += a.CO2G
-		gpus := a.GPUs * a.CoveredS / windowS
-		s.GPUs += gpus
+		s.GPUs += a.GPUs
 		if a.Unallocated || math.IsNaN(a.JPerToken) {
-			s.IdleGPUs += gpus
+			s.IdleGPUs += a.GPUs
 		}
 	}
 	s.PowerW = energyJ / windowS

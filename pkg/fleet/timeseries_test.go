@@ -82,7 +82,7 @@ func TestSummaryIsRatiosOfSumsOverTheWindow(t *testing.T) {
 	assert.InDelta(t, tokensPerS, s.TokensPerS, 1e-9)
 	assert.InDelta(t, powerW/tokensPerS, s.JPerToken, 1e-9)
 	assert.InDelta(t, powerW*24/1000*198/1000, s.CO2KgPerDay, 1e-9)
-	assert.InDelta(t, 8+8+4+2.0/2, s.GPUs, 1e-9)
+	assert.InDelta(t, 8+8+4+2.0, s.GPUs, 1e-9, "whole GPUs: the late model holds its 2 for all of its time")
 	assert.InDelta(t, 8+4.0, s.IdleGPUs, 1e-9, "Kimi's 8 GPUs served nothing; 4 GPUs are unallocated")
 
 	idle := Summarize(AttributeFleet(f, floors, o)[1:3], f.Grid, o)

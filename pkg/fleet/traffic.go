@@ -54,9 +54,7 @@ func MeasureTraffic(m *Model, g Grid, o Options) Traffic {
 	defer trafficPool.Put(sc)
 	rates, perGPU := sc.rates[:0], sc.perGPU[:0]
 	defer func() { sc.rates, sc.perGPU = rates, perGPU }()
-	// Steps per GPU count, counted per run of equal counts: allocations change rarely.
-	allocations := map[int]int{}
-	held, heldSteps := 0, 0
+	t.GPUs = m.Allocation().GPUs
 	var idleRuns []int
 	run, idle, lastData := 0, false, -1
 	endRun := func() {
@@ -70,11 +68,6 @@ func MeasureTraffic(m *Model, g Grid, o Options) Traffic {
 		if math.IsNaN(w) || math.IsNaN(n) || n <= 0 {
 			continue
 		}
-		if k := int(math.Round(n)); k != held {
-			allocations[held] += heldSteps
-			held, heldSteps = k, 0
-		}
-		heldSteps++
 		r := steps.tokensPerS(i)
 		if math.IsNaN(r) {
 			continue
@@ -92,19 +85,12 @@ func MeasureTraffic(m *Model, g Grid, o Options) Traffic {
 		}
 		run++
 	}
-	allocations[held] += heldSteps
-	delete(allocations, 0)
 	t.Current = lastData >= 0 && lastData >= g.N-RecentSteps
 	if idle {
 		t.IdleFor = time.Duration(run) * step
 	}
 	endRun()
 
-	for n, steps := range allocations {
-		if steps > allocations[t.GPUs] || (steps == allocations[t.GPUs] && n > t.GPUs) {
-			t.GPUs = n
-		}
-	}
 	t.DataSteps = len(rates)
 	t.History = time.Duration(t.DataSteps) * step
 	t.P95TokensPerS, t.PeakTokensPerSPerGPU, t.IdleShare = math.NaN(), math.NaN(), math.NaN()

@@ -20,6 +20,8 @@ func AttributionTable(atts []fleet.Attribution) *data.Frame {
 		text("model", atts, func(a attribution) string { return a.Model }, config("Model", "")),
 		text("gpu_type", atts, func(a attribution) string { return a.GPUType }, config("GPU type", "")),
 		number("gpus", atts, func(a attribution) float64 { return a.GPUs }, config("GPUs", UnitCount)),
+		number("replicas", atts, func(a attribution) float64 { return countOrNull(a.Replicas) }, config("Replicas", UnitCount)),
+		number("gpus_per_replica", atts, func(a attribution) float64 { return countOrNull(a.GPUsPerReplica) }, config("GPUs per replica", UnitCount)),
 		number("power_w", atts, func(a attribution) float64 { return a.PowerW }, config("Power", UnitWatts)),
 		number("idle_w", atts, func(a attribution) float64 { return a.IdleW }, config("Idle power", UnitWatts)),
 		number("productive_w", atts, func(a attribution) float64 { return a.ProductiveW }, config("Productive power", UnitWatts)),

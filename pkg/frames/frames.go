@@ -76,6 +76,22 @@ func (c Context) WithGaps(atts []fleet.Attribution) Context {
 	return c
 }
 
+// WithMarginalNoise says which models' marginal J/token is left empty because their productive power is
+// within what their idle floor is known to.
+func (c Context) WithMarginalNoise(atts []fleet.Attribution) Context {
+	var noisy []string
+	for _, a := range atts {
+		if a.MarginalWithinNoise {
+			noisy = append(noisy, fmt.Sprintf("%s (%.1f W above %.0f GPUs x %.0f W)", a.Model, a.ProductiveW, a.GPUs, a.IdleFloorW))
+		}
+	}
+	if len(noisy) > 0 {
+		c.Notices = append(slices.Clip(c.Notices), data.Notice{Severity: data.NoticeSeverityInfo, Text: fmt.Sprintf(
+			"Marginal J/token left empty where the productive power is within the spread of the measured idle floor, so the figure would be noise: %s.", strings.Join(noisy, ", "))})
+	}
+	return c
+}
+
 // Apply puts the context on the first frame, where Grafana's query inspector and panel header look.
 func (c Context) Apply(frames data.Frames) data.Frames {
 	if len(frames) == 0 {

@@ -35,5 +35,5 @@ func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attri
 	for i, m := range ms {
 		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
 	}
-	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts), nil
+	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts), nil
 }

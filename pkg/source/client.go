@@ -281,6 +281,9 @@ func execHint(msg string) string {
 		return " (the join labels do not identify one model per pod, or the GPU labels one GPU: check joinLabels, modelLabel and gpuLabels in the metric mapping)"
 	case strings.Contains(msg, "too many samples"):
 		return " (shorten the time range, narrow the label filter, or raise the engine's --query.max-samples)"
+	case strings.Contains(msg, "context deadline exceeded"):
+		// Prometheus reports its query timeout this way when it strikes while selecting series.
+		return ": the engine's query timeout struck: shorten the time range, or raise the engine's query timeout (--query.timeout)"
 	}
 	return ""
 }

@@ -25,6 +25,8 @@ type discovered struct {
 	engine    engine
 	// recorded are the recorded series' names present in the window (recording rules).
 	recorded map[string]bool
+	// intervals are the scrape intervals found in the data (0 where unknown).
+	intervals ScrapeIntervals
 }
 
 // discoveryCache keeps the last discovery of one data source instance.
@@ -70,6 +72,20 @@ func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discov
 		return discovered{}, nil, err
 	}
 	d := discovered{join: resolveJoin(m, labels.value), engine: identify(p.cfg.Engine, bi), recorded: map[string]bool{}}
+	// After the engine is known: Thanos wants its own parameters on every query.
+	at := end
+	if now := p.now(); now.Before(at) {
+		at = now
+	}
+	// Optional: without them the rate windows follow the setting, as they did before there was a probe.
+	scrape, err := p.scrapeIntervals(ctx, s, d.engine.params(intervalProbe, true, false), at)
+	switch {
+	case err != nil && ctx.Err() != nil:
+		return discovered{}, nil, err
+	case err != nil:
+		scrape.notices = append(scrape.notices, fmt.Sprintf("The scrape intervals could not be read from the data (%v): rate windows follow the setting (%s).", err, p.cfg.Scrape()))
+	}
+	d.intervals = scrape.value
 	for _, f := range families.value {
 		switch f {
 		case m.EnergyMetric:
@@ -84,7 +100,7 @@ func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discov
 	if len(labels.value) > 0 {
 		p.disc.val, p.disc.at = d, p.now()
 	}
-	return d, append(families.notices, labels.notices...), nil
+	return d, append(append(families.notices, labels.notices...), scrape.notices...), nil
 }
 
 // runAll runs tasks with at most limit at a time. The first failure cancels the others and is returned.

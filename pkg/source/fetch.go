@@ -61,11 +61,13 @@ func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, erro
 	grid := GridOf(req)
 	// The window the grid covers: each step t stands for (t-step, t].
 	window := grid.Span()
-	rateWindow := RateWindow(req.Step, p.cfg.Scrape())
 	d, notices, err := p.discover(ctx, req.Start.Add(-req.Step), req.End)
 	if err != nil {
 		return nil, err
 	}
+	// The rate window follows the token series' real scrape interval: a setting that says 30s where
+	// Prometheus scrapes every 2m would leave rate() a single sample.
+	rateWindow := RateWindow(req.Step, d.intervals.or(p.cfg.Scrape()).Tokens)
 	s := newSchema(p.cfg, d.join, d.hasEnergy, d.hasLimit)
 	s.engine = d.engine
 	var q quantities = s
@@ -78,7 +80,15 @@ func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, erro
 		window = grid.Span()
 		q, rateWindow = recorded{s: s, names: p.recordedNames()}, grid.Step
 	}
-	plan := s.plan(q, grid, rateWindow, window, req.Needs)
+	needs := req.Needs
+	if needs == 0 {
+		needs = NeedAll
+	}
+	if needs.Has(NeedWindowTotals) {
+		// Energy comes from the steps' power wherever no energy counter gives it.
+		needs |= NeedPowerW
+	}
+	plan := s.plan(q, grid, rateWindow, window, needs)
 	for i := range plan {
 		plan[i].params = d.engine.params(grid.Step, plan[i].instant, req.FromAlert)
 	}
@@ -88,6 +98,8 @@ func (p *Prometheus) Fleet(ctx context.Context, req Request) (*fleet.Fleet, erro
 	}
 	if useRecorded {
 		res.totalsFromSteps(grid.Step)
+	} else if needs.Has(NeedWindowTotals) {
+		res.energyFromSteps(grid.Step)
 	}
 	f := &fleet.Fleet{
 		Grid:         grid,
@@ -156,9 +168,11 @@ func (q fleetQuery) executed(grid fleet.Grid) string {
 
 // fetched holds the decoded answers of one fleet read.
 type fetched struct {
-	powerW, gpus, powerLimitW      map[placementKey]fleet.Series
-	energyJ                        map[placementKey]float64
-	promptPerS, generationPerS     map[string]fleet.Series
+	powerW, gpus, powerLimitW  map[placementKey]fleet.Series
+	energyJ                    map[placementKey]float64
+	promptPerS, generationPerS map[string]fleet.Series
+	// replicas counts each model's serving pods per step; nil where the read cannot tell pods apart.
+	replicas                       map[string]fleet.Series
 	promptTokens, generationTokens map[string]float64
 	namespaces                     map[string]map[string]bool
 	notices                        []string
@@ -194,11 +208,19 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 			return seriesInto(grid, s.placementOf, out, &dropped), func(f *fetched) { *dst(f) = out }
 		}
 	}
-	tokenRates := func(dst func(*fetched) *map[string]fleet.Series) reader {
+	// countPods: the generation counter's series, one per serving pod, count each model's replicas.
+	tokenRates := func(dst func(*fetched) *map[string]fleet.Series, countPods bool) reader {
 		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
 			out, dropped, namespaces := map[string]fleet.Series{}, 0, map[string]map[string]bool{}
-			return s.namespacesOf(seriesInto(grid, s.tokenModelOf, out, &dropped), namespaces), func(f *fetched) {
+			sink, pods := seriesInto(grid, s.tokenModelOf, out, &dropped), map[string]fleet.Series{}
+			if countPods {
+				sink = countedInto(grid, sink, s.tokenModelOf, pods)
+			}
+			return s.namespacesOf(sink, namespaces), func(f *fetched) {
 				*dst(f) = out
+				if countPods {
+					f.replicas = pods
+				}
 				for m, ns := range namespaces {
 					if f.namespaces[m] == nil {
 						f.namespaces[m] = map[string]bool{}
@@ -226,12 +248,14 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 	qs := []fleetQuery{
 		{quantity: "power_w", provides: NeedPowerW, promql: q.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
 		{quantity: "gpus", provides: NeedGPUs, promql: q.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
-		{quantity: "prompt_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS })},
-		{quantity: "generation_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS })},
+		{quantity: "prompt_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS }, false)},
+		{quantity: "generation_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS }, len(s.join.TokenLabels) > 0)},
 	}
 	if t, ok := q.(windowTotals); ok {
+		if s.hasEnergy {
+			qs = append(qs, fleetQuery{quantity: "energy_j", provides: NeedWindowTotals, promql: t.EnergyJ(window), instant: true, read: energy})
+		}
 		qs = append(qs,
-			fleetQuery{quantity: "energy_j", provides: NeedWindowTotals, promql: t.EnergyJ(window), instant: true, read: energy},
 			fleetQuery{quantity: "prompt_tokens", provides: NeedWindowTotals, promql: t.Tokens(s.m.PromptTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
 			fleetQuery{quantity: "generation_tokens", provides: NeedWindowTotals, promql: t.Tokens(s.m.GenerationTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
 		)
@@ -333,6 +357,7 @@ func (f *fetched) models(grid fleet.Grid) []fleet.Model {
 	for name, m := range byName {
 		m.PromptTokensPerS = orMissing(f.promptPerS[name], grid.N)
 		m.GenerationTokensPerS = orMissing(f.generationPerS[name], grid.N)
+		m.Replicas = f.replicas[name]
 		if v, ok := f.promptTokens[name]; ok {
 			m.PromptTokens = v
 		}

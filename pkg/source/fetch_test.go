@@ -146,7 +146,7 @@ func TestFleetAssemblesModels(t *testing.T) {
 	assertSeries(t, fleet.Series{100, nan, nan}, b.PowerW)
 	assertSeries(t, fleet.Series{1, nan, nan}, b.GPUs)
 	assert.Nil(t, b.PowerLimitW, "no limit series for this placement")
-	assert.True(t, math.IsNaN(b.EnergyJ))
+	assert.Equal(t, 100*grid.Step.Seconds(), b.EnergyJ, "no counter on node-b: the energy of its steps' power")
 	assertSeries(t, fleet.Series{2, 3, 3}, qwen.PromptTokensPerS)
 	assertSeries(t, fleet.Series{10, 20, 30}, qwen.GenerationTokensPerS)
 	assert.Equal(t, 360.0, qwen.PromptTokens)
@@ -223,7 +223,7 @@ func TestFleetQueryCountIsConstant(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(7), ct.total.Load()-counts[n], "a read without discovery is the seven queries")
 	}
-	assert.Equal(t, int64(3+7), counts[100], "three discovery lookups (metric families, power labels, build info) and seven queries, whatever the number of models")
+	assert.Equal(t, int64(4+7), counts[100], "four discovery lookups (metric families, power labels, build info, newest samples: the fake holds none, so no interval count) and seven queries, whatever the number of models")
 	assert.Equal(t, counts[10], counts[100])
 }
 

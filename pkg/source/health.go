@@ -3,8 +3,10 @@ package source
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
@@ -65,6 +67,7 @@ func (p *Prometheus) Health(ctx context.Context) Health {
 	var (
 		present                  result[[]string]
 		powerLabels, tokenLabels result[map[string]bool]
+		intervals                result[ScrapeIntervals]
 	)
 	err = runAll(ctx, 3, []func(context.Context) error{
 		func(ctx context.Context) (err error) {
@@ -77,6 +80,10 @@ func (p *Prometheus) Health(ctx context.Context) Health {
 		},
 		func(ctx context.Context) (err error) {
 			tokenLabels, err = p.client.labelNames(ctx, "the lookup of the token counters' labels", s.selector(m.GenerationTokensMetric), start, end)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			intervals, err = p.scrapeIntervals(ctx, s, e.params(intervalProbe, true, false), end)
 			return err
 		},
 	})
@@ -123,12 +130,41 @@ func (p *Prometheus) Health(ctx context.Context) Health {
 		energy = fleet.EnergyFromCounter
 	}
 	details["energySource"] = energy
+	msg = append(msg, p.checkIntervals(intervals.value, details)...)
 	msg = append(msg, noted...)
 	if n := append(present.notices, append(powerLabels.notices, tokenLabels.notices...)...); len(n) > 0 {
 		details["notices"] = n
 	}
 	return Health{OK: len(problems) == 0, Message: strings.Join(msg, " "), Details: details}
 }
+
+// checkIntervals reports the scrape intervals found in the last hour, and says when they differ from each
+// other or from the setting: the setting only bounds the step and the rate windows, but a user reading it
+// should know what the data says.
+func (p *Prometheus) checkIntervals(found ScrapeIntervals, details map[string]any) []string {
+	setting := p.cfg.Scrape()
+	var msg []string
+	for _, f := range []struct {
+		what, key string
+		d         time.Duration
+	}{{"GPU metrics", "gpuScrapeInterval", found.GPU}, {"token counters", "tokenScrapeInterval", found.Tokens}} {
+		if f.d <= 0 {
+			continue
+		}
+		details[f.key] = f.d.String()
+		if differs(f.d, setting) {
+			msg = append(msg, fmt.Sprintf("The %s are scraped every %s, which differs from the setting (%s): the answers follow the data, but set it to %s so that panels' steps and rate windows fit.", f.what, f.d, setting, f.d))
+		}
+	}
+	if found.GPU > 0 && found.Tokens > 0 && differs(found.GPU, found.Tokens) {
+		msg = append(msg, fmt.Sprintf("The GPU metrics (every %s) and the token counters (every %s) are scraped at different intervals; rate windows follow the token counters'.", found.GPU, found.Tokens))
+	}
+	return msg
+}
+
+// differs says two intervals are more than 10% apart: scrape jitter and series that start within the probe's
+// hour move the measured one by less.
+func differs(a, b time.Duration) bool { return math.Abs(a.Seconds()-b.Seconds()) > 0.1*b.Seconds() }
 
 // checkLabels checks that the labels the queries group and join on are on the series, and says which join is
 // used. A join that cannot work is a problem; labels that only narrow what the analyses can say are noted.

@@ -3,7 +3,7 @@ package source
 import (
 	"fmt"
 	"regexp"
-	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -190,24 +190,30 @@ func (s schema) PowerLimitW(step, joinWindow time.Duration) string {
 	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.stepMean(s.m.PowerLimitMetric, step, joinWindow))
 }
 
-// TokensPerS is the rate of one token counter per model (and namespace); rate() handles counter resets.
+// TokensPerS is the rate of one token counter per model and serving pod (the join's workload labels, so the
+// replicas can be counted); rate() handles counter resets.
 func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
-	return fmt.Sprintf("sum by (%s, %s) (%s)", s.m.ModelLabel, s.m.NamespaceLabel, s.rangeFn("rate", metric, s.engine.counterRange(rateWindow))())
+	return fmt.Sprintf("sum by %s (%s)", by(s.tokenBy()), s.rangeFn("rate", metric, s.engine.counterRange(rateWindow))())
 }
 
-// EnergyJ is the energy per placement over the whole window, evaluated at its end: from the energy counter
-// (mJ) where a GPU exports it, else from the power gauge's samples times the scrape interval. Each series
-// counts for its own time, so a GPU whose pod restarted is neither lost nor counted twice.
-func (s schema) EnergyJ(window time.Duration) string {
-	scrapeS := strconv.FormatFloat(s.scrape.Seconds(), 'f', -1, 64)
-	gauge := s.rangeFn("sum_over_time", s.m.PowerMetric, gaugeRange(window))
-	counter := s.rangeFn("increase", s.m.EnergyMetric, s.engine.counterRange(window))
-	energy := func(matchers ...string) string {
-		if !s.hasEnergy {
-			return fmt.Sprintf("(%s * %s)", gauge(matchers...), scrapeS)
+// tokenBy are the labels a token rate keeps: the model, its namespace and the workload labels of the join.
+func (s schema) tokenBy() []string {
+	out := []string{s.m.ModelLabel, s.m.NamespaceLabel}
+	for _, l := range s.join.TokenLabels {
+		if !slices.Contains(out, l) {
+			out = append(out, l)
 		}
-		return fmt.Sprintf("(%s / 1000 or %s * %s)", counter(matchers...), gauge(matchers...), scrapeS)
 	}
+	return out
+}
+
+// EnergyJ is the energy per placement over the whole window from the energy counter (mJ), evaluated at its
+// end: exact between scrapes, and each series counts for its own time, so a GPU whose pod restarted is neither
+// lost nor counted twice. Placements without the counter take their energy from the steps' power
+// (fetched.energyFromSteps), which needs no scrape interval.
+func (s schema) EnergyJ(window time.Duration) string {
+	counter := s.rangeFn("increase", s.m.EnergyMetric, s.engine.counterRange(window))
+	energy := func(matchers ...string) string { return fmt.Sprintf("(%s / 1000)", counter(matchers...)) }
 	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, window))
 }
 

@@ -143,10 +143,12 @@ func TestPromQLProperties(t *testing.T) {
 			assert.Equal(t, selectors, strings.Count(q.promql, `cluster="nrp", region=~"us-.*"}[`), q.quantity)
 		}
 	})
-	t.Run("energy from the counter in mJ where exported, else from the gauge times the scrape interval", func(t *testing.T) {
-		assert.Contains(t, byName["default"].EnergyJ(window), "(increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[605100001ms]) / 1000 or sum_over_time(DCGM_FI_DEV_POWER_USAGE[605099999ms]) * 30)")
-		assert.NotContains(t, byName["energy-counter-absent"].EnergyJ(window), "TOTAL_ENERGY")
-		assert.Contains(t, byName["renamed"].EnergyJ(window), "(sum_over_time(gpu_power_watts[605099999ms]) * 15)")
+	t.Run("window energy from the counter in mJ, never from the gauge times a scrape interval", func(t *testing.T) {
+		assert.Contains(t, byName["default"].EnergyJ(window), "(increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[605100001ms]) / 1000)")
+		assert.NotContains(t, byName["default"].EnergyJ(window), "sum_over_time")
+		for _, q := range byName["energy-counter-absent"].plan(byName["energy-counter-absent"], goldenGrid, rate, window, NeedAll) {
+			assert.NotEqual(t, "energy_j", q.quantity, "without the counter, energy comes from the steps' power")
+		}
 	})
 	t.Run("gauge ranges are a millisecond short of their window, counter ranges a millisecond long", func(t *testing.T) {
 		// So samples exactly on step boundaries count once, whether ranges are closed on the left
@@ -173,9 +175,9 @@ func TestPromQLProperties(t *testing.T) {
 	t.Run("the window totals join against every pod of the window, not only those alive at its end", func(t *testing.T) {
 		assert.Contains(t, byName["default"].EnergyJ(window), "last_over_time(vllm:generation_tokens_total[605100s])")
 	})
-	t.Run("token counters through rate and increase", func(t *testing.T) {
+	t.Run("token counters through rate per serving pod, and increase per model", func(t *testing.T) {
 		s := byName["sglang"]
-		assert.Equal(t, "sum by (model_name, namespace) (rate(sglang:prompt_tokens_total[300001ms]))", s.TokensPerS(s.m.PromptTokensMetric, rate))
+		assert.Equal(t, "sum by (model_name, namespace, pod) (rate(sglang:prompt_tokens_total[300001ms]))", s.TokensPerS(s.m.PromptTokensMetric, rate))
 		assert.Equal(t, "sum by (model_name) (increase(sglang:generation_tokens_total[605100001ms]))", s.Tokens(s.m.GenerationTokensMetric, window))
 	})
 }

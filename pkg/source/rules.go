@@ -139,12 +139,8 @@ func recordedGrid(grid fleet.Grid) fleet.Grid {
 
 // totalsFromSteps fills the window totals with the steps' sums.
 func (f *fetched) totalsFromSteps(step time.Duration) {
-	f.energyJ = map[placementKey]float64{}
-	for k, p := range f.powerW {
-		if j, ok := stepSum(p, step); ok {
-			f.energyJ[k] = j
-		}
-	}
+	f.energyJ = nil
+	f.energyFromSteps(step)
 	for _, t := range []struct {
 		rates  map[string]fleet.Series
 		totals *map[string]float64
@@ -154,6 +150,22 @@ func (f *fetched) totalsFromSteps(step time.Duration) {
 			if n, ok := stepSum(r, step); ok {
 				(*t.totals)[name] = n
 			}
+		}
+	}
+}
+
+// energyFromSteps gives each placement without a counter energy the integral of its steps' power: the step
+// means hold whatever the scrape interval, where the gauge's sample sum would need it.
+func (f *fetched) energyFromSteps(step time.Duration) {
+	if f.energyJ == nil {
+		f.energyJ = map[placementKey]float64{}
+	}
+	for k, p := range f.powerW {
+		if _, ok := f.energyJ[k]; ok {
+			continue
+		}
+		if j, ok := stepSum(p, step); ok {
+			f.energyJ[k] = j
 		}
 	}
 }
@@ -252,13 +264,13 @@ func (s schema) minuteIncrease(metric string) perSeries {
 }
 
 // minuteEnergyJ is the energy per placement over the last minute: from the energy counter (mJ) where a GPU
-// exports it, from the power gauge's samples times the scrape interval otherwise.
+// exports it, from the power gauge's mean over the minute otherwise. The mean needs no scrape interval, so the
+// rules hold whatever the exporters' scrape interval is; a series counts for the whole minute it reported in.
 func (s schema) minuteEnergyJ(joinWindow time.Duration) string {
-	scrapeS := seconds(s.scrape)
 	counter := s.minuteIncrease(s.m.EnergyMetric)
-	gauge := s.rangeFn("sum_over_time", s.m.PowerMetric, gaugeRange(RecordInterval))
+	gauge := s.rangeFn("avg_over_time", s.m.PowerMetric, gaugeRange(RecordInterval))
 	energy := func(matchers ...string) string {
-		return fmt.Sprintf("(%s / 1000 or %s * %s)", counter(matchers...), gauge(matchers...), scrapeS)
+		return fmt.Sprintf("(%s / 1000 or %s * %s)", counter(matchers...), gauge(matchers...), seconds(RecordInterval))
 	}
 	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, joinWindow))
 }

@@ -105,8 +105,9 @@ func TestRuleFileProperties(t *testing.T) {
 		assert.Contains(t, expr, `vllm:generation_tokens_total{cluster="nrp", region=~"us-.*"}`)
 		assert.Contains(t, exprOf(byName["label-filter"], n.powerW), "sum by (model_name, Hostname, hostname, modelName, cluster, region) (")
 	})
-	t.Run("the scrape interval turns gauge samples into energy", func(t *testing.T) {
-		assert.Contains(t, exprOf(byName["renamed"], n.energyJ), "or sum_over_time(gpu_power_watts[59999ms]) * 15)")
+	t.Run("the gauge's mean over the minute is its energy, whatever the scrape interval", func(t *testing.T) {
+		assert.Contains(t, exprOf(byName["renamed"], n.energyJ), "or avg_over_time(gpu_power_watts[59999ms]) * 60)")
+		assert.NotContains(t, exprOf(byName["renamed"], n.energyJ), "sum_over_time")
 	})
 }
 

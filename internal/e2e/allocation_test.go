@@ -1,0 +1,74 @@
+package e2e
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/promtest"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
+)
+
+// The sizing fleet over two pinned days, its exporters upgraded piecemeal (hostname and Hostname, the energy
+// counter on some nodes only, old and new vLLM metric names), the L40 replica of the model served on two GPU
+// types restarting onto another L40, and a one-GPU model moving to another node, each in the middle of a step.
+var (
+	mixedEnd   = weekEnd
+	mixedStart = mixedEnd.Add(-2 * 24 * time.Hour)
+	mixedSim   = mustSim(mixedSpec(), sim.DefaultSeed)
+	mixedDays  = promtest.NewFixture(historyOf(mixedSim, mixedStart, mixedEnd))
+)
+
+const (
+	restartedModel = "olmo-2-7b-moved"
+	restartedFrom  = "sizing-a100-03.nyu.edu"
+)
+
+func mixedSpec() sim.Spec {
+	spec := sim.SizingFleet(mixedStart.Add(-7 * 24 * time.Hour))
+	spec.Nodes = append(spec.Nodes, sim.Node{Host: restartedFrom, GPUType: sim.A100SXM80.Name, GPUs: 1})
+	spec.Models = append(spec.Models, sim.ModelSpec{
+		Name: restartedModel, Namespace: "olmo", GPUType: sim.A100SXM80.Name, GPUs: 1, Hosts: []string{restartedFrom},
+		ParamsB: 7, BytesPerParam: 2, PromptPerGeneration: 2, MarginalJPerToken: 0.1,
+		Traffic: sim.Traffic{BaseTokensPerS: 40, DailyAmplitude: 0.5, PeakHourUTC: 18, Noise: 0.1},
+	})
+	spec = sim.MixVariants(spec)
+	spec.Mess.Restarts = []sim.Restart{
+		{Model: sim.SizingMixed, Replicas: []int{1}, At: mixedEnd.Add(-30*time.Hour + 7*time.Minute + 20*time.Second), Down: 40 * time.Second, ToHosts: []string{sim.HostSizingL40}},
+		{Model: restartedModel, At: mixedEnd.Add(-20*time.Hour + 3*time.Minute + 10*time.Second), Down: 30 * time.Second, ToHosts: []string{sim.HostSizingA100b}},
+	}
+	return spec
+}
+
+// TestAllocationsAsTheyAre: whole GPUs held most of the window, replicas and their tensor-parallel size, on a
+// fleet whose exporters are of mixed versions; power and J/token hold there too.
+func TestAllocationsAsTheyAre(t *testing.T) {
+	t.Parallel()
+	got, truth := analyses(t, mixedDays, mixedSim, mixedStart, mixedEnd, nil, models.QueryIdleAttribution)
+	table := rows(t, got[models.QueryIdleAttribution][0])
+	for _, m := range truth.Models {
+		t.Run(m.Model, func(t *testing.T) {
+			row := table[m.Model]
+			require.NotNil(t, row)
+			assert.Equal(t, float64(m.HeldGPUs), row["gpus"], "whole GPUs, held most of the window")
+			assert.Equal(t, float64(m.Replicas), row["replicas"])
+			if m.GPUsPerReplica > 0 {
+				assert.Equal(t, float64(m.GPUsPerReplica), row["gpus_per_replica"])
+			} else {
+				assert.Nil(t, row["gpus_per_replica"], "replicas of different sizes")
+			}
+			assert.InEpsilon(t, m.MeanPowerW, row["power_w"], 0.01, "power W")
+			if !m.Idle && !math.IsNaN(m.JPerToken) {
+				assert.InEpsilon(t, m.JPerToken, row["j_per_token"], 0.02, "J/token")
+			}
+		})
+	}
+	assert.Equal(t, 2.0, table[sim.SizingReplicas]["replicas"], "2 replicas")
+	assert.Equal(t, 2.0, table[sim.SizingReplicas]["gpus_per_replica"], "of 2 GPUs each")
+	assert.Equal(t, 4.0, table[sim.SizingReplicas]["gpus"])
+	assert.Equal(t, 1.0, table[restartedModel]["gpus"], "a one-GPU model that moved to another node holds one GPU")
+}
