@@ -85,7 +85,6 @@ func TestMain(m *testing.M) {
 	vmWeek.Close()
 	vmRecent.Close()
 	sizingWeek.Close()
-	pinnedWeek.Close()
 	os.Exit(code)
 }
 

@@ -226,23 +226,15 @@ func hostOf(m sim.ModelTruth) string {
 	return ""
 }
 
-// The default fleet (restart and scrape gap included) over a week pinned to a fixed instant.
-var (
-	pinnedEnd   = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
-	pinnedStart = pinnedEnd.Add(-7 * 24 * time.Hour)
-	pinnedSim   = mustSim(sim.DefaultFleet(pinnedStart.Add(-historyMargin), true), sim.DefaultSeed)
-	pinnedWeek  = promtest.NewFixture(historyOf(pinnedSim, pinnedStart, pinnedEnd))
-)
-
 // The provisioned rule "Model oversized for its traffic" fires where saving_w > 0 over the last 7 days
 // (provisioning/alerting). On the default fleet that must be exactly the models the simulator says could run
 // on fewer GPUs: a smaller tensor-parallel size whose usable memory (90%) holds weights x 1.2, on which its
 // serving model neither queues nor misses the default SLOs (2 s to first token, 200 ms between tokens).
 func TestTheOversizedAlertFiresForTheOversizedModelOnly(t *testing.T) {
 	t.Parallel()
-	prom := pinnedWeek.Server(t)
+	prom := week.Server(t)
 	p := startPlugin(t)
-	got := answer(t, p, settingsFor(prom.URL, nil), fromAlert, query("A", models.QueryRightSizing, "", pinnedStart, pinnedEnd))["A"]
+	got := answer(t, p, settingsFor(prom.URL, nil), fromAlert, query("A", models.QueryRightSizing, "", weekStart, weekEnd))["A"]
 	require.Len(t, got, 1, "alert rules get the saving_w frame only")
 	firing := map[string]bool{}
 	for _, row := range rows(t, got[0]) {
@@ -251,8 +243,8 @@ func TestTheOversizedAlertFiresForTheOversizedModelOnly(t *testing.T) {
 		}
 	}
 
-	g := gridOf(t, pinnedStart, pinnedEnd)
-	truth := truthOver(pinnedSim, g)
+	g := gridOf(t, weekStart, weekEnd)
+	truth := truthOver(fleetSim, g)
 	want := map[string]bool{}
 	for _, m := range truth.Models {
 		typ := gpuTypeOf(truth, m.GPUType)
@@ -260,7 +252,7 @@ func TestTheOversizedAlertFiresForTheOversizedModelOnly(t *testing.T) {
 			if tp >= m.GPUs || m.MemoryNeedGB > float64(tp)*usableGB(typ) {
 				continue
 			}
-			proj, ok := pinnedSim.ProjectServing(m.Model, tp, g.End().Add(-g.Span()), g.End())
+			proj, ok := fleetSim.ProjectServing(m.Model, tp, g.End().Add(-g.Span()), g.End())
 			if ok && proj.Fits && !proj.Queued && proj.P95TTFTS <= 2 && proj.P95ITLS <= 0.2 {
 				want[m.Model] = true
 			}
