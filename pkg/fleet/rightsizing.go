@@ -275,6 +275,10 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 		r.ProjectedJPerToken = (a.PowerW - r.SavingW) / a.TokensPerS
 	}
 	traffic := fmt.Sprintf("%s would serve ~%s tok/s (%s decided; %s)", rec, formatRate(r.CapacityTokensPerS), r.CapacitySource, judged.boundsText())
+	if current.Replicas > 1 || rec.Replicas > 1 {
+		traffic += fmt.Sprintf("; %s of %s instead of %s of %s", plural(rec.Replicas, "replica"), plural(rec.GPUsPerReplica, "GPU"),
+			plural(current.Replicas, "replica"), plural(current.GPUsPerReplica, "GPU"))
+	}
 	if idle {
 		traffic = "idle at p95: consider a spin-down (consolidation)"
 	}

@@ -257,3 +257,17 @@ func TestFreedGPUsDrawWhatTheFitSaysWhereNoFloorIsMeasured(t *testing.T) {
 	assert.InDelta(t, 3*(84-poolW), r.SavingW, 1e-6)
 	assert.Contains(t, r.Reason, "84 W fit idle floor - 64 W catalog bare pool idle = 20 W each")
 }
+
+// The textbook 7B served as 4 replicas of one A100 each: the recommendation is fewer replicas, one.
+func TestAModelWithReplicasGetsFewerReplicas(t *testing.T) {
+	f := textbookFleet(nil)
+	f.Models[0].Replicas = steady(4)
+	o := sizingOptions()
+	r := fleet.RightSizeFleet(f, func(name string) bool { return name == textbook }, fleet.MeasureIdleFloors(f, o), o, fleet.DefaultSizingOptions())[0]
+	assert.Equal(t, 4, r.Replicas)
+	assert.Equal(t, 1, r.GPUsPerReplica)
+	require.True(t, r.Oversized, r.Reason)
+	assert.Equal(t, 1, r.RecommendedReplicas)
+	assert.Equal(t, 1, r.RecommendedGPUsPerReplica)
+	assert.Contains(t, r.Reason, "1 replica of 1 GPU instead of 4 replicas of 1 GPU")
+}

@@ -145,6 +145,22 @@ func TestRightSizingWithServingSignalsThroughPrometheus(t *testing.T) {
 					assert.Contains(t, r.Reason, "latency not checked")
 				}
 			})
+			t.Run("the model with replicas gets a per-replica recommendation", func(t *testing.T) {
+				mt, _ := truth.Model(sim.SizingReplicas)
+				require.Equal(t, 2, mt.Replicas)
+				require.Equal(t, 2, mt.GPUsPerReplica)
+				// The truth: with one GPU per replica (half the GPUs) it neither queues nor nears the SLOs.
+				half, _ := s.ProjectServing(sim.SizingReplicas, 1, servingStart, servingEnd)
+				require.True(t, half.Fits && !half.Queued && half.P95TTFTS < 2 && half.P95ITLS < 0.2, "%+v", half)
+				r := got[sim.SizingReplicas]
+				assert.Equal(t, 2, r.Replicas)
+				assert.Equal(t, 2, r.GPUsPerReplica)
+				assert.True(t, r.Oversized, r.Reason)
+				assert.Equal(t, 2, r.RecommendedGPUs, "half its GPUs, as the truth allows")
+				assert.Equal(t, r.RecommendedGPUs, r.RecommendedReplicas*r.RecommendedGPUsPerReplica)
+				assert.Equal(t, 2, r.GPUsFreed)
+				assert.Contains(t, r.Reason, "1 replica of 2 GPUs instead of 2 replicas of 2 GPUs")
+			})
 			t.Run("the bursty model keeps the GPUs its peaks need", func(t *testing.T) {
 				one, _ := s.ProjectServing(sim.SizingPeaky, 1, servingStart, servingEnd)
 				require.True(t, one.Queued, "the truth: on one GPU its bursts queue")
