@@ -1,5 +1,6 @@
 import { queryOptionsFixture } from './test/fixtures';
 import {
+  FREED_GPU_CHOICES,
   FleetQuery,
   OPTION_DEFAULTS,
   QUERY_TYPE_INFO,
@@ -25,6 +26,7 @@ describe('query contract shared with the backend (pkg/models/testdata/query_opti
   it('offers the backend choices', () => {
     expect(TOKEN_KINDS).toEqual(queryOptionsFixture.choices.tokens);
     expect(TIMESERIES_METRICS).toEqual(queryOptionsFixture.choices.metric);
+    expect(FREED_GPU_CHOICES).toEqual(queryOptionsFixture.choices.freedGPUs);
   });
 });
 
@@ -43,6 +45,10 @@ describe('withQueryType', () => {
     kvHeadroom: 0.3,
     trafficMargin: 0.5,
     minHistoryHours: 24,
+    contextTokens: 4096,
+    ttftP95Seconds: 1,
+    itlP95Seconds: 0.05,
+    freedGPUs: 'powered-off',
     spinDownIdleShare: 0.9,
   };
   const grafanaFields = ['refId', 'datasource', 'hide', 'queryType'];

@@ -17,6 +17,9 @@ export type QueryType = (typeof QUERY_TYPES)[number];
 export const TOKEN_KINDS = ['total', 'generation'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
+export const FREED_GPU_CHOICES = ['pool', 'powered-off'] as const;
+export type FreedGPUs = (typeof FREED_GPU_CHOICES)[number];
+
 export const TIMESERIES_METRICS = ['power_w', 'tokens_per_s', 'j_per_token', 'idle_fraction', 'co2_g_per_h'] as const;
 export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
 
@@ -39,13 +42,29 @@ export interface FleetQuery extends DataQuery {
   trafficMargin?: number;
   /** less history than this gives no verdict */
   minHistoryHours?: number;
+  /** mean tokens a running request holds in the KV cache (the physics bound) */
+  contextTokens?: number;
+  /** latency SLOs at the p95 in seconds; 0 or unset keeps the data source's */
+  ttftP95Seconds?: number;
+  itlP95Seconds?: number;
+  // right-sizing and consolidation.
+  /** what a freed GPU draws afterwards: back in the pool, or powered off */
+  freedGPUs?: FreedGPUs;
   // consolidation.
   /** share of steps idle that makes a spin-down candidate */
   spinDownIdleShare?: number;
 }
 
 export type QueryOption = Exclude<keyof FleetQuery, keyof DataQuery>;
-export type NumericOption = 'idleThreshold' | 'kvHeadroom' | 'trafficMargin' | 'minHistoryHours' | 'spinDownIdleShare';
+export type NumericOption =
+  | 'idleThreshold'
+  | 'kvHeadroom'
+  | 'trafficMargin'
+  | 'minHistoryHours'
+  | 'contextTokens'
+  | 'ttftP95Seconds'
+  | 'itlP95Seconds'
+  | 'spinDownIdleShare';
 
 const COMMON_OPTIONS: QueryOption[] = ['models', 'modelRegex', 'tokens', 'idleThreshold'];
 
@@ -75,12 +94,21 @@ export const QUERY_TYPE_INFO: Record<QueryType, QueryTypeInfo> = {
   'right-sizing': {
     label: 'Right-sizing',
     description: 'Which models hold more GPUs than their weights and traffic need, and what fewer would save.',
-    options: [...COMMON_OPTIONS, 'kvHeadroom', 'trafficMargin', 'minHistoryHours'],
+    options: [
+      ...COMMON_OPTIONS,
+      'kvHeadroom',
+      'trafficMargin',
+      'minHistoryHours',
+      'contextTokens',
+      'ttftP95Seconds',
+      'itlP95Seconds',
+      'freedGPUs',
+    ],
   },
   consolidation: {
     label: 'Consolidation',
     description: 'Which idle models to spin down and which quiet ones to co-locate, with the watts saved.',
-    options: [...COMMON_OPTIONS, 'spinDownIdleShare'],
+    options: [...COMMON_OPTIONS, 'spinDownIdleShare', 'freedGPUs'],
   },
   'fleet-summary': {
     label: 'Fleet summary',
@@ -100,6 +128,10 @@ export const OPTION_DEFAULTS = {
   trafficMargin: 0.3,
   minHistoryHours: 48,
   spinDownIdleShare: 0.95,
+  contextTokens: 2048,
+  ttftP95Seconds: 0,
+  itlP95Seconds: 0,
+  freedGPUs: 'pool',
 } as const satisfies Partial<Record<QueryOption, unknown>>;
 
 /** The ranges pkg/models accepts; the editor says so before the query runs. */
@@ -109,6 +141,9 @@ export const OPTION_RANGES: Record<NumericOption, { min: number; max: number; un
   trafficMargin: { min: 0, max: 0.95, unit: 'of the peak' },
   minHistoryHours: { min: 0, max: 8784, unit: 'h' },
   spinDownIdleShare: { min: 0.5, max: 1, unit: 'of the steps' },
+  contextTokens: { min: 1, max: 1e7, unit: 'tokens' },
+  ttftP95Seconds: { min: 0, max: 3600, unit: 's' },
+  itlP95Seconds: { min: 0, max: 60, unit: 's' },
 };
 
 export const METRIC_LABELS: Record<TimeseriesMetric, string> = {
@@ -173,7 +208,15 @@ export interface FleetOptions extends DataSourceJsonData {
   idleFloors?: IdleFloor[];
   gpus?: GPUOverride[];
   modelSizes?: ModelSize[];
+  /** Latency SLOs right-sizing keeps at the p95 traffic; queries may override them. */
+  slo?: SLOSettings;
   demoSeed?: number;
+}
+
+/** Seconds; unset is the default, 0 leaves the latency unchecked. */
+export interface SLOSettings {
+  ttftP95Seconds?: number;
+  itlP95Seconds?: number;
 }
 
 export interface Mapping {
@@ -267,6 +310,8 @@ export const SETTINGS_DEFAULTS = {
   recordedPrefix: 'fleet',
   pue: 1,
   defaultIntensity: 198,
+  ttftP95Seconds: 2,
+  itlP95Seconds: 0.2,
 };
 
 /** What a dashboard variable of this data source can list; each is a GET resource of the backend. */

@@ -50,8 +50,9 @@ func TestRightSizingAndConsolidationOnTheDefaultFleet(t *testing.T) {
 		row := sizing[llama.Model]
 		assert.Equal(t, true, row["oversized"])
 		assert.Equal(t, 1.0, row["recommended_gpus"])
-		// The freed GPU's parked power; the fit adds nothing more: the simulated p0 is exactly the parked power.
-		wantW := float64(llama.GPUs-1) * llama.ParkedWPerGPU
+		// The freed GPU's parked power less what it draws back in the pool (the fit adds nothing more: the
+		// simulated p0 is exactly the parked power).
+		wantW := float64(llama.GPUs-1) * (llama.ParkedWPerGPU - poolIdleW(truth, llama.GPUType))
 		assert.InEpsilon(t, wantW, row["saving_w"], 0.05)
 		assert.InEpsilon(t, wantW*86400/3.6e6*siteGPerKWh[sim.HostTACCL40]*pue/1000, row["saving_kgco2_per_day"], 0.05, "at TACC's intensity")
 	})
@@ -65,7 +66,8 @@ func TestRightSizingAndConsolidationOnTheDefaultFleet(t *testing.T) {
 				a := actions[m.Model]
 				require.NotNil(t, a, "%s idles %.1f%% of its steps: a spin-down candidate", m.Model, 100*m.IdleShare)
 				assert.Equal(t, fleet.ActionSpinDown, a["action"])
-				assert.InEpsilon(t, m.MeanPowerW, a["saving_w"], 0.05, m.Model)
+				// Its power less what its GPUs draw back in the pool.
+				assert.InEpsilon(t, m.MeanPowerW-float64(m.GPUs)*poolIdleW(truth, m.GPUType), a["saving_w"], 0.05, m.Model)
 				assert.Zero(t, a["gpus_after"])
 			}
 			// No model idles between half and 95% of its steps, so nothing is co-located.
@@ -181,12 +183,13 @@ func TestRightSizingVerdictsOnTheSizingFleet(t *testing.T) {
 			assert.Equal(t, float64(c.recommended), row["recommended_gpus"])
 			oversized := c.recommended < m.GPUs
 			assert.Equal(t, oversized, row["oversized"])
-			wantW := float64(m.GPUs-c.recommended) * m.ParkedWPerGPU
+			wantW := float64(m.GPUs-c.recommended) * (m.ParkedWPerGPU - poolIdleW(truth, m.GPUType))
 			if !oversized {
 				assert.Zero(t, row["saving_w"])
 				return
 			}
-			// The freed GPUs' parked power, and no more: the simulated p0 is exactly the parked power.
+			// The freed GPUs' parked power less the pool's, and no more: the simulated p0 is exactly the parked
+			// power.
 			assert.InEpsilon(t, wantW, row["saving_w"], 0.05)
 			assert.InEpsilon(t, wantW*86400/3.6e6*sizingSiteGPerKWh[hostOf(m)]/1000, row["saving_kgco2_per_day"], 0.05, "at its site, PUE 1")
 		})
@@ -199,8 +202,20 @@ func TestRightSizingVerdictsOnTheSizingFleet(t *testing.T) {
 		a := actions[forgotten.Model]
 		require.NotNil(t, a)
 		assert.Equal(t, fleet.ActionSpinDown, a["action"])
-		assert.InEpsilon(t, forgotten.MeanPowerW, a["saving_w"], 0.05)
+		assert.InEpsilon(t, forgotten.MeanPowerW-float64(forgotten.GPUs)*poolIdleW(truth, forgotten.GPUType), a["saving_w"], 0.05)
 	})
+}
+
+// poolIdleW is what a freed GPU of the type draws back in the pool under the stated baseline
+// (docs/right-sizing.md): the simulated bare idle power of the fleet's unallocated GPUs where it has some of
+// the type, else the catalog's bare idle figure from the docs.
+func poolIdleW(truth sim.Truth, gpuType string) float64 {
+	if truth.Unallocated.GPUs[gpuType] > 0 {
+		return gpuTypeOf(truth, gpuType).BareIdleW
+	}
+	return map[string]float64{
+		sim.A100SXM80.Name: 64, sim.A100PCIe80.Name: 48, sim.H100SXM.Name: 72, sim.L40.Name: 35, sim.RTXA6000.Name: 22,
+	}[gpuType]
 }
 
 // hostOf is the one host of a model of the sizing fleet.
@@ -209,4 +224,50 @@ func hostOf(m sim.ModelTruth) string {
 		return host
 	}
 	return ""
+}
+
+// The provisioned rule "Model oversized for its traffic" fires where saving_w > 0 over the last 7 days
+// (provisioning/alerting). On the default fleet that must be exactly the models the simulator says could run
+// on fewer GPUs: a smaller tensor-parallel size whose usable memory (90%) holds weights x 1.2, on which its
+// serving model neither queues nor misses the default SLOs (2 s to first token, 200 ms between tokens).
+func TestTheOversizedAlertFiresForTheOversizedModelOnly(t *testing.T) {
+	t.Parallel()
+	prom := week.Server(t)
+	p := startPlugin(t)
+	got := answer(t, p, settingsFor(prom.URL, nil), fromAlert, query("A", models.QueryRightSizing, "", weekStart, weekEnd))["A"]
+	require.Len(t, got, 1, "alert rules get the saving_w frame only")
+	firing := map[string]bool{}
+	for _, row := range rows(t, got[0]) {
+		if v, ok := row["saving_w"].(float64); ok && v > 0 {
+			firing[row["model"].(string)] = true
+		}
+	}
+
+	g := gridOf(t, weekStart, weekEnd)
+	truth := truthOver(fleetSim, g)
+	want := map[string]bool{}
+	for _, m := range truth.Models {
+		typ := gpuTypeOf(truth, m.GPUType)
+		for _, tp := range []int{1, 2, 4} {
+			if tp >= m.GPUs || m.MemoryNeedGB > float64(tp)*usableGB(typ) {
+				continue
+			}
+			proj, ok := fleetSim.ProjectServing(m.Model, tp, g.End().Add(-g.Span()), g.End())
+			if ok && proj.Fits && !proj.Queued && proj.P95TTFTS <= 2 && proj.P95ITLS <= 0.2 {
+				want[m.Model] = true
+			}
+			break
+		}
+	}
+	require.NotEmpty(t, want, "the default fleet has an oversized model")
+	assert.Equal(t, want, firing)
+}
+
+func gpuTypeOf(truth sim.Truth, name string) sim.GPUType {
+	for _, typ := range truth.GPUTypes {
+		if typ.Name == name {
+			return typ
+		}
+	}
+	return sim.GPUType{Name: name}
 }

@@ -59,6 +59,7 @@ type Consolidation struct {
 // recommends for it (its current GPUs when right-sizing has no verdict), all of a model's GPUs on one node.
 // selected keeps the models the query asks for (nil keeps all); node sizes come from the whole fleet.
 func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Options, so SizingOptions) Consolidation {
+	so = so.forFleet(f)
 	var c Consolidation
 	candidates := map[string][]colocated{}
 	for i := range f.Models {
@@ -80,7 +81,7 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 		case !t.Current:
 			// Already gone: nothing to spin down or move.
 		case idle.SpinDown:
-			c.Actions = append(c.Actions, spinDown(m, f.Grid, idle, floors, o))
+			c.Actions = append(c.Actions, spinDown(m, f.Grid, idle, floors, o, so))
 		case t.IdleShare >= CoLocateMinIdleShare:
 			rs := RightSize(m, f.Grid, floors, o, so)
 			item, ok := colocationItem(rs)
@@ -89,14 +90,22 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 				continue
 			}
 			a := Attribute(m, f.Grid, floors, o)
-			candidates[idle.GPUType] = append(candidates[idle.GPUType], colocated{item: item, rs: rs, energyJ: a.EnergyJ, co2G: a.CO2G})
+			if !(rs.RecommendedCapacityTokensPerS > 0) {
+				c.Notes = append(c.Notes, fmt.Sprintf("%s is left out of co-location: its capacity is unknown, so its share of shared GPUs cannot be checked", m.Name))
+				continue
+			}
+			candidates[idle.GPUType] = append(candidates[idle.GPUType], colocated{item: item, rs: rs, energyJ: a.EnergyJ, co2G: a.CO2G, rates: m.TokensPerS(o.Tokens)})
 		}
 	}
 
 	nodes := nodeSizes(f)
 	for _, gpuType := range sortedKeys(candidates) {
-		if a, ok := coLocate(gpuType, candidates[gpuType], nodes[gpuType], floors); ok {
+		spec, _ := o.GPUs.Lookup(gpuType)
+		a, ok, note := coLocate(gpuType, candidates[gpuType], nodes[gpuType], spec, so.TrafficMargin, freedSavingW(floors.For(gpuType), gpuType, so, o.GPUs))
+		if ok {
 			c.Actions = append(c.Actions, a)
+		} else if note != "" {
+			c.Notes = append(c.Notes, note)
 		}
 	}
 	slices.SortStableFunc(c.Actions, func(a, b ConsolidationAction) int { return cmp.Compare(b.SavingW, a.SavingW) })
@@ -104,9 +113,15 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 	return c
 }
 
-func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options) ConsolidationAction {
+// spinDown saves the model's power less what its GPUs draw afterwards under the savings baseline (the pool's
+// idle power, nothing when powered off, their idle floor when the pool's is unknown).
+func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options, so SizingOptions) ConsolidationAction {
 	a := Attribute(m, g, floors, o)
 	t := idle.Traffic
+	floor := floors.For(idle.GPUType)
+	fs := freedSavingW(floor, idle.GPUType, so, o.GPUs)
+	afterW := float64(t.GPUs) * (floor.W - fs.perGPUW)
+	saving := math.Max(a.PowerW-afterW, 0)
 	gaps := "never served a request"
 	if t.BusyRuns > 0 {
 		gaps = fmt.Sprintf("typically %s between requests, longest idle run %s, %.1f wake-ups a day",
@@ -119,11 +134,11 @@ func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options
 	return ConsolidationAction{
 		Action: ActionSpinDown, Models: []string{m.Name}, GPUType: idle.GPUType,
 		GPUsNow: t.GPUs, GPUsAfter: 0,
-		SavingW:           a.PowerW,
-		SavingKWhPerDay:   a.PowerW * 24 / 1000,
-		SavingKgCO2PerDay: a.CO2GPerH * 24 / 1000,
-		Reason: fmt.Sprintf("idle %.1f%% of %s with data (%s)%s; %dx %s draw ~%.0f W",
-			100*t.IdleShare, formatDuration(t.History), gaps, now, t.GPUs, ShortGPUName(idle.GPUType), a.PowerW),
+		SavingW:           saving,
+		SavingKWhPerDay:   saving * 24 / 1000,
+		SavingKgCO2PerDay: saving * 86400 * gramsPerJoule(m, a, o) / 1000,
+		Reason: fmt.Sprintf("idle %.1f%% of %s with data (%s)%s; %dx %s draw ~%.0f W, ~%.0f W after a spin-down (%s)",
+			100*t.IdleShare, formatDuration(t.History), gaps, now, t.GPUs, ShortGPUName(idle.GPUType), a.PowerW, afterW, fs.about),
 	}
 }
 
@@ -133,6 +148,8 @@ type colocated struct {
 	rs      RightSizing
 	energyJ float64
 	co2G    float64
+	// rates is the model's counted tokens/s per step.
+	rates Series
 }
 
 // colocationItem is what a model puts into the packing: its memory need over the GPUs right-sizing
@@ -146,12 +163,16 @@ func colocationItem(rs RightSizing) (PackItem, bool) {
 	if rs.Verdict && rs.RecommendedGPUs > 0 {
 		tp = rs.RecommendedGPUs
 	}
-	return PackItem{Name: rs.Model, NeedGB: rs.MemoryNeedGB, TP: tp}, true
+	// Co-located, each model is its own server: a CUDA context and activations on each of its GPUs.
+	return PackItem{Name: rs.Model, NeedGB: rs.MemoryNeedGB + float64(tp)*ServerOverheadGBPerGPU, TP: tp}, true
 }
 
-func coLocate(gpuType string, cands []colocated, nodeGPUs int, floors IdleFloors) (ConsolidationAction, bool) {
+// coLocate packs the candidates of one GPU type by memory and keeps the packing only if, on every shared GPU,
+// the models' traffic summed per step leaves the margin at its 95th percentile: peaks that coincide are not
+// waiting in turn. note says why a packing that saves GPUs was turned down.
+func coLocate(gpuType string, cands []colocated, nodeGPUs int, spec GPUSpec, margin float64, fs freedSaving) (ConsolidationAction, bool, string) {
 	if len(cands) < 2 {
-		return ConsolidationAction{}, false
+		return ConsolidationAction{}, false, ""
 	}
 	items := make([]PackItem, len(cands))
 	a := ConsolidationAction{Action: ActionCoLocate, GPUType: gpuType}
@@ -168,23 +189,80 @@ func coLocate(gpuType string, cands []colocated, nodeGPUs int, floors IdleFloors
 	}
 	p, err := PackFirstFitDecreasing(items, cands[0].rs.UsableGBPerGPU, nodeGPUs)
 	if err != nil || p.GPUs >= a.GPUsNow {
-		return ConsolidationAction{}, false
+		return ConsolidationAction{}, false, ""
+	}
+	load, busiest := sharedLoad(p, cands)
+	if load > 1-margin {
+		return ConsolidationAction{}, false, fmt.Sprintf("co-locating %s on %dx %s would not work: at the 95th percentile of their summed traffic %s would need %.0f%% of their shared GPUs' capacity (at most %.0f%% with the %.0f%% margin)",
+			strings.Join(a.Models, ", "), p.GPUs, ShortGPUName(gpuType), strings.Join(busiest, " + "), 100*load, 100*(1-margin), 100*margin)
 	}
 	slices.Sort(a.Models)
 	a.GPUsAfter = p.GPUs
-	floor := floors.For(gpuType)
-	a.SavingW = float64(a.GPUsNow-a.GPUsAfter) * floor.W
+	a.SavingW = float64(a.GPUsNow-a.GPUsAfter) * fs.perGPUW
 	a.SavingKWhPerDay = a.SavingW * 24 / 1000
 	if energyJ > 0 {
 		a.SavingKgCO2PerDay = a.SavingW * 86400 * co2G / energyJ / 1000
 	}
-	a.Plan = packingPlan(p)
+	a.Plan = packingPlan(p) + "; " + sharing(cands, spec)
 	name := ShortGPUName(gpuType)
 	a.Reason = fmt.Sprintf("%d low-traffic models (idle %.0f-%.0f%% of the time) on %dx %s fit %dx by memory "+
-		"(first-fit decreasing, a model's GPUs on one node of %d): frees %s, saves ~%.0f W at the %s idle floor of %.0f W per GPU",
+		"(first-fit decreasing, a model's GPUs on one node of %d): frees %s, saves ~%.0f W (%s)",
 		len(cands), 100*minIdle, 100*maxIdle, a.GPUsNow, name, a.GPUsAfter, nodeGPUs,
-		plural(a.GPUsNow-a.GPUsAfter, "GPU"), a.SavingW, floor.Source, floor.W)
-	return a, true
+		plural(a.GPUsNow-a.GPUsAfter, "GPU"), a.SavingW, fs.about)
+	a.Reason += fmt.Sprintf("; their summed traffic takes at most %.0f%% of a shared GPU's capacity at its 95th percentile", 100*load)
+	return a, true, ""
+}
+
+// sharedLoad is the busiest shared GPU's load: per step, the share of its time the models on it take (each at
+// rate r takes r / its capacity on its GPUs), summed, and its 95th percentile over the steps; with the models
+// on that GPU.
+func sharedLoad(p Packing, cands []colocated) (float64, []string) {
+	byName := map[string]*colocated{}
+	for i := range cands {
+		byName[cands[i].item.Name] = &cands[i]
+	}
+	worst, busiest := 0.0, []string(nil)
+	for _, node := range p.Nodes {
+		for _, gpu := range node {
+			if len(gpu.Items) < 2 {
+				continue
+			}
+			var load Series
+			for _, name := range gpu.Items {
+				cd := byName[name]
+				if load == nil {
+					load = make(Series, len(cd.rates))
+				}
+				for i := range load {
+					if r := at(cd.rates, i); r > 0 {
+						load[i] += r / cd.rs.RecommendedCapacityTokensPerS
+					}
+				}
+			}
+			if q := Quantile(load, 0.95); q > worst || busiest == nil {
+				worst, busiest = q, gpu.Items
+			}
+		}
+	}
+	return worst, busiest
+}
+
+// sharing says how the co-located models would share their GPUs: one vLLM server each, with
+// gpu_memory_utilization split by need (its share of the memory plus its server's overhead); sleep mode for the
+// idle ones; MIG slices where the GPU type has them.
+func sharing(cands []colocated, spec GPUSpec) string {
+	parts := make([]string, len(cands))
+	for i, cd := range cands {
+		share := cd.item.shareGB() / spec.MemoryGB
+		parts[i] = fmt.Sprintf("%s %.2f", cd.item.Name, math.Ceil(share*100)/100)
+	}
+	slices.Sort(parts)
+	out := "one vLLM server per model on the shared GPUs, gpu_memory_utilization " + strings.Join(parts, ", ") +
+		" (each includes its server's CUDA context and activations, ~2 GB a GPU); vLLM's sleep mode frees an idle server's memory between requests"
+	if spec.MIG {
+		out += "; or MIG instances of the GPU sized to these shares"
+	}
+	return out
 }
 
 // packingPlan is a packing in words: "node 1: a + b | c | c; node 2: d".

@@ -18,8 +18,9 @@ func consolidate(f *fleet.Fleet, selected func(string) bool) fleet.Consolidation
 	return fleet.Consolidate(f, selected, fleet.MeasureIdleFloors(f, o), o, fleet.DefaultSizingOptions())
 }
 
-// On the NRP fleet, the three idle models are spin-down candidates saving all their power, and nothing else
-// changes: the busy models are not low-traffic.
+// On the NRP fleet, the three idle models are spin-down candidates, and nothing else changes: the busy models
+// are not low-traffic. The fleet has no unallocated A100: a spun-down A100 returns to the pool at the catalog's
+// bare idle power (64 W), so each saves its power less 64 W per GPU.
 func TestConsolidationOnTheNRPFleet(t *testing.T) {
 	c := consolidate(nrpFleet(), nil)
 	want := []struct {
@@ -28,9 +29,9 @@ func TestConsolidationOnTheNRPFleet(t *testing.T) {
 		savingW float64
 		gPerKWh float64
 	}{
-		{"Kimi-K2.5", 8, 670, 198},                            // SDSC: California
-		{"MiniMax-M2.5", 4, 447, 531},                         // UNL
-		{"allenai/OLMo-2-0325-32B-Instruct", 2, 2 * 105, 174}, // NYU
+		{"MiniMax-M2.5", 4, 447 - 4*poolW, 531},                       // UNL
+		{"Kimi-K2.5", 8, 670 - 8*poolW, 198},                          // SDSC: California
+		{"allenai/OLMo-2-0325-32B-Instruct", 2, 2*105 - 2*poolW, 174}, // NYU
 	}
 	require.Len(t, c.Actions, len(want), "actions: %+v", c.Actions)
 	for i, w := range want {
@@ -65,21 +66,25 @@ func TestConsolidationOnTheSizingFleet(t *testing.T) {
 	}
 	require.Len(t, byAction[fleet.ActionSpinDown], 1)
 	assert.Equal(t, []string{"acme/parked-13B"}, byAction[fleet.ActionSpinDown][0].Models)
-	assert.InDelta(t, 90, byAction[fleet.ActionSpinDown][0].SavingW, 1e-9)
+	assert.InDelta(t, freedGPUW, byAction[fleet.ActionSpinDown][0].SavingW, 1e-9)
 
 	// The three helpers need 3 x 1.2 x 2 = 7.2, 19.2 and 33.6 GB: 60 GB fit one A100 (72 GB usable), so
-	// two of their three GPUs are freed at the 90 W idle floor.
+	// two of their three GPUs are freed, each saving 90 W parked - 64 W in the pool.
 	require.Len(t, byAction[fleet.ActionCoLocate], 1)
 	co := byAction[fleet.ActionCoLocate][0]
 	assert.Equal(t, []string{"acme/helper-14B", "acme/helper-3B", "acme/helper-8B"}, co.Models)
 	assert.Equal(t, gpuA100, co.GPUType)
 	assert.Equal(t, 3, co.GPUsNow)
 	assert.Equal(t, 1, co.GPUsAfter)
-	assert.InDelta(t, 180, co.SavingW, 1e-9)
-	assert.InDelta(t, 180.0*24/1000*174/1000, co.SavingKgCO2PerDay, 1e-9, "helpers run at NYU")
-	assert.Equal(t, "node 1: acme/helper-14B + acme/helper-8B + acme/helper-3B", co.Plan)
+	assert.InDelta(t, 2*freedGPUW, co.SavingW, 1e-9)
+	assert.InDelta(t, 2*freedGPUW*24.0/1000*174/1000, co.SavingKgCO2PerDay, 1e-9, "helpers run at NYU")
+	// Each its own server: need + 2 GB over 80 GB, e.g. (33.6 + 2) / 80 = 0.45 for the 14B.
+	assert.Equal(t, "node 1: acme/helper-14B + acme/helper-8B + acme/helper-3B; one vLLM server per model on the shared GPUs, "+
+		"gpu_memory_utilization acme/helper-14B 0.45, acme/helper-3B 0.12, acme/helper-8B 0.27 (each includes its server's CUDA "+
+		"context and activations, ~2 GB a GPU); vLLM's sleep mode frees an idle server's memory between requests; "+
+		"or MIG instances of the GPU sized to these shares", co.Plan)
 	assert.Contains(t, co.Reason, "3 low-traffic models (idle 70-70% of the time) on 3x A100-SXM4-80GB fit 1x by memory")
-	assert.Equal(t, fleet.ActionCoLocate, c.Actions[0].Action, "actions are ranked by saving: 180 W before 90 W")
+	assert.Equal(t, fleet.ActionCoLocate, c.Actions[0].Action, "actions are ranked by saving: 52 W before 26 W")
 }
 
 func TestConsolidationFollowsTheModelSelection(t *testing.T) {
@@ -221,5 +226,58 @@ func BenchmarkRightSizingAndConsolidation100Models30Days(b *testing.B) {
 		if len(rows) != 100 || len(c.Actions) == 0 {
 			b.Fatalf("%d rows, %d actions", len(rows), len(c.Actions))
 		}
+	}
+}
+
+// Spin-downs and co-locations count freed GPUs as right-sizing does: powered off, they save all their power.
+func TestConsolidationPoweredOffBaseline(t *testing.T) {
+	f := sizingFleet()
+	o := sizingOptions()
+	so := fleet.DefaultSizingOptions()
+	so.FreedGPUs = fleet.FreedPoweredOff
+	c := fleet.Consolidate(f, nil, fleet.MeasureIdleFloors(f, o), o, so)
+	require.Len(t, c.Actions, 2)
+	assert.Equal(t, fleet.ActionCoLocate, c.Actions[0].Action)
+	assert.InDelta(t, 2*floorW, c.Actions[0].SavingW, 1e-9, "2 freed A100s at their 90 W floor")
+	assert.Contains(t, c.Actions[0].Reason, "freed GPUs powered off: 90 W each")
+	assert.Equal(t, []string{"acme/parked-13B"}, c.Actions[1].Models)
+	assert.InDelta(t, floorW, c.Actions[1].SavingW, 1e-9, "all of its parked power")
+}
+
+// Two helpers idle 60% of the time, each busy at 100-150 tok/s on one A100 whose fit (90 W + 10 W + 1 J x
+// rate) puts its capacity at (400 - 90 - 10) / 1 = 300 tok/s. Sharing one
+// GPU works when their busy steps interleave (at most 150 / 300 = 50% of it), not when they coincide (up to
+// 300 / 300 = 100% > the 70% the margin allows).
+func TestCoLocationSumsTheTrafficPerStep(t *testing.T) {
+	busy := func(phase int) []float64 {
+		r := make([]float64, sizingSteps)
+		for i := range r {
+			if (i+phase)%5 < 2 {
+				r[i] = 100 + float64(i%51)
+			}
+		}
+		return r
+	}
+	helper := func(name string, phase int) fleet.Model {
+		return servingModel{name: name, gpuType: gpuA100, host: hostNYU, gpus: 1, parkedW: 90, overheadW: 10, kJPerToken: 1, tdpW: 400, rates: busy(phase)}.model()
+	}
+	for _, c := range []struct {
+		name   string
+		phase  int
+		shared bool
+	}{{"interleaved peaks share a GPU", 2, true}, {"coinciding peaks do not", 0, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			f := &fleet.Fleet{Grid: sizingGrid(), Models: []fleet.Model{helper("acme/helper-3B", 0), helper("acme/helper-8B", c.phase)}}
+			got := consolidate(f, nil)
+			if c.shared {
+				require.Len(t, got.Actions, 1, "notes: %v", got.Notes)
+				assert.Equal(t, fleet.ActionCoLocate, got.Actions[0].Action)
+				assert.Equal(t, 1, got.Actions[0].GPUsAfter)
+				return
+			}
+			assert.Empty(t, got.Actions)
+			require.Len(t, got.Notes, 1)
+			assert.Contains(t, got.Notes[0], "co-locating acme/helper-3B, acme/helper-8B on 1x A100-SXM4-80GB would not work")
+		})
 	}
 }

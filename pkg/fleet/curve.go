@@ -15,6 +15,8 @@ type Curve struct {
 	// Bins summarize the busy points over log-spaced throughput bins; empty bins are left out.
 	Bins []CurveBin
 	Fit  Fit
+	// Slopes splits the per-token energy between prompt and generation tokens where both vary.
+	Slopes TwoSlopes
 }
 
 // CurvePoint is one step of a model. JPerToken is NaN below the idle threshold; TokensPerS or PowerW are NaN
@@ -100,9 +102,11 @@ func EfficiencyCurve(m *Model, floors IdleFloors, o Options) Curve {
 		}
 		sc.fitX = append(sc.fitX, r)
 		sc.fitY = append(sc.fitY, w)
+		sc.fitI = append(sc.fitI, i)
 	}
 	c.Bins = binCurve(sc.busyX, sc.busyJ, lo, hi, sc)
 	c.Fit = fitPowerLine(sc.fitX, sc.fitY, sc)
+	c.Slopes = fitTwoSlopes(m, sc.fitI, sc.fitY, sc)
 	c.Fit.BusySteps = len(sc.busyX)
 	c.Fit.CappedSteps = len(sc.cappedX)
 	c.Fit.CapStartsTokensPerS = math.NaN()
@@ -110,12 +114,27 @@ func EfficiencyCurve(m *Model, floors IdleFloors, o Options) Curve {
 		// A low quantile, not the minimum: one throttled step in a prefill burst does not make a cap rate.
 		c.Fit.CapStartsTokensPerS = quantileInPlace(sc.cappedX, 0.1)
 	}
+	if servesUpTo := c.Fit.servesUpTo(limits); c.Fit.DiminishingReturnsTokensPerS > servesUpTo {
+		c.Fit.DiminishingReturnsTokensPerS = math.NaN()
+	}
 	if len(sc.busyX) == 0 {
 		c.Fit.Reason = "the model served no tokens above the idle threshold in this window"
 	} else if !c.Fit.OK && len(sc.cappedX) > 0 && len(sc.fitX) < MinFitSteps {
 		c.Fit.Reason += fmt.Sprintf(" (%d of its %d busy steps were at the power cap)", len(sc.cappedX), len(sc.busyX))
 	}
 	return c
+}
+
+// servesUpTo is the most the fitted GPUs serve: the rate where capping starts, else where the fit reaches the
+// mean summed power limit of the steps; +Inf where neither is known.
+func (f Fit) servesUpTo(limits Series) float64 {
+	if !math.IsNaN(f.CapStartsTokensPerS) {
+		return f.CapStartsTokensPerS
+	}
+	if limit := Mean(limits); f.OK && !math.IsNaN(limit) {
+		return (limit - f.P0W) / f.KJPerToken
+	}
+	return math.Inf(1)
 }
 
 // steps is the length of the model's longest series.
@@ -254,6 +273,9 @@ func (ix binIndex) search(v float64) uint8 {
 // curveScratch holds the per-model working buffers of EfficiencyCurve, reused across models and calls.
 type curveScratch struct {
 	busyX, busyJ, cappedX, fitX, fitY []float64
+	fitI                              []int // the grid steps of fitX
+	planeBuf                          []float64
+	keep                              []bool
 	sampleX, sampleY, tmp, slopes     []float64
 	bin, binTable                     []uint8
 }
@@ -262,7 +284,7 @@ var scratchPool = sync.Pool{New: func() any { return new(curveScratch) }}
 
 func (sc *curveScratch) reset() {
 	sc.busyX, sc.busyJ, sc.cappedX = sc.busyX[:0], sc.busyJ[:0], sc.cappedX[:0]
-	sc.fitX, sc.fitY = sc.fitX[:0], sc.fitY[:0]
+	sc.fitX, sc.fitY, sc.fitI = sc.fitX[:0], sc.fitY[:0], sc.fitI[:0]
 }
 
 // grow is buf resized to n, reallocated only when too small.

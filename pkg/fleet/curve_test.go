@@ -19,7 +19,9 @@ func TestFitRecoversParkedPowerAndMarginalEnergy(t *testing.T) {
 	assert.InDelta(t, 3.5, c.Fit.KJPerToken, 1e-9)
 	assert.InDelta(t, 720, c.Fit.P0W, 1e-6)
 	assert.InDelta(t, 1, c.Fit.R2, 1e-12)
-	assert.InDelta(t, 720/(0.1*3.5), c.Fit.DiminishingReturnsTokensPerS, 1e-3)
+	// Doubling the traffic saves less than 10% only above 4 x 720 / 3.5 = 823 tok/s, beyond the (8 x 400 -
+	// 720) / 3.5 = 709 tok/s at which the 8 GPUs reach their power limit: no such rate within capacity.
+	assert.True(t, math.IsNaN(c.Fit.DiminishingReturnsTokensPerS))
 	assert.Equal(t, 500, c.Fit.BusySteps)
 	assert.Equal(t, 500, c.Fit.FitSteps)
 	assert.Zero(t, c.Fit.CappedSteps)
@@ -250,4 +252,16 @@ func TestNoDiminishingReturnsRateWithoutPowerAtZeroTraffic(t *testing.T) {
 	require.True(t, c.Fit.OK, c.Fit.Reason)
 	assert.InDelta(t, -50, c.Fit.P0W, 1e-9)
 	assert.True(t, math.IsNaN(c.Fit.DiminishingReturnsTokensPerS))
+}
+
+// With little power at zero traffic (8 x 10 W), returns diminish early: above 4 x 80 / 3.5 = 91 tok/s doubling
+// the traffic saves less than 10% of J/token (J(2r) / J(r) = 0.9 exactly there), well within capacity.
+func TestDiminishingReturnsWithinCapacity(t *testing.T) {
+	m := served("acme/small", a100, sdsc, 8, 10, 3.5, ramp(500, 5, 400))
+	c := EfficiencyCurve(&m, IdleFloors{a100: {GPUType: a100, W: 10, Source: IdleSetting, Known: true}}, testOptions())
+	require.True(t, c.Fit.OK, c.Fit.Reason)
+	r := c.Fit.DiminishingReturnsTokensPerS
+	assert.InDelta(t, 4*80/3.5, r, 1e-6)
+	j := func(rate float64) float64 { return 80/rate + 3.5 }
+	assert.InDelta(t, 0.9, j(2*r)/j(r), 1e-9)
 }

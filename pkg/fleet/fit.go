@@ -11,9 +11,16 @@ import (
 type Fit struct {
 	P0W        float64
 	KJPerToken float64
+	// KJPerTokenHigh is the upper end of the one-sided 95% confidence interval of the slope (Sen 1968: the
+	// pairwise slope of rank N/2 + 1.645 x sqrt(n(n-1)(2n+5)/18) / 2 of N pairs, widened by the rank error of
+	// sampled pairs): right-sizing takes capacity from it, so a noisy fit errs toward less capacity.
+	KJPerTokenHigh float64
 	// R2 is the coefficient of determination of the line over the fitted steps.
 	R2 float64
-	// DiminishingReturnsTokensPerS is where J/token comes within 10% of k: P0W / (0.1 x k).
+	// DiminishingReturnsTokensPerS is the rate above which doubling the traffic lowers J/token by less than
+	// 10%: J(2r) > 0.9 J(r) with J(r) = P0W / r + k holds above 4 x P0W / k. NaN when that is beyond what the
+	// GPUs serve (where their power reaches its limit, see EfficiencyCurve): J/token keeps falling up to
+	// capacity.
 	DiminishingReturnsTokensPerS float64
 	// CapStartsTokensPerS is the token rate where the GPUs reach their power limit (the 10th percentile of the
 	// rates of capped steps); NaN when no step was capped.
@@ -47,7 +54,7 @@ const (
 // restarts, scrape glitches) where least squares would follow them. R2 is over all steps. x and y are not
 // modified.
 func fitPowerLine(x, y []float64, sc *curveScratch) Fit {
-	f := Fit{P0W: math.NaN(), KJPerToken: math.NaN(), R2: math.NaN(), DiminishingReturnsTokensPerS: math.NaN(), FitSteps: len(x)}
+	f := Fit{P0W: math.NaN(), KJPerToken: math.NaN(), KJPerTokenHigh: math.NaN(), R2: math.NaN(), DiminishingReturnsTokensPerS: math.NaN(), FitSteps: len(x)}
 	if len(x) < MinFitSteps {
 		f.Reason = fmt.Sprintf("only %d busy steps below the power cap; a fit needs %d", len(x), MinFitSteps)
 		return f
@@ -96,6 +103,7 @@ func fitPowerLine(x, y []float64, sc *curveScratch) Fit {
 		return f
 	}
 	k := quantileInPlace(slopes, 0.5)
+	f.KJPerTokenHigh = quantileInPlace(slopes, senUpperRank(n, len(slopes), n*(n-1)/2 > TheilSenMaxPairs))
 	tmp = tmp[:0]
 	for i := range sx {
 		tmp = append(tmp, sy[i]-k*sx[i])
@@ -110,7 +118,7 @@ func fitPowerLine(x, y []float64, sc *curveScratch) Fit {
 		return f
 	}
 	if p0 > 0 { // else J/token never falls toward k: there is no such rate
-		f.DiminishingReturnsTokensPerS = p0 / (0.1 * k)
+		f.DiminishingReturnsTokensPerS = 4 * p0 / k
 	}
 	f.OK = true
 	return f
@@ -131,4 +139,19 @@ func rSquared(x, y []float64, p0, k float64) float64 {
 		tot += d * d
 	}
 	return 1 - ratio(res, tot)
+}
+
+// senUpperRank is the rank (0..1) among the pairwise slopes of the upper end of Sen's one-sided 95% interval
+// for the slope of n points; sampled adds the rank error of drawing m of the pairs (1.645 x 0.5 / sqrt(m)).
+// Steps close in time are correlated, so the interval is narrower than the truth: right-sizing also bounds
+// the slope from the power at the p95 (see powerHeadroom), whichever is lower wins.
+func senUpperRank(n, m int, sampled bool) float64 {
+	const z = 1.645
+	pairs := float64(n) * float64(n-1) / 2
+	c := z * math.Sqrt(float64(n)*float64(n-1)*float64(2*n+5)/18)
+	q := 0.5 + c/(2*pairs)
+	if sampled {
+		q += z * 0.5 / math.Sqrt(float64(m))
+	}
+	return math.Min(q, 1)
 }

@@ -97,6 +97,9 @@ type Model struct {
 	// Window totals from increase() over the whole window; NaN when unknown.
 	PromptTokens     float64
 	GenerationTokens float64
+
+	// Serving is what the serving engine reports about its load; nil when it exports nothing of it.
+	Serving *Serving
 }
 
 // Fleet is every model over one window on one grid.

@@ -1,8 +1,10 @@
 package fleet
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -18,6 +20,14 @@ type SizingOptions struct {
 	// SpinDownIdleShare is the share of steps with data a model must be idle to be a spin-down candidate.
 	SpinDownIdleShare float64
 	Sizes             ModelSizes
+	// ContextTokens is the mean tokens a running request holds in the KV cache, for the physics bound.
+	ContextTokens float64
+	// SLO is the latency a recommendation must keep at the p95 traffic.
+	SLO SLO
+	// FreedGPUs is the baseline of the savings; PoolIdle the measured idle power of unallocated GPUs
+	// (RightSizeFleet and Consolidate measure it from the fleet when nil).
+	FreedGPUs FreedGPUs
+	PoolIdle  PoolIdleW
 }
 
 // Defaults of the sizing options.
@@ -26,6 +36,10 @@ const (
 	DefaultTrafficMargin     = 0.3
 	DefaultMinHistory        = 48 * time.Hour
 	DefaultSpinDownIdleShare = 0.95
+	// DefaultTTFTP95 and DefaultITLP95 are MLPerf Inference's server-scenario latency limits for Llama-2-70B
+	// (2 s to first token, 200 ms per output token, at the p99); right-sizing holds them at the p95.
+	DefaultTTFTP95 = 2 * time.Second
+	DefaultITLP95  = 200 * time.Millisecond
 )
 
 // DefaultSizingOptions are the sizing options at their defaults, with the built-in model catalog.
@@ -36,78 +50,119 @@ func DefaultSizingOptions() SizingOptions {
 		MinHistory:        DefaultMinHistory,
 		SpinDownIdleShare: DefaultSpinDownIdleShare,
 		Sizes:             DefaultSizes(),
+		ContextTokens:     DefaultContextTokens,
+		SLO:               SLO{TTFTP95: DefaultTTFTP95, ITLP95: DefaultITLP95},
+		FreedGPUs:         FreedToPool,
 	}
 }
 
-// CapacitySource says what a model's capacity estimate rests on.
+// CapacitySource says which evidence decided a capacity estimate.
 type CapacitySource string
 
 const (
-	// CapacityPowerCap is the token rate at which the model's GPUs reached their power limit (its curve).
+	// CapacityPhysics is the bound from HBM bandwidth and KV room (ReplicaPhysics).
+	CapacityPhysics CapacitySource = "physics"
+	// CapacityPower is the rate at which the GPUs would reach their power limit, from the per-token energy
+	// bounded by the power at the p95 (and the fit's slope interval where there is a fit).
+	CapacityPower CapacitySource = "power-headroom"
+	// CapacityPowerCap is the rate at which the model's GPUs did reach their power limit in the window.
 	CapacityPowerCap CapacitySource = "power-cap"
-	// CapacityCurve is the token rate at which the model's fit reaches the GPUs' power limit, for a model that
-	// never got there: its own curve extrapolated, never below what it was seen to serve.
-	CapacityCurve CapacitySource = "curve"
-	// CapacityPeak is the highest token rate per GPU observed (99th percentile of steps).
+	// CapacitySaturation is the serving engine's own signals: where requests queued, or where the KV cache
+	// would fill.
+	CapacitySaturation CapacitySource = "saturation"
+	// CapacityPeak is the highest token rate per GPU observed (99th percentile of steps) x GPUs: the last
+	// resort, when no other evidence exists.
 	CapacityPeak CapacitySource = "observed-peak"
 )
-
-// MinCapacityFitR2 is the least R² of a model's fit that right-sizing extrapolates capacity from.
-const MinCapacityFitR2 = 0.9
 
 // RightSizing is the verdict on one model's allocation.
 type RightSizing struct {
 	Model   string
 	GPUType string
-	// GPUs is the allocation the model held for most of the window.
-	GPUs int
-	Size ModelSize
+	// GPUs is the allocation the model held for most of the window: Replicas x GPUsPerReplica.
+	GPUs           int
+	Replicas       int
+	GPUsPerReplica int
+	Size           ModelSize
 	// MemoryNeedGB is weights x (1 + KV headroom); NaN when the size is unknown.
 	MemoryNeedGB   float64
 	UsableGBPerGPU float64
 	// MinGPUsByMemory is the smallest tensor-parallel size whose usable memory holds MemoryNeedGB; 0 when
 	// unknown or when even 8 GPUs do not.
 	MinGPUsByMemory int
-	// RecommendedGPUs is the smallest tensor-parallel size that holds the model and serves its traffic (GPUs
-	// when nothing smaller does); 0 when there is no recommendation (see Reason).
-	RecommendedGPUs int
+	// RecommendedGPUs is the smallest allocation that holds the model, serves its traffic and keeps its SLO
+	// (GPUs when nothing smaller does), as RecommendedReplicas x RecommendedGPUsPerReplica; 0 when there is no
+	// recommendation (see Reason).
+	RecommendedGPUs           int
+	RecommendedReplicas       int
+	RecommendedGPUsPerReplica int
+	GPUsFreed                 int
+	// RecommendedCapacityTokensPerS is what the recommended allocation serves (the least bound), for
+	// co-location: a model at rate r takes r / this of its GPUs' time.
+	RecommendedCapacityTokensPerS float64
 	// Verdict is false when the model could not be judged: unknown size or GPU, too little history.
 	Verdict   bool
 	Oversized bool
 
 	Traffic Traffic
-	// CapacityTokensPerS is what RecommendedGPUs are estimated to serve (the rule in docs/right-sizing.md).
-	CapacityTokensPerS float64
-	CapacitySource     CapacitySource
+	// CapacityTokensPerS is what the judged allocation is estimated to serve (the recommendation, or the
+	// largest smaller allocation that was turned down): the least of the bounds below, CapacitySource the
+	// one that decided. The bounds are NaN where their evidence is missing.
+	CapacityTokensPerS           float64
+	CapacitySource               CapacitySource
+	PhysicsCapacityTokensPerS    float64
+	PowerCapacityTokensPerS      float64
+	SaturationCapacityTokensPerS float64
+	// PowerHeadroomShare is (power per GPU at the p95 - idle floor) / (power limit - idle floor): near 0, the
+	// GPUs are far from saturation.
+	PowerHeadroomShare float64
+	// AtCapacity is true when the serving engine showed the model queueing or its KV cache full.
+	AtCapacity bool
+	// LatencyChecked is true when the judged allocation's latency was projected against the SLO; the
+	// projections are NaN otherwise.
+	LatencyChecked    bool
+	ProjectedTTFTP95S float64
+	ProjectedITLP95S  float64
 
 	JPerToken float64
+	// JPerRequest is the window's energy over the requests the serving engine counted; NaN without its counter.
+	JPerRequest float64
 	// ProjectedJPerToken is J/token on RecommendedGPUs: (power - saving) / tokens per second.
 	ProjectedJPerToken float64
-	// SavingW = SavingIdleW (GPUs freed x idle floor) + SavingProductiveW (the serving overhead of the freed
-	// GPUs the fit predicts); 0 unless oversized.
+	// SavingW = SavingIdleW (GPUs freed x what each saves under FreedGPUs) + SavingProductiveW (the serving
+	// overhead of the freed GPUs the fit predicts); 0 unless oversized.
 	SavingW           float64
 	SavingIdleW       float64
 	SavingProductiveW float64
 	SavingKWhPerDay   float64
 	SavingKgCO2PerDay float64
-	IdleFloor         IdleFloor
-	Reason            string
+	SavingBaseline    FreedGPUs
+	// PoolIdleW is what a freed GPU draws in the pool (NaN when powered off or unknown).
+	PoolIdleW      float64
+	PoolIdleSource IdleSource
+	IdleFloor      IdleFloor
+	Reason         string
 }
 
-// RightSize judges whether model m holds more GPUs than its size and traffic need. floors are the fleet's
-// idle floors (MeasureIdleFloors), o the efficiency options (GPU catalog, carbon, idle threshold, tokens).
-//
-// The model fits n GPUs when n x UsableGB >= weights x (1 + KVHeadroom). Its traffic fits n GPUs when
-// p95 tokens/s <= (1 - TrafficMargin) x capacity(n), capacity(n) = capacity per GPU x n (see capacityPerGPU).
-// Linear scaling in n is conservative: a model sharded over fewer GPUs communicates less.
+// RightSize judges whether model m holds more GPUs than its size, traffic and latency need. floors are the
+// fleet's idle floors (MeasureIdleFloors), o the efficiency options (GPU catalog, carbon, idle threshold,
+// tokens). The rule is in docs/right-sizing.md: a candidate allocation (fewer replicas, or a smaller
+// tensor-parallel size per replica, that holds the model by memory) is recommended when the p95 token rate is
+// at most (1 - TrafficMargin) x its capacity, the least of the bounds the evidence supports (physics, power
+// headroom or power cap, saturation), and its projected latency keeps the SLO.
 func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions) RightSizing {
 	r := RightSizing{
 		Model: m.Name, GPUType: m.GPUType(),
 		MemoryNeedGB: math.NaN(), UsableGBPerGPU: math.NaN(),
 		CapacityTokensPerS: math.NaN(), JPerToken: math.NaN(), ProjectedJPerToken: math.NaN(),
+		PhysicsCapacityTokensPerS: math.NaN(), PowerCapacityTokensPerS: math.NaN(), SaturationCapacityTokensPerS: math.NaN(),
+		PowerHeadroomShare: math.NaN(), ProjectedTTFTP95S: math.NaN(), ProjectedITLP95S: math.NaN(), PoolIdleW: math.NaN(),
+		RecommendedCapacityTokensPerS: math.NaN(), JPerRequest: math.NaN(),
 	}
 	r.Traffic = MeasureTraffic(m, g, o)
 	r.GPUs = r.Traffic.GPUs
+	current := currentCandidate(m, r.GPUs)
+	r.Replicas, r.GPUsPerReplica = current.Replicas, current.GPUsPerReplica
 	r.Size = so.Sizes.Lookup(m.Name)
 	r.IdleFloor = floors.For(r.GPUType)
 	gpuName := ShortGPUName(r.GPUType)
@@ -131,17 +186,17 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	r.MemoryNeedGB = MemoryNeedGB(r.Size, so.KVHeadroom)
 	r.MinGPUsByMemory = MinTensorParallel(r.MemoryNeedGB, r.UsableGBPerGPU)
 	need := fmt.Sprintf("needs ~%.0f GB at %s (%s)", r.MemoryNeedGB, r.Size.Dtype, r.sizeOrigin())
-	serving := fmt.Sprintf("%dx %s serving %s tok/s p95", r.GPUs, gpuName, formatRate(r.Traffic.P95TokensPerS))
+	serving := fmt.Sprintf("%s %s serving %s tok/s p95", current, gpuName, formatRate(r.Traffic.P95TokensPerS))
 
 	switch {
 	case r.MinGPUsByMemory == 0:
 		r.Verdict = true
-		r.Reason = fmt.Sprintf("%dx %s; %s: more than 8x %s hold (%.0f GB usable); no smaller allocation",
-			r.GPUs, gpuName, need, gpuName, 8*r.UsableGBPerGPU)
+		r.Reason = fmt.Sprintf("%s %s; %s: more than 8x %s hold (%.0f GB usable); no smaller allocation",
+			current, gpuName, need, gpuName, 8*r.UsableGBPerGPU)
 		return r
-	case r.MinGPUsByMemory > r.GPUs:
+	case r.MinGPUsByMemory > current.GPUsPerReplica:
 		r.Verdict = true
-		r.Reason = fmt.Sprintf("%dx %s; %s: at least %dx %s; no smaller allocation", r.GPUs, gpuName, need, r.MinGPUsByMemory, gpuName)
+		r.Reason = fmt.Sprintf("%s %s; %s: at least %dx %s; no smaller allocation", current, gpuName, need, r.MinGPUsByMemory, gpuName)
 		return r
 	case r.Traffic.History < so.MinHistory:
 		r.Reason = fmt.Sprintf("%s; %s: fits %dx %s; only %.0f h of traffic history, a verdict needs %.0f h (minHistoryHours)",
@@ -151,32 +206,59 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	r.Verdict = true
 
 	curve := EfficiencyCurve(m, floors, o)
-	perGPU, source := capacityPerGPU(curve.Fit, r.Traffic, r.GPUs, spec.TDPW)
-	r.CapacitySource = source
+	e, missing := gatherEvidence(m, g, r, spec, curve.Fit, o, so)
+	r.PowerHeadroomShare = e.headroomShare
+	r.AtCapacity = e.serving.atCapacity
+	capNow, _ := e.capacity(current, r.Traffic)
 	idle := o.isIdle(r.Traffic.P95TokensPerS)
-	r.RecommendedGPUs = r.GPUs
-	for _, n := range TensorParallelSizes {
-		if n < r.MinGPUsByMemory || n >= r.GPUs {
-			continue
-		}
-		capacity := perGPU * float64(n)
-		if idle || r.Traffic.P95TokensPerS <= (1-so.TrafficMargin)*capacity {
-			r.RecommendedGPUs, r.CapacityTokensPerS = n, capacity
+
+	rec, judged := current, judgement{}
+	for _, c := range Candidates(current, r.MinGPUsByMemory) {
+		j := e.judge(c, capNow, r.Traffic, so, idle)
+		judged = j
+		if j.fits {
+			rec = c
 			break
 		}
 	}
-	r.Oversized = r.RecommendedGPUs < r.GPUs
+	r.RecommendedGPUs, r.RecommendedReplicas, r.RecommendedGPUsPerReplica = rec.GPUs(), rec.Replicas, rec.GPUsPerReplica
+	r.RecommendedCapacityTokensPerS, _ = e.capacity(rec, r.Traffic)
+	r.GPUsFreed = r.GPUs - rec.GPUs()
+	r.Oversized = r.GPUsFreed > 0
+	if judged.candidate.GPUs() > 0 {
+		r.CapacityTokensPerS, r.CapacitySource = judged.capacity, judged.source
+		r.PhysicsCapacityTokensPerS, r.PowerCapacityTokensPerS, r.SaturationCapacityTokensPerS = judged.bounds.physics, judged.bounds.power, judged.bounds.saturation
+		r.LatencyChecked, r.ProjectedTTFTP95S, r.ProjectedITLP95S = judged.latency.checked, judged.latency.ttftS, judged.latency.itlS
+	}
+	evidenceNote := ""
+	if said := e.serving.said; len(said) > 0 {
+		evidenceNote = "; serving engine: " + strings.Join(said, ", ")
+	}
+	if len(missing) > 0 {
+		evidenceNote += "; " + strings.Join(missing, "; ")
+	}
 
 	a := Attribute(m, g, floors, o)
 	r.JPerToken = a.JPerToken
+	if sv := m.Serving; sv != nil && sv.Requests > 0 {
+		r.JPerRequest = a.EnergyJ / sv.Requests
+	}
 	if !r.Oversized {
 		r.ProjectedJPerToken = a.JPerToken
-		r.Reason = r.keepReason(serving, need, gpuName, perGPU, so.TrafficMargin)
+		if l := judged.latency; !l.checked && l.about != "" {
+			evidenceNote = "; " + l.about + evidenceNote
+		}
+		r.Reason = r.keepReason(serving, need, gpuName, judged, so.TrafficMargin) + evidenceNote
 		return r
 	}
 
-	freed := float64(r.GPUs - r.RecommendedGPUs)
-	r.SavingIdleW = freed * r.IdleFloor.W
+	freed := float64(r.GPUsFreed)
+	fs := freedSavingW(freedFloor(r.IdleFloor, curve.Fit, r.GPUs), r.GPUType, so, o.GPUs)
+	r.SavingBaseline = so.FreedGPUs
+	if fs.pool.Source != "" {
+		r.PoolIdleW, r.PoolIdleSource = fs.pool.W, fs.pool.Source
+	}
+	r.SavingIdleW = freed * fs.perGPUW
 	productive := ""
 	if curve.Fit.OK {
 		// The fit's intercept above the GPUs' idle floor is what they draw for being awake while serving;
@@ -192,35 +274,173 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	if !idle {
 		r.ProjectedJPerToken = (a.PowerW - r.SavingW) / a.TokensPerS
 	}
-	traffic := fmt.Sprintf("%dx would serve ~%s tok/s (%s)", r.RecommendedGPUs, formatRate(r.CapacityTokensPerS), source)
+	traffic := fmt.Sprintf("%s would serve ~%s tok/s (%s decided; %s)", rec, formatRate(r.CapacityTokensPerS), r.CapacitySource, judged.boundsText())
+	if current.Replicas > 1 || rec.Replicas > 1 {
+		traffic += fmt.Sprintf("; %s of %s instead of %s of %s", plural(rec.Replicas, "replica"), plural(rec.GPUsPerReplica, "GPU"),
+			plural(current.Replicas, "replica"), plural(current.GPUsPerReplica, "GPU"))
+	}
 	if idle {
 		traffic = "idle at p95: consider a spin-down (consolidation)"
 	}
-	r.Reason = fmt.Sprintf("%s; %s: fits %dx %s; %s; saves ~%.0f W%s",
-		serving, need, r.RecommendedGPUs, gpuName, traffic, r.SavingW, productive)
+	r.Reason = fmt.Sprintf("%s; %s: fits %dx %s; %s; %s; frees %s, saves ~%.0f W (%s)%s%s",
+		serving, need, rec.GPUsPerReplica, gpuName, traffic, judged.latency.about, plural(r.GPUsFreed, "GPU"), r.SavingW, fs.about, productive, evidenceNote)
 	return r
 }
 
-// capacityPerGPU is what one GPU of the model's type can serve, judged from the model's own data:
-//   - the rate where its GPUs reached their power limit, when they did in the window (power-cap);
-//   - else, when its fit is good, the rate where the fit reaches the GPUs' power limit: power per GPU is
-//     p0/gpus + k x rate per GPU, so that is (limit - p0/gpus) / k, never less than the observed peak (curve);
-//   - else the observed peak: the 99th percentile of tokens/s per GPU (observed-peak).
-func capacityPerGPU(fit Fit, t Traffic, gpus int, limitPerGPUW float64) (float64, CapacitySource) {
-	n := float64(gpus)
-	if c := fit.CapStartsTokensPerS; !math.IsNaN(c) {
-		return c / n, CapacityPowerCap
-	}
-	if fit.OK && fit.R2 >= MinCapacityFitR2 && fit.KJPerToken > 0 && limitPerGPUW > fit.P0W/n {
-		if c := (limitPerGPUW - fit.P0W/n) / fit.KJPerToken; c > t.PeakTokensPerSPerGPU {
-			return c, CapacityCurve
+// freedFloor is what a freed GPU draws now with no traffic: the idle floor, unless the floor is only the
+// catalog's (the fleet parked no GPU of the type) and the model's own fit puts its power at zero traffic per GPU
+// lower: then that, so the saving is not inflated by a catalog figure this fleet does not show.
+func freedFloor(floor IdleFloor, fit Fit, gpus int) IdleFloor {
+	if floor.Source == IdleCatalog && fit.OK && gpus > 0 {
+		if w := fit.P0W / float64(gpus); w > 0 && w < floor.W {
+			floor.W, floor.Source = w, IdleFromFit
 		}
 	}
-	return t.PeakTokensPerSPerGPU, CapacityPeak
+	return floor
+}
+
+// currentCandidate is the model's allocation as replicas x GPUs per replica; one replica of gpus when the
+// read path's allocation does not add up to the GPUs held most of the window.
+func currentCandidate(m *Model, gpus int) Candidate {
+	if a := m.Allocation(); a.Replicas > 0 && a.GPUsPerReplica > 0 && a.Replicas*a.GPUsPerReplica == gpus {
+		return Candidate{Replicas: a.Replicas, GPUsPerReplica: a.GPUsPerReplica}
+	}
+	return Candidate{Replicas: 1, GPUsPerReplica: gpus}
+}
+
+// Candidates are the allocations smaller than current that hold the model (a tensor-parallel size of at least
+// minTP), fewest GPUs first; among equals the current tensor-parallel size first (fewer replicas is the
+// smaller change), then the larger one (more KV room per replica).
+func Candidates(current Candidate, minTP int) []Candidate {
+	var out []Candidate
+	for _, tp := range TensorParallelSizes {
+		if tp < minTP {
+			continue
+		}
+		for n := 1; n*tp < current.GPUs(); n++ {
+			out = append(out, Candidate{Replicas: n, GPUsPerReplica: tp})
+		}
+	}
+	slices.SortFunc(out, func(a, b Candidate) int {
+		if c := cmp.Compare(a.GPUs(), b.GPUs()); c != 0 {
+			return c
+		}
+		if (a.GPUsPerReplica == current.GPUsPerReplica) != (b.GPUsPerReplica == current.GPUsPerReplica) {
+			if a.GPUsPerReplica == current.GPUsPerReplica {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(b.GPUsPerReplica, a.GPUsPerReplica)
+	})
+	return out
+}
+
+// gatherEvidence collects what the model's data say about its capacity, and says which evidence is missing.
+func gatherEvidence(m *Model, g Grid, r RightSizing, spec GPUSpec, fit Fit, o Options, so SizingOptions) (*evidence, []string) {
+	e := &evidence{
+		size: r.Size, spec: spec, current: Candidate{Replicas: r.Replicas, GPUsPerReplica: r.GPUsPerReplica},
+		context: so.ContextTokens, p95: r.Traffic.P95TokensPerS, tokens: o.Tokens,
+		capRate: fit.CapStartsTokensPerS, floorW: r.IdleFloor.W, limitW: spec.TDPW, headroomShare: math.NaN(),
+	}
+	if !(e.context > 0) {
+		e.context = DefaultContextTokens
+	}
+	var missing []string
+	tokens, power, gen := m.TokensPerS(o.Tokens), m.PowerW(), m.GenerationTokensPerS
+	busy := make([]bool, g.N)
+	var busyPower, genRates []float64
+	var sumCounted, sumGen float64
+	for i := range busy {
+		rt, w := at(tokens, i), at(power, i)
+		if math.IsNaN(rt) || math.IsNaN(w) || o.isIdle(rt) {
+			continue
+		}
+		busy[i] = true
+		busyPower = append(busyPower, w)
+		if gr := at(gen, i); !math.IsNaN(gr) {
+			genRates = append(genRates, gr)
+			sumCounted, sumGen = sumCounted+rt, sumGen+gr
+		}
+	}
+	e.genShare = ratio(sumGen, sumCounted)
+
+	if spec.HBMGBPerS <= 0 {
+		missing = append(missing, "physics not checked: the GPU catalog has no memory bandwidth for "+ShortGPUName(r.GPUType))
+		e.genShare = math.NaN()
+	} else if ok, why := e.physicsTrusted(Quantile(genRates, 0.99)); !ok {
+		if why != "" {
+			missing = append(missing, why)
+		}
+		e.genShare = math.NaN()
+	} else if r.Size.KVSource == KVEstimated {
+		missing = append(missing, fmt.Sprintf("KV cache per token estimated (%.0f kB: architecture unknown)", r.Size.KVBytesPerToken/1e3))
+	}
+	if math.IsNaN(e.capRate) {
+		e.powerEvidence(fit, Quantile(busyPower, 0.95))
+		if !e.powerOK && e.powerMissingReason != "" {
+			missing = append(missing, "power headroom not used: "+e.powerMissingReason)
+		}
+	}
+	e.gatherServing(m, busy)
+	missing = append(missing, e.serving.missing...)
+	return e, missing
+}
+
+// capacity is the decided capacity of candidate c; the observed peak per GPU x its GPUs when no evidence
+// gives a bound.
+func (e *evidence) capacity(c Candidate, t Traffic) (float64, CapacitySource) {
+	v, s := e.bounds(c).decide()
+	if math.IsNaN(v) {
+		return t.PeakTokensPerSPerGPU * float64(c.GPUs()), CapacityPeak
+	}
+	return v, s
+}
+
+// judgement is one candidate's verdict.
+type judgement struct {
+	candidate Candidate
+	bounds    capacityBounds
+	capacity  float64
+	source    CapacitySource
+	latency   latency
+	// tooSlow is false when the capacity serves the p95 with the margin.
+	tooSlow bool
+	fits    bool
+}
+
+func (e *evidence) judge(c Candidate, capNow float64, t Traffic, so SizingOptions, idle bool) judgement {
+	j := judgement{candidate: c, bounds: e.bounds(c)}
+	j.capacity, j.source = e.capacity(c, t)
+	j.tooSlow = !idle && !(t.P95TokensPerS <= (1-so.TrafficMargin)*j.capacity)
+	j.latency = e.projectLatency(so.SLO, c, capNow, j.capacity)
+	if idle {
+		j.latency = latency{ttftS: math.NaN(), itlS: math.NaN(), about: "latency not projected (idle at the p95)"}
+	}
+	j.fits = !j.tooSlow && j.latency.breach == ""
+	return j
+}
+
+// boundsText lists the bounds a judgement had.
+func (j judgement) boundsText() string {
+	var parts []string
+	for _, b := range []struct {
+		name string
+		v    float64
+	}{{"physics", j.bounds.physics}, {"power", j.bounds.power}, {"saturation", j.bounds.saturation}} {
+		if !math.IsNaN(b.v) {
+			parts = append(parts, fmt.Sprintf("%s ~%s", b.name, formatRate(b.v)))
+		}
+	}
+	if len(parts) == 0 {
+		return "no bound: observed peak per GPU"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // RightSizeFleet is RightSize for every allocated model of the fleet that selected keeps (nil keeps all).
 func RightSizeFleet(f *Fleet, selected func(string) bool, floors IdleFloors, o Options, so SizingOptions) []RightSizing {
+	so = so.forFleet(f)
 	var out []RightSizing
 	for i := range f.Models {
 		m := &f.Models[i]
@@ -232,13 +452,21 @@ func RightSizeFleet(f *Fleet, selected func(string) bool, floors IdleFloors, o O
 	return out
 }
 
-func (r *RightSizing) keepReason(serving, need, gpuName string, perGPU, margin float64) string {
-	if r.MinGPUsByMemory == r.GPUs {
-		return fmt.Sprintf("%s; %s: fits no fewer than %dx %s", serving, need, r.GPUs, gpuName)
+func (r *RightSizing) keepReason(serving, need, gpuName string, j judgement, margin float64) string {
+	if j.candidate.GPUs() == 0 {
+		return fmt.Sprintf("%s; %s: fits no fewer than %s %s", serving, need, Candidate{Replicas: r.Replicas, GPUsPerReplica: r.GPUsPerReplica}, gpuName)
 	}
-	n := r.MinGPUsByMemory
-	return fmt.Sprintf("%s; %s: fits %dx %s, but %dx would serve ~%s tok/s (%s), too little for the p95 with a %.0f%% margin",
-		serving, need, n, gpuName, n, formatRate(perGPU*float64(n)), r.CapacitySource, margin*100)
+	c := j.candidate
+	if j.tooSlow {
+		also := ""
+		if j.latency.breach != "" {
+			also = "; on " + c.String() + ": " + j.latency.breach
+		}
+		return fmt.Sprintf("%s; %s: fits %dx %s, but %s would serve ~%s tok/s (%s decided; %s), too little for the p95 with a %.0f%% margin%s",
+			serving, need, r.MinGPUsByMemory, gpuName, c, formatRate(j.capacity), j.source, j.boundsText(), margin*100, also)
+	}
+	return fmt.Sprintf("%s; %s: fits %dx %s and %s would serve ~%s tok/s (%s decided), but on %s: %s",
+		serving, need, r.MinGPUsByMemory, gpuName, c, formatRate(j.capacity), j.source, c, j.latency.breach)
 }
 
 // sizeOrigin says where the size in a reason comes from.
@@ -292,4 +520,12 @@ func formatDuration(d time.Duration) string {
 		return fmt.Sprintf("%.0f h", h)
 	}
 	return fmt.Sprintf("%.0f min", d.Minutes())
+}
+
+// forFleet is so with the fleet's measured pool idle power, unless set.
+func (so SizingOptions) forFleet(f *Fleet) SizingOptions {
+	if so.PoolIdle == nil {
+		so.PoolIdle = MeasurePoolIdle(f)
+	}
+	return so
 }

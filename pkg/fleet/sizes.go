@@ -90,6 +90,29 @@ type ModelSize struct {
 	Entry  string
 	Known  bool
 	Reason string
+	// ActiveParamsB is what one token reads: the active parameters of a mixture of experts, else ParamsB.
+	ActiveParamsB float64
+	// KVBytesPerToken is the KV cache of one token (16-bit cache); KVSource says whether it is the
+	// architecture's (KVFromConfig) or EstimateKVBytesPerToken's upper estimate (KVEstimated).
+	KVBytesPerToken float64
+	KVSource        SizeSource
+}
+
+// Where a KV size came from.
+const (
+	KVFromConfig SizeSource = "config"
+	KVEstimated  SizeSource = "estimate"
+)
+
+// EstimateKVBytesPerToken is the KV cache per token of a model whose architecture the catalog does not know,
+// from the parameters a token reads (activeParamsB): a dense transformer with multi-head attention has
+// P = 12 x layers x d_model^2 parameters (Kaplan et al. 2020) and, at the usual depth of layers = d_model / 128
+// (Llama-2 7B/13B: 4096/32, 5120/40), 2 x layers x d_model x 2 bytes = d_model^2 / 32 bytes of KV per token.
+// Grouped-query and latent attention keep 4-16x less, so this overstates the KV of most recent models: the
+// batch bound it gives is low, the safe side for a capacity estimate.
+func EstimateKVBytesPerToken(activeParamsB float64) float64 {
+	d := math.Cbrt(128 * activeParamsB * 1e9 / 12)
+	return d * d / 32
 }
 
 // KnownModel is one entry of the model-size catalog.
@@ -97,38 +120,55 @@ type KnownModel struct {
 	// Name as published; served names match it loosely (see SizeCatalog.Lookup).
 	Name    string
 	ParamsB float64
-	// ActiveParamsB is the parameters used per token by a mixture of experts (0 for dense models); informative.
+	// ActiveParamsB is the parameters used per token by a mixture of experts (0 for dense models): a decode
+	// step reads only these.
 	ActiveParamsB float64
 	Dtype         Dtype
 	// DiskGB is the checkpoint's size on disk in Dtype, when published (0 otherwise).
 	DiskGB float64
+	// KVBytesPerToken is the KV cache one token takes at a 16-bit cache, from the model's config.json (see
+	// kvBytes); 0 where this catalog does not know the architecture (then estimated, see EstimateKVBytesPerToken).
+	KVBytesPerToken float64
 }
 
-// DefaultModelSizes are the models of the NRP fleet and a few widely served ones, from their model cards (see
-// docs/right-sizing.md). Dtype is the format they are usually served in; a dtype in the served name wins.
+// kvBytes is the KV cache per token of grouped-query attention at a 16-bit cache: keys and values (2) x
+// layers x KV heads x head dimension x 2 bytes.
+func kvBytes(layers, kvHeads, headDim int) float64 {
+	return float64(2 * layers * kvHeads * headDim * 2)
+}
+
+// mlaKVBytes is the KV cache per token of multi-head latent attention (DeepSeek-V3): one compressed latent of
+// kvLoraRank + ropeDim values per layer, 2 bytes each.
+func mlaKVBytes(layers, kvLoraRank, ropeDim int) float64 {
+	return float64(layers * (kvLoraRank + ropeDim) * 2)
+}
+
+// DefaultModelSizes are the models of the NRP fleet and a few widely served ones, from their model cards and
+// config.json (layers, KV heads, head dimension; see docs/right-sizing.md). Dtype is the format they are usually
+// served in; a dtype in the served name wins.
 var DefaultModelSizes = []KnownModel{
-	{Name: "gpt-oss-120b", ParamsB: 117, ActiveParamsB: 5.1, Dtype: DtypeMXFP4, DiskGB: 61},
-	{Name: "gpt-oss-20b", ParamsB: 21, ActiveParamsB: 3.6, Dtype: DtypeMXFP4, DiskGB: 13},
+	{Name: "gpt-oss-120b", ParamsB: 117, ActiveParamsB: 5.1, Dtype: DtypeMXFP4, DiskGB: 61, KVBytesPerToken: kvBytes(36, 8, 64)},
+	{Name: "gpt-oss-20b", ParamsB: 21, ActiveParamsB: 3.6, Dtype: DtypeMXFP4, DiskGB: 13, KVBytesPerToken: kvBytes(24, 8, 64)},
 	{Name: "gemma-4-31B", ParamsB: 31, Dtype: DtypeBF16},
 	// Served as FP8 on NRP: in bf16 (794 GB) it would not fit the 8x A100-80GB it runs on.
 	{Name: "Qwen3.5-397B", ParamsB: 397, ActiveParamsB: 17, Dtype: DtypeFP8},
 	{Name: "Kimi-K2.5", ParamsB: 1000, ActiveParamsB: 32, Dtype: DtypeINT4},
 	{Name: "MiniMax-M2.5", ParamsB: 230, ActiveParamsB: 10, Dtype: DtypeFP8},
-	{Name: "OLMo-2-7B", ParamsB: 7, Dtype: DtypeBF16},
-	{Name: "OLMo-2-13B", ParamsB: 13, Dtype: DtypeBF16},
-	{Name: "OLMo-2-32B", ParamsB: 32, Dtype: DtypeBF16},
-	{Name: "Llama-3.1-8B", ParamsB: 8, Dtype: DtypeBF16},
-	{Name: "Llama-3.1-70B", ParamsB: 70, Dtype: DtypeBF16},
-	{Name: "Llama-3.1-405B", ParamsB: 405, Dtype: DtypeBF16},
-	{Name: "Llama-3.3-70B", ParamsB: 70, Dtype: DtypeBF16},
-	{Name: "Llama-4-Scout-17B-16E", ParamsB: 109, ActiveParamsB: 17, Dtype: DtypeBF16},
-	{Name: "Llama-4-Maverick-17B-128E", ParamsB: 400, ActiveParamsB: 17, Dtype: DtypeBF16},
-	{Name: "Mixtral-8x7B", ParamsB: 46.7, ActiveParamsB: 12.9, Dtype: DtypeBF16},
-	{Name: "Mixtral-8x22B", ParamsB: 141, ActiveParamsB: 39, Dtype: DtypeBF16},
-	{Name: "DeepSeek-V3", ParamsB: 671, ActiveParamsB: 37, Dtype: DtypeFP8},
-	{Name: "DeepSeek-R1", ParamsB: 671, ActiveParamsB: 37, Dtype: DtypeFP8},
-	{Name: "Qwen3-235B-A22B", ParamsB: 235, ActiveParamsB: 22, Dtype: DtypeBF16},
-	{Name: "Qwen3-30B-A3B", ParamsB: 30.5, ActiveParamsB: 3.3, Dtype: DtypeBF16},
+	{Name: "OLMo-2-7B", ParamsB: 7, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(32, 32, 128)},
+	{Name: "OLMo-2-13B", ParamsB: 13, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(40, 40, 128)},
+	{Name: "OLMo-2-32B", ParamsB: 32, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(64, 8, 128)},
+	{Name: "Llama-3.1-8B", ParamsB: 8, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(32, 8, 128)},
+	{Name: "Llama-3.1-70B", ParamsB: 70, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(80, 8, 128)},
+	{Name: "Llama-3.1-405B", ParamsB: 405, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(126, 8, 128)},
+	{Name: "Llama-3.3-70B", ParamsB: 70, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(80, 8, 128)},
+	{Name: "Llama-4-Scout-17B-16E", ParamsB: 109, ActiveParamsB: 17, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(48, 8, 128)},
+	{Name: "Llama-4-Maverick-17B-128E", ParamsB: 400, ActiveParamsB: 17, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(48, 8, 128)},
+	{Name: "Mixtral-8x7B", ParamsB: 46.7, ActiveParamsB: 12.9, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(32, 8, 128)},
+	{Name: "Mixtral-8x22B", ParamsB: 141, ActiveParamsB: 39, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(56, 8, 128)},
+	{Name: "DeepSeek-V3", ParamsB: 671, ActiveParamsB: 37, Dtype: DtypeFP8, KVBytesPerToken: mlaKVBytes(61, 512, 64)},
+	{Name: "DeepSeek-R1", ParamsB: 671, ActiveParamsB: 37, Dtype: DtypeFP8, KVBytesPerToken: mlaKVBytes(61, 512, 64)},
+	{Name: "Qwen3-235B-A22B", ParamsB: 235, ActiveParamsB: 22, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(94, 4, 128)},
+	{Name: "Qwen3-30B-A3B", ParamsB: 30.5, ActiveParamsB: 3.3, Dtype: DtypeBF16, KVBytesPerToken: kvBytes(48, 4, 128)},
 }
 
 // SizeOverride is a model size from the settings: it wins over the catalog and the name. An empty Dtype keeps
@@ -188,6 +228,9 @@ func (s ModelSizes) Lookup(served string) ModelSize {
 		default:
 			size.Dtype, size.DtypeSource = dtype(DtypeBF16, DtypeAssumed)
 		}
+		if hasEntry && entry.ParamsB == o.ParamsB {
+			return size.withWeights(0).withArchitecture(entry)
+		}
 		return size.withWeights(0)
 	}
 	if hasEntry {
@@ -197,7 +240,7 @@ func (s ModelSizes) Lookup(served string) ModelSize {
 		if size.Dtype == entry.Dtype {
 			diskGB = entry.DiskGB
 		}
-		return size.withWeights(diskGB)
+		return size.withWeights(diskGB).withArchitecture(entry)
 	}
 	if fromName.OK {
 		size := ModelSize{ParamsB: fromName.ParamsB, Source: SizeName}
@@ -218,7 +261,29 @@ func (m ModelSize) withWeights(diskGB float64) ModelSize {
 		m.WeightsGB = diskGB
 	}
 	m.Known = m.WeightsGB > 0
+	return m.withArchitecture(KnownModel{})
+}
+
+// withArchitecture adds what a decode step reads: the entry's active parameters and KV size where the catalog
+// knows them, else all parameters and the estimated KV size.
+func (m ModelSize) withArchitecture(e KnownModel) ModelSize {
+	m.ActiveParamsB = m.ParamsB
+	if e.ActiveParamsB > 0 && e.ActiveParamsB < m.ParamsB {
+		m.ActiveParamsB = e.ActiveParamsB
+	}
+	m.KVBytesPerToken, m.KVSource = e.KVBytesPerToken, KVFromConfig
+	if e.KVBytesPerToken <= 0 && m.ParamsB > 0 {
+		m.KVBytesPerToken, m.KVSource = EstimateKVBytesPerToken(m.ActiveParamsB), KVEstimated
+	}
 	return m
+}
+
+// ActiveWeightsGB is what one decode step reads of the weights: the active share of WeightsGB.
+func (m ModelSize) ActiveWeightsGB() float64 {
+	if m.ParamsB <= 0 {
+		return m.WeightsGB
+	}
+	return m.WeightsGB * m.ActiveParamsB / m.ParamsB
 }
 
 // catalogEntry is the longest catalog name matching the served name's tokens, unless a size in the name

@@ -24,20 +24,24 @@ func EfficiencyCurves(g fleet.Grid, curves []fleet.Curve, c Context) data.Frames
 	return c.Apply(frames)
 }
 
-// FitTable is one row per model: the robust fit power_w = p0_w + k_j_per_token x tokens_per_s, where
-// J/token comes within 10% of k, the rate where the GPUs hit their power cap, and why a model has no fit.
+// FitTable is one row per model: the robust fit power_w = p0_w + k_j_per_token x tokens_per_s, above which
+// rate doubling the traffic lowers J/token by less than 10% (within capacity), the rate where the GPUs hit their power cap, and why a model has no fit; then
+// the split of the per-token energy between prompt and generated tokens where both vary.
 func FitTable(curves []fleet.Curve) *data.Frame {
 	return data.NewFrame("efficiency-fit",
 		text("model", curves, func(c curve) string { return c.Model }, config("Model", "")),
 		text("gpu_type", curves, func(c curve) string { return c.GPUType }, config("GPU type", "")),
 		number("p0_w", curves, func(c curve) float64 { return c.Fit.P0W }, config("Power at zero traffic (fit)", UnitWatts)),
 		number("k_j_per_token", curves, func(c curve) float64 { return c.Fit.KJPerToken }, config("Marginal J/token (fit)", UnitJPerToken)),
-		number("diminishing_returns_tokens_per_s", curves, func(c curve) float64 { return c.Fit.DiminishingReturnsTokensPerS }, config("J/token within 10% of k above", UnitTokensPerS)),
+		number("diminishing_returns_tokens_per_s", curves, func(c curve) float64 { return c.Fit.DiminishingReturnsTokensPerS }, config("Doubling traffic saves < 10% above", UnitTokensPerS)),
 		number("r2", curves, func(c curve) float64 { return c.Fit.R2 }, config("R²", UnitCount)),
 		number("cap_starts_tokens_per_s", curves, func(c curve) float64 { return c.Fit.CapStartsTokensPerS }, config("Power-capped above", UnitTokensPerS)),
 		number("busy_steps", curves, func(c curve) float64 { return float64(c.Fit.BusySteps) }, config("Busy steps", UnitCount)),
 		number("capped_steps", curves, func(c curve) float64 { return float64(c.Fit.CappedSteps) }, config("Capped steps", UnitCount)),
 		text("reason", curves, func(c curve) string { return c.Fit.Reason }, config("No fit because", "")),
+		number("k_prompt_j_per_token", curves, func(c curve) float64 { return c.Slopes.KPromptJPerToken }, config("J per prompt token (fit)", UnitJPerToken)),
+		number("k_gen_j_per_token", curves, func(c curve) float64 { return c.Slopes.KGenJPerToken }, config("J per generated token (fit)", UnitJPerToken)),
+		text("slopes_reason", curves, func(c curve) string { return c.Slopes.Reason }, config("No prompt/generation split because", "")),
 	).SetMeta(tableMeta())
 }
 

@@ -115,8 +115,12 @@ func TestRightSizingTableHasTheContractFields(t *testing.T) {
 	chat, house := row("acme/chat-7B"), row("house-llm")
 	assert.True(t, *field("oversized").At(chat).(*bool))
 	assert.Equal(t, 1.0, *field("recommended_gpus").At(chat).(*float64))
-	// 3 GPUs freed at the 90 W floor + the fit's 20 W overhead x 3/4 on its busy steps (all of them).
-	assert.InDelta(t, 3*90+20*0.75, *field("saving_w").At(chat).(*float64), 1e-6)
+	// 3 GPUs freed, each back in the pool at the catalog's 64 W bare idle (the fleet has no unallocated A100):
+	// 3 x (90 - 64) W + the fit's 20 W overhead x 3/4 on its busy steps (all of them).
+	assert.InDelta(t, 3*(90-64)+20*0.75, *field("saving_w").At(chat).(*float64), 1e-6)
+	assert.Equal(t, 3.0, *field("gpus_freed").At(chat).(*float64))
+	assert.Equal(t, "pool", field("saving_baseline").At(chat))
+	assert.Nil(t, field("gpus_freed").At(house), "no verdict: null")
 	assert.Equal(t, "name", field("size_source").At(chat))
 	assert.Nil(t, field("oversized").At(house), "no verdict without a size: null, not false")
 	assert.Nil(t, field("recommended_gpus").At(house))
@@ -124,7 +128,8 @@ func TestRightSizingTableHasTheContractFields(t *testing.T) {
 
 	for name, unit := range map[string]string{
 		"saving_w": "watt", "saving_kgco2_per_day": "kg/day", "saving_kwh_per_day": "kWh/day", "memory_need_gb": "decgbytes",
-		"p95_tokens_per_s": "tok/s", "projected_j_per_token": "J/token",
+		"p95_tokens_per_s": "tok/s", "projected_j_per_token": "J/token", "projected_itl_p95_s": "s",
+		"physics_capacity_tokens_per_s": "tok/s", "power_headroom_share": "percentunit", "pool_idle_w": "watt",
 	} {
 		assert.Equal(t, unit, field(name).Config.Unit, name)
 	}

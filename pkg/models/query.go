@@ -28,6 +28,9 @@ var QueryTypes = []string{
 	QueryRightSizing, QueryConsolidation, QueryFleetSummary,
 }
 
+// FreedGPUChoices are the savings baselines: freed GPUs return to the pool, or are powered off.
+var FreedGPUChoices = []string{string(fleet.FreedToPool), string(fleet.FreedPoweredOff)}
+
 // Metrics of fleet-timeseries.
 var TimeseriesMetrics = []string{"power_w", "tokens_per_s", "j_per_token", "idle_fraction", "co2_g_per_h"}
 
@@ -48,6 +51,13 @@ type Query struct {
 	KVHeadroom      float64 `json:"kvHeadroom"`      // fraction of weights kept free for the KV cache
 	TrafficMargin   float64 `json:"trafficMargin"`   // fraction of headroom the smaller allocation must keep
 	MinHistoryHours float64 `json:"minHistoryHours"` // less history than this gives no verdict
+	ContextTokens   float64 `json:"contextTokens"`   // mean tokens a running request holds in the KV cache
+	// Latency SLOs at the p95 in seconds; 0 keeps the data source's setting.
+	TTFTP95Seconds float64 `json:"ttftP95Seconds"`
+	ITLP95Seconds  float64 `json:"itlP95Seconds"`
+
+	// right-sizing and consolidation: what a freed GPU draws afterwards (FreedGPUChoices).
+	FreedGPUs string `json:"freedGPUs"`
 
 	// consolidation.
 	SpinDownIdleShare float64 `json:"spinDownIdleShare"` // share of steps idle that makes a spin-down candidate
@@ -63,6 +73,7 @@ const (
 	DefaultTrafficMargin     = 0.3
 	DefaultMinHistoryHours   = 48
 	DefaultSpinDownIdleShare = 0.95
+	DefaultContextTokens     = fleet.DefaultContextTokens
 	// MaxModelsInFilter bounds the model list of one query.
 	MaxModelsInFilter = 5000
 )
@@ -94,6 +105,8 @@ func DefaultQuery() Query {
 		TrafficMargin:     DefaultTrafficMargin,
 		MinHistoryHours:   DefaultMinHistoryHours,
 		SpinDownIdleShare: DefaultSpinDownIdleShare,
+		ContextTokens:     DefaultContextTokens,
+		FreedGPUs:         string(fleet.FreedToPool),
 	}
 }
 
@@ -120,6 +133,18 @@ func (q *Query) validate() error {
 	}
 	if !inRange(q.MinHistoryHours, 0, 24*366) {
 		errs = append(errs, fmt.Errorf("minHistoryHours %v is outside 0..8784", q.MinHistoryHours))
+	}
+	if !inRange(q.ContextTokens, 1, 1e7) {
+		errs = append(errs, fmt.Errorf("contextTokens %v is outside 1..1e7", q.ContextTokens))
+	}
+	if !inRange(q.TTFTP95Seconds, 0, 3600) {
+		errs = append(errs, fmt.Errorf("ttftP95Seconds %v is outside 0..3600 (0: the data source's SLO)", q.TTFTP95Seconds))
+	}
+	if !inRange(q.ITLP95Seconds, 0, 60) {
+		errs = append(errs, fmt.Errorf("itlP95Seconds %v is outside 0..60 (0: the data source's SLO)", q.ITLP95Seconds))
+	}
+	if !contains(FreedGPUChoices, q.FreedGPUs) {
+		errs = append(errs, fmt.Errorf("freedGPUs %q is not one of %s", q.FreedGPUs, strings.Join(FreedGPUChoices, ", ")))
 	}
 	if !inRange(q.SpinDownIdleShare, 0.5, 1) {
 		errs = append(errs, fmt.Errorf("spinDownIdleShare %v is outside 0.5..1", q.SpinDownIdleShare))

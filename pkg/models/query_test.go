@@ -64,6 +64,7 @@ func TestQueryOptionsMatchTheSharedFixture(t *testing.T) {
 	}
 	assert.Equal(t, TimeseriesMetrics, f.Choices["metric"])
 	assert.True(t, slices.Equal([]string{"total", "generation"}, f.Choices["tokens"]))
+	assert.Equal(t, FreedGPUChoices, f.Choices["freedGPUs"])
 }
 
 func TestParseQueryErrorsNameTheOption(t *testing.T) {
@@ -86,6 +87,9 @@ func TestParseQueryErrorsNameTheOption(t *testing.T) {
 		{"absurd threshold", `{"idleThreshold": 1e9}`, "idleThreshold 1e+09 tok/s is outside 0..1e6"},
 		{"absurd history", `{"minHistoryHours": 87600}`, "minHistoryHours 87600 is outside 0..8784"},
 		{"negative margin", `{"trafficMargin": -0.1}`, "trafficMargin -0.1 is outside 0..0.95"},
+		{"unknown savings baseline", `{"freedGPUs": "sold"}`, `freedGPUs "sold" is not one of pool, powered-off`},
+		{"negative latency SLO", `{"itlP95Seconds": -0.1}`, "itlP95Seconds -0.1 is outside 0..60"},
+		{"no context", `{"contextTokens": 0}`, "contextTokens 0 is outside 1..1e7"},
 		{"a number beyond float64", `{"kvHeadroom": 1e999}`, `the query has "kvHeadroom" = 1e999, a number out of range`},
 		{"queryType of the wrong type", `{"queryType": 7}`, `"queryType" as JSON number where a string is expected`},
 		{"not an object", `["idle-attribution"]`, "the query is a JSON array where an object is expected"},

@@ -37,7 +37,9 @@ type Settings struct {
 	IdleFloors      []IdleFloorW   `json:"idleFloors"`
 	GPUs            []GPUOverride  `json:"gpus"`
 	ModelSizes      []ModelSize    `json:"modelSizes"`
-	DemoSeed        int64          `json:"demoSeed"`
+	// SLO is the latency right-sizing keeps at the p95; queries may override it.
+	SLO      SLOSettings `json:"slo"`
+	DemoSeed int64       `json:"demoSeed"`
 	// DemoNow (RFC 3339) pins the demo fleet to the day it names instead of today: the same history on every
 	// run, for reproducible screenshots and for tests that compare the demo with a Prometheus holding it.
 	DemoNow string `json:"demoNow"`
@@ -92,6 +94,18 @@ type Mapping struct {
 	// LabelFilter is a matcher list added to every selector, e.g. `cluster="nrp"`.
 	LabelFilter string `json:"labelFilter"`
 }
+
+// SLOSettings are latency objectives at the p95 traffic, in seconds: absent, the default; 0, not checked.
+type SLOSettings struct {
+	TTFTP95Seconds *float64 `json:"ttftP95Seconds"`
+	ITLP95Seconds  *float64 `json:"itlP95Seconds"`
+}
+
+// Default SLOs: MLPerf Inference's server-scenario limits for Llama-2-70B (see docs/right-sizing.md).
+const (
+	DefaultTTFTP95Seconds = 2
+	DefaultITLP95Seconds  = 0.2
+)
 
 // CarbonSettings turn energy into CO2.
 type CarbonSettings struct {
@@ -236,6 +250,12 @@ func (c *Settings) applyDefaults() {
 	if c.Carbon.PUE == 0 {
 		c.Carbon.PUE = 1
 	}
+	if c.SLO.TTFTP95Seconds == nil {
+		c.SLO.TTFTP95Seconds = ptr(float64(DefaultTTFTP95Seconds))
+	}
+	if c.SLO.ITLP95Seconds == nil {
+		c.SLO.ITLP95Seconds = ptr(DefaultITLP95Seconds)
+	}
 	if c.Carbon.DefaultGPerKWh == 0 {
 		c.Carbon.DefaultGPerKWh = DefaultGPerKWh
 	}
@@ -345,6 +365,12 @@ func (c *Settings) validate() error {
 			errs = append(errs, fmt.Errorf("modelSizes[%d]: needs a model and paramsB > 0, got %q and %v", i, s.Model, s.ParamsB))
 		}
 	}
+	if ttft := c.SLO.TTFTP95Seconds; ttft != nil && !inRange(*ttft, 0, 3600) {
+		errs = append(errs, fmt.Errorf("slo.ttftP95Seconds %v is outside 0..3600 (0: not checked)", *ttft))
+	}
+	if itl := c.SLO.ITLP95Seconds; itl != nil && !inRange(*itl, 0, 60) {
+		errs = append(errs, fmt.Errorf("slo.itlP95Seconds %v is outside 0..60 (0: not checked)", *itl))
+	}
 	return errors.Join(errs...)
 }
 
@@ -376,3 +402,5 @@ func RedactURL(raw string) string {
 	u.Fragment = ""
 	return u.String()
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -23,6 +23,16 @@ func TestEmptySettingsGetTheStandardMapping(t *testing.T) {
 	assert.Equal(t, "auto", cfg.RecordingRules)
 	assert.Equal(t, "fleet", cfg.RecordedPrefix)
 	assert.Equal(t, 60.0, cfg.CacheTTLSeconds)
+	assert.Equal(t, SLOSettings{TTFTP95Seconds: ptr(2.0), ITLP95Seconds: ptr(0.2)}, cfg.SLO)
+}
+
+func TestSLOSettingsCanLeaveALatencyUnchecked(t *testing.T) {
+	cfg, err := LoadSettings(backend.DataSourceInstanceSettings{URL: "http://p:9090", JSONData: []byte(`{"slo":{"ttftP95Seconds":5,"itlP95Seconds":0}}`)})
+	require.NoError(t, err)
+	assert.Equal(t, SLOSettings{TTFTP95Seconds: ptr(5.0), ITLP95Seconds: ptr(0.0)}, cfg.SLO, "0: not checked")
+	cfg, err = LoadSettings(backend.DataSourceInstanceSettings{URL: "http://p:9090", JSONData: []byte(`{"slo":{"ttftP95Seconds":5}}`)})
+	require.NoError(t, err)
+	assert.Equal(t, SLOSettings{TTFTP95Seconds: ptr(5.0), ITLP95Seconds: ptr(0.2)}, cfg.SLO, "absent: the default")
 }
 
 func TestACacheTTLOfZeroTurnsTheCacheOff(t *testing.T) {
@@ -74,6 +84,7 @@ func TestBadSettingsNameTheField(t *testing.T) {
 		{"a list where a text belongs", "http://p:9090", `{"mapping":{"powerMetric":["a","b"]}}`, `"mapping.powerMetric" as JSON array where a string is expected`},
 		{"negative cache TTL", "http://p:9090", `{"cacheTTLSeconds":-1}`, "cacheTTLSeconds -1 is negative"},
 		{"bad demo time", "", `{"mode":"demo","demoNow":"yesterday"}`, `demoNow "yesterday" is not an RFC 3339 time`},
+		{"negative SLO", "http://p:9090", `{"slo":{"ttftP95Seconds":-1}}`, "slo.ttftP95Seconds -1 is outside 0..3600"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

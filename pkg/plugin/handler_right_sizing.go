@@ -51,6 +51,9 @@ func sizingOptions(s *models.Settings, q models.Query) fleet.SizingOptions {
 	so.TrafficMargin = q.TrafficMargin
 	so.MinHistory = time.Duration(q.MinHistoryHours * float64(time.Hour))
 	so.SpinDownIdleShare = q.SpinDownIdleShare
+	so.ContextTokens = q.ContextTokens
+	so.FreedGPUs = fleet.FreedGPUs(q.FreedGPUs)
+	so.SLO = sloOf(s.SLO, q)
 	overrides := make([]fleet.SizeOverride, len(s.ModelSizes))
 	for i, m := range s.ModelSizes {
 		overrides[i] = fleet.SizeOverride{Model: m.Model, ParamsB: m.ParamsB, Dtype: m.Dtype}
@@ -58,3 +61,22 @@ func sizingOptions(s *models.Settings, q models.Query) fleet.SizingOptions {
 	so.Sizes = fleet.NewModelSizes(fleet.DefaultModelSizes, overrides)
 	return so
 }
+
+// sloOf is the data source's latency SLO (the defaults where a field is unset) with the query's overrides on top.
+func sloOf(s models.SLOSettings, q models.Query) fleet.SLO {
+	pick := func(setting *float64, def, query float64) float64 {
+		switch {
+		case query > 0:
+			return query
+		case setting != nil:
+			return *setting
+		}
+		return def
+	}
+	return fleet.SLO{
+		TTFTP95: seconds(pick(s.TTFTP95Seconds, models.DefaultTTFTP95Seconds, q.TTFTP95Seconds)),
+		ITLP95:  seconds(pick(s.ITLP95Seconds, models.DefaultITLP95Seconds, q.ITLP95Seconds)),
+	}
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }

@@ -81,8 +81,9 @@ func TestRightSizingHandler(t *testing.T) {
 	assert.Equal(t, 4.0, tiny["gpus"])
 	assert.Equal(t, 1.0, tiny["recommended_gpus"])
 	assert.True(t, *tiny["oversized"].(*bool))
-	// 3 GPUs at the measured 90 W floor + the fit's 20 W serving overhead x 3/4 (busy at every step).
-	wantW := 3*90 + 20*0.75
+	// 3 GPUs freed, back in the pool at the catalog's 64 W bare idle (no unallocated A100 to measure): 3 x
+	// (90 W measured floor - 64 W) + the fit's 20 W serving overhead x 3/4 (busy at every step).
+	wantW := 3*(90-64) + 20*0.75
 	assert.InDelta(t, wantW, tiny["saving_w"], 1e-6)
 	assert.InDelta(t, wantW*24/1000*531/1000, tiny["saving_kgco2_per_day"], 1e-6, "Nebraska's 531 g/kWh from the default sites")
 	assert.Equal(t, "name", tiny["size_source"])
@@ -104,10 +105,10 @@ func TestRightSizingHandlerReadsSettingsAndOptions(t *testing.T) {
 		{
 			// 13B x 2 bytes x 1.2 = 31.2 GB fits one A100. Its fit, 200 W + 1 J x tokens/s on 2 GPUs, reaches an
 			// A100's 400 W at (400 - 100) / 1 = 300 tok/s per GPU: one GPU serves its p95 of 54 with room.
-			// Saves 90 W idle + the 20 W serving overhead x 1/2.
+			// Saves 90 - 64 W idle + the 20 W serving overhead x 1/2.
 			name: "a model size from the settings", settings: `{"mode":"demo","modelSizes":[{"model":"house-assistant","paramsB":13,"dtype":"bf16"}]}`,
 			json: `{}`, model: "house-assistant", oversized: ptr(true), recommended: 1.0,
-			reason: "needs ~31 GB at bf16 (13B from the setting): fits 1x A100-SXM4-80GB; 1x would serve ~300 tok/s (curve); saves ~100 W",
+			reason: "needs ~31 GB at bf16 (13B from the setting): fits 1x A100-SXM4-80GB; 1x would serve ~300 tok/s (power-headroom decided; physics ~747, power ~300)",
 		},
 		{
 			name: "minHistoryHours above the window's 72 h", settings: demoSettings, json: `{"minHistoryHours": 100}`,
@@ -122,7 +123,7 @@ func TestRightSizingHandlerReadsSettingsAndOptions(t *testing.T) {
 			// With a 90% margin one GPU's 300 tok/s leaves 30 for a p95 of 54: it keeps its 2.
 			name: "trafficMargin", settings: `{"mode":"demo","modelSizes":[{"model":"house-assistant","paramsB":13,"dtype":"bf16"}]}`,
 			json: `{"trafficMargin": 0.9}`, model: "house-assistant", oversized: ptr(false), recommended: 2.0,
-			reason: "fits 1x A100-SXM4-80GB, but 1x would serve ~300 tok/s (curve), too little for the p95 with a 90% margin",
+			reason: "fits 1x A100-SXM4-80GB, but 1x would serve ~300 tok/s (power-headroom decided; physics ~747, power ~300), too little for the p95 with a 90% margin",
 		},
 	}
 	for _, c := range cases {
@@ -140,18 +141,25 @@ func TestRightSizingHandlerReadsSettingsAndOptions(t *testing.T) {
 }
 
 func TestConsolidationHandler(t *testing.T) {
-	frames := sizingQuery(t, demoSettings, false, models.QueryConsolidation, `{}`)
+	t.Run("freed GPUs back in the pool", func(t *testing.T) {
+		// Back in the pool at the catalog's 64 W bare idle: Kimi saves 8 x (90 - 64) W, the helpers' freed
+		// GPU 90 - 64 W.
+		actions := sizingQuery(t, demoSettings, false, models.QueryConsolidation, `{}`)[0]
+		assert.InDelta(t, 8*(90-64), rowOf(t, renamed(actions, "models", "model"), "Kimi-K2.5")["saving_w"], 1e-9)
+		assert.InDelta(t, 90-64, rowOf(t, renamed(actions, "models", "model"), "acme/helper-3B, acme/helper-8B")["saving_w"], 1e-9)
+	})
+	frames := sizingQuery(t, demoSettings, false, models.QueryConsolidation, `{"freedGPUs":"powered-off"}`)
 	require.Len(t, frames, 3, "actions, idle gaps, idle_hours by model")
 	actions := frames[0]
 	require.Equal(t, 2, actions.Rows())
 	kimi := rowOf(t, renamed(actions, "models", "model"), "Kimi-K2.5")
 	assert.Equal(t, "spin-down", kimi["action"])
-	assert.InDelta(t, 720, kimi["saving_w"], 1e-9, "all of its power")
+	assert.InDelta(t, 720, kimi["saving_w"], 1e-9, "all of its power, powered off")
 	helpers := rowOf(t, renamed(actions, "models", "model"), "acme/helper-3B, acme/helper-8B")
 	assert.Equal(t, "co-locate", helpers["action"])
 	assert.Equal(t, 2.0, helpers["gpus_now"])
 	assert.Equal(t, 1.0, helpers["gpus_after"])
-	assert.InDelta(t, 90, helpers["saving_w"], 1e-9, "one GPU freed at the 90 W floor")
+	assert.InDelta(t, 90, helpers["saving_w"], 1e-9, "one GPU freed and powered off: its 90 W floor")
 
 	gaps := rowOf(t, frames[1], "acme/helper-3B")
 	assert.InDelta(t, 2.0/3, gaps["idle_share"], 1e-9)
@@ -171,7 +179,7 @@ func TestSizingAlertRulesGetOnlyAlertableFrames(t *testing.T) {
 		want             map[string]float64
 	}{
 		{models.QueryRightSizing, "saving_w", map[string]float64{
-			"acme/tiny-chat-7B": 3*90 + 20*0.75, "Kimi-K2.5": 0, "house-assistant": 0, "acme/helper-3B": 0, "acme/helper-8B": 0,
+			"acme/tiny-chat-7B": 3*(90-64) + 20*0.75, "Kimi-K2.5": 0, "house-assistant": 0, "acme/helper-3B": 0, "acme/helper-8B": 0,
 		}},
 		// Idle for the whole 72 h window; the helpers were last busy 1 and 2 steps before its end.
 		{models.QueryConsolidation, "idle_hours", map[string]float64{

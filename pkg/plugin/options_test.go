@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -30,7 +31,7 @@ func TestFleetOptionsFromSettingsAndQuery(t *testing.T) {
 	assert.Equal(t, map[string]float64{"NVIDIA L40S": 70}, o.IdleFloorOverridesW)
 	a100, ok := o.GPUs.Lookup("NVIDIA A100-SXM4-80GB")
 	require.True(t, ok)
-	assert.Equal(t, fleet.GPUSpec{Name: "NVIDIA A100-SXM4-80GB", MemoryGB: 81, TDPW: 400, ParkedW: 90}, a100, "figures left at 0 keep the catalog's")
+	assert.Equal(t, fleet.GPUSpec{Name: "NVIDIA A100-SXM4-80GB", MemoryGB: 81, TDPW: 400, ParkedW: 90, BareIdleW: 64, HBMGBPerS: 2039, MIG: true}, a100, "figures left at 0 keep the catalog's")
 	acme, ok := o.GPUs.Lookup("Acme X1")
 	require.True(t, ok)
 	assert.Equal(t, 110.0, acme.ParkedW)
@@ -38,4 +39,14 @@ func TestFleetOptionsFromSettingsAndQuery(t *testing.T) {
 	assert.Equal(t, 393.0, o.Carbon.GPerKWh("c001.TACC.utexas.edu"))
 	assert.Equal(t, 386.0, o.Carbon.GPerKWh("node.example.org"))
 	assert.Equal(t, fleet.DefaultIdleFloorPercentile, o.IdleFloorPercentile)
+}
+
+func TestSLOFromSettingsAndQuery(t *testing.T) {
+	q := models.DefaultQuery()
+	assert.Equal(t, fleet.SLO{TTFTP95: 2 * time.Second, ITLP95: 200 * time.Millisecond}, sloOf(models.SLOSettings{}, q), "the defaults")
+	five, zero := 5.0, 0.0
+	s := models.SLOSettings{TTFTP95Seconds: &five, ITLP95Seconds: &zero}
+	assert.Equal(t, fleet.SLO{TTFTP95: 5 * time.Second}, sloOf(s, q), "the data source's, ITL unchecked")
+	q.ITLP95Seconds = 0.05
+	assert.Equal(t, fleet.SLO{TTFTP95: 5 * time.Second, ITLP95: 50 * time.Millisecond}, sloOf(s, q), "the query's override")
 }

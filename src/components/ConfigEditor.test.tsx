@@ -137,6 +137,19 @@ describe('ConfigEditor', () => {
     expect(latest().jsonData.carbon?.sites).toBeUndefined();
   });
 
+  it('latency SLOs: the defaults as placeholders, 0 to leave one unchecked, ranges checked', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    await user.click(screen.getByRole('button', { name: 'Expand section Latency SLOs' }));
+    const ttft = screen.getByLabelText('Time to first token p95 (s)');
+    expect(ttft).toHaveAttribute('placeholder', '2');
+    expect(screen.getByLabelText('Inter-token latency p95 (s)')).toHaveAttribute('placeholder', '0.2');
+    await fill(user, ttft, '5');
+    await fill(user, screen.getByLabelText('Inter-token latency p95 (s)'), '0');
+    expect(latest().jsonData.slo).toEqual({ ttftP95Seconds: 5, itlP95Seconds: 0 });
+    await fill(user, screen.getByLabelText('Inter-token latency p95 (s)'), '99');
+    expect(screen.getByText('Must be a number from 0 to 60 (s).')).toBeInTheDocument();
+  });
+
   it('overrides: idle floors, GPU types and model sizes are small editable tables', async () => {
     const { user, settings: latest } = renderConfig(
       settings({ jsonData: { modelSizes: [{ model: 'olmo-2-32b', paramsB: 32, dtype: 'bf16' }] } })

@@ -20,7 +20,7 @@ import {
   TagsInput,
 } from '@grafana/ui';
 
-import { Engine, ENGINE_LABELS, ENGINES, FleetOptions, SETTINGS_DEFAULTS } from '../types';
+import { Engine, ENGINE_LABELS, ENGINES, FleetOptions, SETTINGS_DEFAULTS, SLOSettings } from '../types';
 import { metricNameError, rangeError, scrapeIntervalError } from '../validation';
 import { CarbonSection } from './config/CarbonSection';
 import { MappingSection } from './config/MappingSection';
@@ -90,6 +90,26 @@ const TENANT_AND_CACHE_SETTINGS: Array<Setting<FleetOptions>> = [
     tooltip: 'How long a read of the fleet answers other panels and refreshes of the same time range; 0 disables the cache.',
     placeholder: String(SETTINGS_DEFAULTS.cacheTTLSeconds),
     validate: (ttl) => rangeError(ttl, 0, Number.MAX_SAFE_INTEGER, 's'),
+  },
+];
+
+// The latency right-sizing never trades away (docs/right-sizing.md); a query may override them.
+const SLO_SETTINGS: Array<Setting<SLOSettings>> = [
+  {
+    key: 'ttftP95Seconds',
+    kind: 'number',
+    label: 'Time to first token p95 (s)',
+    tooltip: 'No recommendation may push the p95 time to first token at the p95 traffic above this; 0 leaves it unchecked.',
+    placeholder: String(SETTINGS_DEFAULTS.ttftP95Seconds),
+    validate: (s) => rangeError(s, 0, 3600, 's'),
+  },
+  {
+    key: 'itlP95Seconds',
+    kind: 'number',
+    label: 'Inter-token latency p95 (s)',
+    tooltip: 'No recommendation may push the p95 inter-token latency at the p95 traffic above this; 0 leaves it unchecked.',
+    placeholder: String(SETTINGS_DEFAULTS.itlP95Seconds),
+    validate: (s) => rangeError(s, 0, 60, 's'),
   },
 ];
 
@@ -206,6 +226,20 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       <MappingSection mapping={jsonData.mapping ?? {}} onChange={(mapping) => setJson({ mapping })} />
       <Divider />
       <CarbonSection carbon={jsonData.carbon ?? {}} onChange={(carbon) => setJson({ carbon })} />
+      <Divider />
+      <ConfigSection
+        title="Latency SLOs"
+        description="Right-sizing keeps these at the p95 traffic, where the serving engine exports its latency histograms."
+        isCollapsible
+        isInitiallyOpen={false}
+      >
+        <Settings
+          idPrefix="fleet-slo"
+          settings={SLO_SETTINGS}
+          values={jsonData.slo ?? {}}
+          onChange={(patch) => setJson({ slo: { ...jsonData.slo, ...patch } })}
+        />
+      </ConfigSection>
       <Divider />
       <OverridesSection jsonData={jsonData} onChange={setJson} />
     </>

@@ -87,6 +87,13 @@ const SET_OPTION: Record<string, { set: (user: UserEvent) => Promise<void>; expe
   kvHeadroom: { set: (user) => typeAndCommit(user, 'KV-cache headroom', '0.35'), expected: 0.35 },
   trafficMargin: { set: (user) => typeAndCommit(user, 'Traffic margin', '0.5'), expected: 0.5 },
   minHistoryHours: { set: (user) => typeAndCommit(user, 'Min history (h)', '24'), expected: 24 },
+  contextTokens: { set: (user) => typeAndCommit(user, 'Mean context (tokens)', '4096'), expected: 4096 },
+  ttftP95Seconds: { set: (user) => typeAndCommit(user, 'TTFT SLO p95 (s)', '1.5'), expected: 1.5 },
+  itlP95Seconds: { set: (user) => typeAndCommit(user, 'ITL SLO p95 (s)', '0.05'), expected: 0.05 },
+  freedGPUs: {
+    set: async (user) => user.click(screen.getByRole('radio', { name: 'Powered off' })),
+    expected: 'powered-off',
+  },
   spinDownIdleShare: { set: (user) => typeAndCommit(user, 'Spin down when idle for', '0.9'), expected: 0.9 },
 };
 
@@ -100,6 +107,10 @@ const OPTION_LABEL: Record<string, string> = {
   kvHeadroom: 'KV-cache headroom',
   trafficMargin: 'Traffic margin',
   minHistoryHours: 'Min history (h)',
+  contextTokens: 'Mean context (tokens)',
+  ttftP95Seconds: 'TTFT SLO p95 (s)',
+  itlP95Seconds: 'ITL SLO p95 (s)',
+  freedGPUs: 'Freed GPUs',
   spinDownIdleShare: 'Spin down when idle for',
 };
 

@@ -7,6 +7,7 @@ import { Combobox, ComboboxOption, Input, MultiCombobox, RadioButtonGroup, Text 
 import type { DataSource } from '../datasource';
 import {
   DEFAULT_QUERY_TYPE,
+  FREED_GPU_CHOICES,
   FleetOptions,
   FleetQuery,
   isQueryType,
@@ -37,6 +38,15 @@ const TOKEN_OPTIONS = TOKEN_KINDS.map((value) => ({
   description: value === 'total' ? 'All tokens the model processed' : 'Only generated tokens (the ML.ENERGY convention)',
 }));
 
+const FREED_GPU_OPTIONS = FREED_GPU_CHOICES.map((value) => ({
+  value,
+  label: value === 'pool' ? 'Back to the pool' : 'Powered off',
+  description:
+    value === 'pool'
+      ? 'A freed GPU still draws the idle power of an unallocated GPU'
+      : 'A freed GPU draws nothing: its node is powered off',
+}));
+
 const METRIC_OPTIONS: ComboboxOption[] = TIMESERIES_METRICS.map((value) => ({ value, label: METRIC_LABELS[value] }));
 
 const NUMBER_FIELDS: Record<NumericOption, { label: string; tooltip: string }> = {
@@ -56,13 +66,33 @@ const NUMBER_FIELDS: Record<NumericOption, { label: string; tooltip: string }> =
     label: 'Min history (h)',
     tooltip: 'With less history than this in the time range, a model gets no right-sizing verdict.',
   },
+  contextTokens: {
+    label: 'Mean context (tokens)',
+    tooltip: 'Tokens a running request holds in the KV cache on average (prompt + output so far): the batch that fits.',
+  },
+  ttftP95Seconds: {
+    label: 'TTFT SLO p95 (s)',
+    tooltip: "Time to first token a recommendation must keep at the p95 traffic; empty or 0 keeps the data source's.",
+  },
+  itlP95Seconds: {
+    label: 'ITL SLO p95 (s)',
+    tooltip: "Inter-token latency a recommendation must keep at the p95 traffic; empty or 0 keeps the data source's.",
+  },
   spinDownIdleShare: {
     label: 'Spin down when idle for',
     tooltip: 'Share of the steps a model must be idle to become a spin-down candidate (0.95 = 95%).',
   },
 };
 
-const TYPE_SPECIFIC_NUMBERS: NumericOption[] = ['kvHeadroom', 'trafficMargin', 'minHistoryHours', 'spinDownIdleShare'];
+const TYPE_SPECIFIC_NUMBERS: NumericOption[] = [
+  'kvHeadroom',
+  'trafficMargin',
+  'minHistoryHours',
+  'contextTokens',
+  'ttftP95Seconds',
+  'itlP95Seconds',
+  'spinDownIdleShare',
+];
 
 export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Props) {
   const queryType = isQueryType(query.queryType) ? query.queryType : DEFAULT_QUERY_TYPE;
@@ -180,6 +210,16 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
       />
     </EditorField>
   );
+  const freedField = uses('freedGPUs') && (
+    <EditorField label="Freed GPUs" tooltip="What a GPU freed by the recommendation draws afterwards: the savings' baseline.">
+      <RadioButtonGroup
+        id={id('freedGPUs')}
+        options={FREED_GPU_OPTIONS}
+        value={query.freedGPUs ?? OPTION_DEFAULTS.freedGPUs}
+        onChange={(freedGPUs) => update({ freedGPUs })}
+      />
+    </EditorField>
+  );
   const typeNumbers = TYPE_SPECIFIC_NUMBERS.filter(uses).map(numberField);
 
   if (compact) {
@@ -192,6 +232,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
           {tokensField}
           {numberField('idleThreshold')}
           {typeNumbers}
+          {freedField}
         </EditorRow>
       </EditorRows>
     );
@@ -214,6 +255,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
         {tokensField}
         {metricField}
         {typeNumbers}
+        {freedField}
       </EditorRow>
     </EditorRows>
   );
