@@ -122,7 +122,8 @@ func (d *Datasource) readFleet(ctx context.Context, req *backend.QueryDataReques
 
 // needs are the fleet quantities a query's analysis reads. Every fleet-timeseries metric reads power (it gives
 // each model its GPU type label) and token rates (they list the models without GPUs); idle fractions and
-// efficiency curves measure idle floors from GPU counts; the tables attribute window energy and tokens.
+// efficiency curves measure idle floors from GPU counts; the tables attribute window energy and tokens, and
+// right-sizing and consolidation weigh the serving engine's own load signals.
 func needs(q models.Query) source.Quantities {
 	perStep := source.NeedPowerW | source.NeedTokenRates
 	switch {
@@ -132,6 +133,8 @@ func needs(q models.Query) source.Quantities {
 		return perStep | source.NeedGPUs
 	case q.QueryType == models.QueryEfficiencyCurve:
 		return perStep | source.NeedGPUs | source.NeedPowerLimits
+	case q.QueryType == models.QueryIdleAttribution || q.QueryType == models.QueryFleetSummary:
+		return source.NeedAll &^ source.NeedServing
 	}
 	return source.NeedAll
 }

@@ -44,9 +44,10 @@ func TestARequestReadsTheQuantitiesItsQueriesNeed(t *testing.T) {
 		{"J/token and curves together", []backend.DataQuery{
 			dataQuery("A", models.QueryFleetTimeseries, `{}`), dataQuery("B", models.QueryEfficiencyCurve, `{}`),
 		}, perStep | source.NeedGPUs | source.NeedPowerLimits},
-		{"a table needs everything", []backend.DataQuery{
+		{"a table needs everything but the serving signals", []backend.DataQuery{
 			dataQuery("A", models.QueryFleetTimeseries, `{}`), dataQuery("B", models.QueryIdleAttribution, `{}`),
-		}, source.NeedAll},
+		}, source.NeedAll &^ source.NeedServing},
+		{"right-sizing weighs the serving signals too", []backend.DataQuery{dataQuery("A", models.QueryRightSizing, `{}`)}, source.NeedAll},
 		{"a broken query changes nothing", []backend.DataQuery{
 			dataQuery("A", models.QueryFleetTimeseries, `{}`), dataQuery("B", models.QueryRightSizing, `{"kvHeadroom":`),
 		}, perStep},

@@ -126,7 +126,7 @@ func TestMixedNamingAndServingSeriesAgree(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, len(want), len(got))
+	require.Len(t, got, len(want))
 	for key, v := range want {
 		require.Contains(t, got, key)
 		require.InDelta(t, v, got[key], 1e-9*math.Max(1, math.Abs(v)), key)

@@ -280,11 +280,6 @@ func (s *Sim) alive(ri int, k int64) bool {
 	return false
 }
 
-// serving reports whether a pod of the model is alive over tick k.
-func (s *Sim) serving(m *model, k int64) bool {
-	return slices.ContainsFunc(m.replicas, func(ri int) bool { return s.alive(ri, k) })
-}
-
 // demandTokensPerS is the token rate demanded of replica ri over tick k: the model's traffic split evenly
 // across its replicas alive then (0 when ri is not).
 func (s *Sim) demandTokensPerS(ri int, k int64) float64 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,6 +28,8 @@ type discovered struct {
 	recorded map[string]bool
 	// intervals are the scrape intervals found in the data (0 where unknown).
 	intervals ScrapeIntervals
+	// serving are the serving engine's load signals that have series.
+	serving ServingMetrics
 }
 
 // discoveryCache keeps the last discovery of one data source instance.
@@ -54,6 +57,7 @@ func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discov
 	tasks := []func(context.Context) error{
 		func(ctx context.Context) (err error) {
 			names := append([]string{m.EnergyMetric, m.PowerLimitMetric}, p.recordedNames().all()...)
+			names = append(names, ServingMetricsFor(m).families()...)
 			families, err = p.client.labelValues(ctx, "the lookup of the energy, power limit and recorded metrics", "__name__", s.familiesSelector(names...), start, end)
 			return err
 		},
@@ -86,16 +90,19 @@ func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discov
 		scrape.notices = append(scrape.notices, fmt.Sprintf("The scrape intervals could not be read from the data (%v): rate windows follow the setting (%s).", err, p.cfg.Scrape()))
 	}
 	d.intervals = scrape.value
+	serving, has := ServingMetricsFor(m), map[string]bool{}
 	for _, f := range families.value {
-		switch f {
-		case m.EnergyMetric:
+		has[f] = true
+		switch {
+		case f == m.EnergyMetric:
 			d.hasEnergy = true
-		case m.PowerLimitMetric:
+		case f == m.PowerLimitMetric:
 			d.hasLimit = true
-		default:
+		case !slices.Contains(serving.families(), f):
 			d.recorded[f] = true
 		}
 	}
+	d.serving = serving.present(has)
 	// A window without power series teaches nothing about the labelling: the next read asks again.
 	if len(labels.value) > 0 {
 		p.disc.val, p.disc.at = d, p.now()

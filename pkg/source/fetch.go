@@ -66,7 +66,7 @@ func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error
 	// Prometheus scrapes every 2m would leave rate() a single sample.
 	rateWindow := RateWindow(req.Step, d.intervals.or(p.cfg.Scrape()).Tokens)
 	s := newSchema(p.cfg, d.join, d.hasEnergy, d.hasLimit)
-	s.engine = d.engine
+	s.engine, s.serving = d.engine, d.serving
 	var q quantities = s
 	useRecorded, recordedNotices, err := p.useRecorded(ctx, d, req)
 	if err != nil {
@@ -173,6 +173,7 @@ type fetched struct {
 	promptPerS, generationPerS map[string]fleet.Series
 	// replicas counts each model's serving pods per step; nil where the read cannot tell pods apart.
 	replicas                       map[string]fleet.Series
+	serving                        ServingReads
 	promptTokens, generationTokens map[string]float64
 	namespaces                     map[string]map[string]bool
 	notices                        []string
@@ -263,6 +264,9 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 	if s.hasLimit {
 		qs = append(qs, fleetQuery{quantity: "power_limit_w", provides: NeedPowerLimits, promql: q.PowerLimitW(step, rateWindow), optional: true,
 			read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerLimitW })})
+	}
+	if needs.Has(NeedServing) {
+		qs = append(qs, s.servingPlan(s.serving, step, rateWindow, window)...)
 	}
 	return slices.DeleteFunc(qs, func(q fleetQuery) bool { return !needs.Has(q.provides) })
 }
@@ -360,6 +364,7 @@ func (f *fetched) models(grid fleet.Grid) []fleet.Model {
 		m.PromptTokensPerS = orMissing(f.promptPerS[name], grid.N)
 		m.GenerationTokensPerS = orMissing(f.generationPerS[name], grid.N)
 		m.Replicas = f.replicas[name]
+		m.Serving = f.serving.Serving(name)
 		if v, ok := f.promptTokens[name]; ok {
 			m.PromptTokens = v
 		}

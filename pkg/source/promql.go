@@ -66,6 +66,8 @@ type schema struct {
 	engine engine
 	// keep are labels every sum keeps besides the placement's (recording rules keep the label filter's).
 	keep []string
+	// serving are the serving engine's signals that have series (discovery).
+	serving ServingMetrics
 }
 
 func newSchema(cfg *models.Settings, j join, hasEnergy, hasLimit bool) schema {

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
@@ -42,6 +45,34 @@ var SGLangServing = ServingMetrics{
 	KVCacheUsage: []string{"sglang:token_usage"},
 	TTFT:         []string{"sglang:time_to_first_token_seconds"},
 	ITL:          []string{"sglang:inter_token_latency_seconds", "sglang:time_per_output_token_seconds"},
+}
+
+// families are the metric families behind sm, histograms by their _bucket series.
+func (sm ServingMetrics) families() []string {
+	out := []string{sm.Running, sm.Waiting, sm.Preemptions, sm.Requests, sm.CacheConfig}
+	out = append(out, sm.KVCacheUsage...)
+	for _, h := range append(slices.Clone(sm.TTFT), sm.ITL...) {
+		out = append(out, h+"_bucket")
+	}
+	return slices.DeleteFunc(out, func(n string) bool { return n == "" })
+}
+
+// present is sm without the names the engine holds no series of, so a read asks only for what exists.
+func (sm ServingMetrics) present(has map[string]bool) ServingMetrics {
+	one := func(n string) string {
+		if has[n] {
+			return n
+		}
+		return ""
+	}
+	some := func(names []string, suffix string) []string {
+		return slices.DeleteFunc(slices.Clone(names), func(n string) bool { return !has[n+suffix] })
+	}
+	return ServingMetrics{
+		Running: one(sm.Running), Waiting: one(sm.Waiting), Preemptions: one(sm.Preemptions),
+		Requests: one(sm.Requests), CacheConfig: one(sm.CacheConfig),
+		KVCacheUsage: some(sm.KVCacheUsage, ""), TTFT: some(sm.TTFT, "_bucket"), ITL: some(sm.ITL, "_bucket"),
+	}
 }
 
 // ServingMetricsFor are the serving signals of the engine the mapping's token counters name: SGLang's where
@@ -203,4 +234,46 @@ func (r *ServingReads) Serving(model string) *fleet.Serving {
 		return nil
 	}
 	return sv
+}
+
+// servingPlan are the serving queries as optional queries of a fleet read: an engine that exports none of the
+// signals, or a query that fails, leaves right-sizing to physics and power, and its reason says so.
+func (s schema) servingPlan(sm ServingMetrics, step, rateWindow, window time.Duration) []fleetQuery {
+	var out []fleetQuery
+	for _, sq := range s.ServingQueries(sm, step, rateWindow, window) {
+		q := fleetQuery{quantity: sq.Quantity, promql: sq.PromQL, instant: sq.Instant, optional: true, provides: NeedServing}
+		if sq.Instant {
+			q.read = func(fleet.Grid) (seriesSink, func(*fetched)) {
+				var got []func(*ServingReads)
+				return func(m model.Metric) (pointSink, error) {
+						name, ok := s.tokenModelOf(m)
+						if !ok {
+							return nil, nil
+						}
+						labels := make(map[string]string, len(m))
+						for k, v := range m {
+							labels[string(k)] = string(v)
+						}
+						return func(_ int64, v float64) {
+							got = append(got, func(r *ServingReads) { r.AddTotal(sq.Quantity, name, v, labels) })
+						}, nil
+					}, func(f *fetched) {
+						for _, add := range got {
+							add(&f.serving)
+						}
+					}
+			}
+		} else {
+			q.read = func(grid fleet.Grid) (seriesSink, func(*fetched)) {
+				out, dropped := map[string]fleet.Series{}, 0
+				return seriesInto(grid, s.tokenModelOf, out, &dropped), func(f *fetched) {
+					for name, series := range out {
+						f.serving.AddSeries(sq.Quantity, name, series)
+					}
+				}
+			}
+		}
+		out = append(out, q)
+	}
+	return out
 }

@@ -4,11 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
-	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -40,39 +39,6 @@ func servingHistory(t *testing.T, s *sim.Sim) *promtest.Server {
 	return promtest.Start(t, promtest.Options{Backfill: path})
 }
 
-// readServing runs the serving queries over the grid and collects their answers per model.
-func readServing(t *testing.T, srv *promtest.Server, cfg *models.Settings, g fleet.Grid) *ServingReads {
-	t.Helper()
-	sch := newSchema(cfg, join{}, false, false)
-	reads := &ServingReads{}
-	ctx := context.Background()
-	for _, q := range sch.ServingQueries(ServingMetricsFor(cfg.Mapping), g.Step, RateWindow(g.Step, cfg.Scrape()), g.Span()) {
-		if q.Instant {
-			for _, smp := range srv.Query(t, q.PromQL, g.End()).(model.Vector) {
-				labels := map[string]string{}
-				for k, v := range smp.Metric {
-					labels[string(k)] = string(v)
-				}
-				reads.AddTotal(q.Quantity, labels[cfg.Mapping.ModelLabel], float64(smp.Value), labels)
-			}
-			continue
-		}
-		v, warnings, _, err := srv.API().QueryRange(ctx, q.PromQL, v1.Range{Start: g.Start, End: g.End(), Step: g.Step})
-		require.NoError(t, err, q.PromQL)
-		require.Empty(t, warnings)
-		for _, ss := range v.(model.Matrix) {
-			series := fleet.NewSeries(g.N)
-			for _, p := range ss.Values {
-				if i, ok := g.Index(p.Timestamp.Time()); ok {
-					series[i] = float64(p.Value)
-				}
-			}
-			reads.AddSeries(q.Quantity, string(ss.Metric[model.LabelName(cfg.Mapping.ModelLabel)]), series)
-		}
-	}
-	return reads
-}
-
 func TestRightSizingWithServingSignalsThroughPrometheus(t *testing.T) {
 	// Exporters upgraded piecemeal: every second model runs a vLLM before v0.9, with the older names of the
 	// KV gauge and the inter-token histogram.
@@ -87,12 +53,16 @@ func TestRightSizingWithServingSignalsThroughPrometheus(t *testing.T) {
 		return f
 	}
 	truth := s.Truth(servingStart, servingEnd, servingStep)
-	reads := readServing(t, srv, cfg, read().Grid)
+	// The read path's own serving queries, decoded onto each model.
+	served := map[string]*fleet.Serving{}
+	for _, m := range read().Models {
+		served[m.Name] = m.Serving
+	}
 
 	// The signals as read against the simulator's own account of the window.
 	for _, name := range []string{sim.SizingOversized, sim.SizingSLO, sim.SizingPeaky} {
 		mt, _ := truth.Model(name)
-		sv := reads.Serving(name)
+		sv := served[name]
 		require.NotNil(t, sv, name)
 		// Requests are counted exactly by the counter's increase; the p95 latencies come from bucket
 		// boundaries (histogram_quantile interpolates within a bucket: vLLM's TTFT buckets are 1.5-4x wide
@@ -113,16 +83,18 @@ func TestRightSizingWithServingSignalsThroughPrometheus(t *testing.T) {
 	unallocatedA100W := truth.Unallocated.EnergyJByHost[sim.HostSizingA100b] / servingEnd.Sub(servingStart).Seconds()
 
 	for _, withServing := range []bool{false, true} {
-		f := read()
-		if withServing {
+		// A copy: the read is shared and kept, and analyses never modify a fleet.
+		f := *read()
+		f.Models = slices.Clone(f.Models)
+		if !withServing {
 			for i := range f.Models {
-				f.Models[i].Serving = reads.Serving(f.Models[i].Name)
+				f.Models[i].Serving = nil
 			}
 		}
 		o := fleet.DefaultOptions()
-		floors := fleet.MeasureIdleFloors(f, o)
+		floors := fleet.MeasureIdleFloors(&f, o)
 		got := map[string]fleet.RightSizing{}
-		for _, r := range fleet.RightSizeFleet(f, nil, floors, o, fleet.DefaultSizingOptions()) {
+		for _, r := range fleet.RightSizeFleet(&f, nil, floors, o, fleet.DefaultSizingOptions()) {
 			got[r.Model] = r
 		}
 		name := map[bool]string{false: "from physics and power alone", true: "with the serving signals"}[withServing]

@@ -39,9 +39,12 @@ const (
 	NeedPowerLimits
 	// NeedWindowTotals are the energy of each placement and the tokens of each model over the whole window.
 	NeedWindowTotals
+	// NeedServing are the serving engine's load signals per model (queue, KV cache, latency histograms): the
+	// saturation and latency evidence of right-sizing. Optional: a read without them still answers.
+	NeedServing
 
 	// NeedAll is every quantity.
-	NeedAll = NeedPowerW | NeedGPUs | NeedTokenRates | NeedPowerLimits | NeedWindowTotals
+	NeedAll = NeedPowerW | NeedGPUs | NeedTokenRates | NeedPowerLimits | NeedWindowTotals | NeedServing
 )
 
 // Has reports whether q includes all of want; the zero set is every quantity.
