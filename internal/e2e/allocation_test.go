@@ -26,6 +26,11 @@ var (
 const (
 	restartedModel = "olmo-2-7b-moved"
 	restartedFrom  = "sizing-a100-03.nyu.edu"
+	// Two models that only sit parked on one node's A100s: a tensor-parallel MoE whose GPUs park 22 W higher
+	// than the type's, and a dense model at the type's parked power.
+	parkedNode  = "sizing-a100-04.ucsd.edu"
+	parkedMoE   = "Kimi-K2.5"
+	parkedDense = "MiniMax-M2.5"
 )
 
 func mixedSpec() sim.Spec {
@@ -36,6 +41,11 @@ func mixedSpec() sim.Spec {
 		ParamsB: 7, BytesPerParam: 2, PromptPerGeneration: 2, MarginalJPerToken: 0.1,
 		Traffic: sim.Traffic{BaseTokensPerS: 40, DailyAmplitude: 0.5, PeakHourUTC: 18, Noise: 0.1},
 	})
+	spec.Nodes = append(spec.Nodes, sim.Node{Host: parkedNode, GPUType: sim.A100SXM80.Name, GPUs: 8})
+	spec.Models = append(spec.Models,
+		sim.ModelSpec{Name: parkedMoE, Namespace: "idle", GPUType: sim.A100SXM80.Name, GPUs: 4, Hosts: []string{parkedNode}, ParamsB: 1000, BytesPerParam: 0.5, ParkedExtraW: 22, MarginalJPerToken: 1},
+		sim.ModelSpec{Name: parkedDense, Namespace: "idle", GPUType: sim.A100SXM80.Name, GPUs: 4, Hosts: []string{parkedNode}, ParamsB: 230, BytesPerParam: 1, MarginalJPerToken: 1},
+	)
 	spec = sim.MixVariants(spec)
 	spec.Mess.Restarts = []sim.Restart{
 		{Model: sim.SizingMixed, Replicas: []int{1}, At: mixedEnd.Add(-30*time.Hour + 7*time.Minute + 20*time.Second), Down: 40 * time.Second, ToHosts: []string{sim.HostSizingL40}},
@@ -71,4 +81,15 @@ func TestAllocationsAsTheyAre(t *testing.T) {
 	assert.Equal(t, 2.0, table[sim.SizingReplicas]["gpus_per_replica"], "of 2 GPUs each")
 	assert.Equal(t, 4.0, table[sim.SizingReplicas]["gpus"])
 	assert.Equal(t, 1.0, table[restartedModel]["gpus"], "a one-GPU model that moved to another node holds one GPU")
+
+	// Idle floors that belong to the model: each parked model is judged against its own parked power; the
+	// busy models of the type against the pooled floor. The floor is the 25th percentile of the parked power,
+	// whose noise is +-PowerNoiseW: within 1% of the truth.
+	for _, name := range []string{parkedMoE, parkedDense} {
+		mt, _ := truth.Model(name)
+		assert.Equal(t, "model", table[name]["idle_source"], name)
+		assert.InEpsilon(t, mt.ParkedWPerGPU, table[name]["idle_floor_w"], 0.01, name)
+		assert.InDelta(t, 1, table[name]["idle_fraction"], 1e-9, "%s: all of its power is idle", name)
+	}
+	assert.Equal(t, "measured", table[sim.SizingOversized]["idle_source"], "a busy model: the type's pooled floor")
 }

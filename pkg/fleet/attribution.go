@@ -62,7 +62,7 @@ type Attribution struct {
 func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	s := newModelSteps(m, floors, &o)
 	a := Attribution{Model: m.Name, GPUType: m.GPUType(), Unallocated: m.Unallocated}
-	floor := floors.For(a.GPUType)
+	floor := floors.ForModel(m.Name, a.GPUType)
 	a.IdleSource, a.IdleFloorW = floor.Source, floor.W
 	if m.Unallocated { // all of its power is idle, as measured: no floor is involved
 		a.IdleSource = IdleMeasured
@@ -145,7 +145,7 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	if !o.isIdle(a.TokensPerS) {
 		a.JPerToken = a.EnergyJ / a.Tokens
 		a.MarginalJPerToken = (a.EnergyJ - a.IdleEnergyJ) / a.Tokens
-		if floor.Source == IdleMeasured && a.ProductiveW < a.GPUs*floor.SpreadW {
+		if (floor.Source == IdleMeasured || floor.Source == IdleModel) && a.ProductiveW < a.GPUs*floor.SpreadW {
 			a.MarginalJPerToken, a.MarginalWithinNoise = math.NaN(), true
 		}
 		a.CO2MgPerToken = a.CO2G * 1000 / a.Tokens

@@ -39,7 +39,7 @@ func TestAttributionOfBusyIdleAndUnallocatedGPUs(t *testing.T) {
 		EnergyJ: qwenW * windowS, IdleEnergyJ: 720 * windowS, Tokens: r * windowS,
 		CO2G: qwenW * windowS * 198 / 3.6e6, CO2IdleG: 720 * windowS * 198 / 3.6e6, CoveredS: windowS,
 	}, {
-		Model: "Kimi-K2.5", GPUType: a100, GPUs: 8, IdleSource: IdleMeasured, IdleFloorW: 90,
+		Model: "Kimi-K2.5", GPUType: a100, GPUs: 8, IdleSource: IdleModel, IdleFloorW: 90,
 		PowerW: 720, IdleW: 720, ProductiveW: 0, IdleFraction: 1,
 		TokensPerS: 0, JPerToken: nan, MarginalJPerToken: nan,
 		CO2GPerH: 720 * 198 / 1000.0, CO2IdleGPerH: 720 * 198 / 1000.0, CO2MgPerToken: nan,

@@ -118,7 +118,7 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options, so SizingOptions) ConsolidationAction {
 	a := Attribute(m, g, floors, o)
 	t := idle.Traffic
-	floor := floors.For(idle.GPUType)
+	floor := floors.ForModel(m.Name, idle.GPUType)
 	fs := freedSavingW(floor, idle.GPUType, so, o.GPUs)
 	afterW := float64(t.GPUs) * (floor.W - fs.perGPUW)
 	saving := math.Max(a.PowerW-afterW, 0)

@@ -1,12 +1,20 @@
 package fleet
 
-import "math"
+import (
+	"math"
+	"strings"
+	"time"
+)
 
 // IdleSource says where an idle floor came from.
 type IdleSource string
 
 const (
-	// IdleMeasured is a low percentile of parked per-GPU power measured in this fleet over the window.
+	// IdleModel is a low percentile of the model's own parked per-GPU power: a model that parked long enough
+	// has its own floor (a tensor-parallel mixture-of-experts model parks higher than a small dense one).
+	IdleModel IdleSource = "model"
+	// IdleMeasured is a low percentile of parked per-GPU power measured in this fleet over the window, pooled
+	// over the models of the GPU type.
 	IdleMeasured IdleSource = "measured"
 	// IdleCatalog is the GPU catalog's parked power (or UnknownGPUIdleFloorW for a GPU the catalog lacks).
 	IdleCatalog IdleSource = "catalog"
@@ -33,8 +41,24 @@ type IdleFloor struct {
 	SpreadW float64
 }
 
-// IdleFloors are the idle floors per GPU type (keys are the GPU types as the fleet names them).
+// IdleFloors are the idle floors per GPU type (keys are the GPU types as the fleet names them), and the floors
+// of the models that parked long enough (keys from ownFloorKey, read through ForModel).
 type IdleFloors map[string]IdleFloor
+
+// OwnFloorMinParked is how long a model must have sat parked for a floor of its own: an hour gives a low
+// percentile from dozens of steps at the coarsest panel steps.
+const OwnFloorMinParked = time.Hour
+
+// ownFloorKey keys a model's own floor; no GPU type name starts with a NUL.
+func ownFloorKey(model, gpuType string) string { return "\x00" + model + "\x00" + gpuType }
+
+// ForModel is the idle floor of the model's GPUs of a type: its own where it parked long enough, else For.
+func (fl IdleFloors) ForModel(model, gpuType string) IdleFloor {
+	if f, ok := fl[ownFloorKey(model, gpuType)]; ok {
+		return f
+	}
+	return fl.For(gpuType)
+}
 
 // For is the idle floor of a GPU type: the fleet's entry (also found when spelled differently, e.g. without
 // "NVIDIA"), else the built-in catalog's parked power, else UnknownGPUIdleFloorW.
@@ -44,7 +68,7 @@ func (fl IdleFloors) For(gpuType string) IdleFloor {
 	}
 	key := normalizeGPUName(gpuType)
 	for t, f := range fl {
-		if normalizeGPUName(t) == key {
+		if !strings.HasPrefix(t, "\x00") && normalizeGPUName(t) == key {
 			return f
 		}
 	}
@@ -79,11 +103,40 @@ func MeasureIdleFloors(f *Fleet, o Options) IdleFloors {
 	}
 	runs := parkedRuns(f, &o)
 	hists := make([]parkedHistogram, len(names))
-	eachParkedSample(f, runs, types, func(t int, w float64) { hists[t].count(w) })
+	own := map[ownFloor]*parkedHistogram{}
+	parkedSteps := map[int]int{}
+	for _, r := range runs {
+		parkedSteps[r.model] += r.to - r.from
+	}
+	minSteps := max(int(OwnFloorMinParked/max(f.Grid.Step, time.Second)), 2*o.ParkedMinSteps)
+	ownOf := func(model, t int) *parkedHistogram {
+		if parkedSteps[model] < minSteps {
+			return nil
+		}
+		k := ownFloor{model, t}
+		if own[k] == nil {
+			own[k] = &parkedHistogram{}
+		}
+		return own[k]
+	}
+	eachParkedSample(f, runs, types, func(model, t int, w float64) {
+		hists[t].count(w)
+		if h := ownOf(model, t); h != nil {
+			h.count(w)
+		}
+	})
 	for t := range hists {
 		hists[t].target(o.IdleFloorPercentile)
 	}
-	eachParkedSample(f, runs, types, func(t int, w float64) { hists[t].collect(w) })
+	for _, h := range own {
+		h.target(o.IdleFloorPercentile)
+	}
+	eachParkedSample(f, runs, types, func(model, t int, w float64) {
+		hists[t].collect(w)
+		if h := ownOf(model, t); h != nil {
+			h.collect(w)
+		}
+	})
 
 	floors := make(IdleFloors, len(names))
 	for t, name := range names {
@@ -98,8 +151,20 @@ func MeasureIdleFloors(f *Fleet, o Options) IdleFloors {
 		}
 		floors[name] = floor
 	}
+	for k, h := range own {
+		name := names[k.gpuType]
+		if floors[name].Source == IdleSetting {
+			continue
+		}
+		floors[ownFloorKey(f.Models[k.model].Name, name)] = IdleFloor{
+			GPUType: name, W: h.quantile(), Source: IdleModel, Known: true, ParkedSteps: h.n, SpreadW: h.spreadW(),
+		}
+	}
 	return floors
 }
+
+// ownFloor is one model's parked samples of one GPU type.
+type ownFloor struct{ model, gpuType int }
 
 func overrideFor(overrides map[string]float64, gpuType string) (float64, bool) {
 	if w, ok := overrides[gpuType]; ok {
@@ -147,16 +212,16 @@ func parkedRuns(f *Fleet, o *Options) []parkedRun {
 	return runs
 }
 
-// eachParkedSample calls visit with the GPU type index and per-GPU power of every placement at every parked
-// step.
-func eachParkedSample(f *Fleet, runs []parkedRun, types map[string]int, visit func(t int, w float64)) {
+// eachParkedSample calls visit with the model index, the GPU type index and per-GPU power of every placement at
+// every parked step.
+func eachParkedSample(f *Fleet, runs []parkedRun, types map[string]int, visit func(model, t int, w float64)) {
 	for _, run := range runs {
 		for _, pl := range f.Models[run.model].Placements {
 			t := types[pl.GPUType]
 			power, gpus := fitLen(pl.PowerW, f.Grid.N), fitLen(pl.GPUs, f.Grid.N)
 			for i := run.from; i < run.to; i++ {
 				if w, g := power[i], gpus[i]; g > 0 && w == w {
-					visit(t, w/g)
+					visit(run.model, t, w/g)
 				}
 			}
 		}

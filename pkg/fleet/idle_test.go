@@ -120,3 +120,32 @@ func TestParkedHistogramMatchesQuantileOnAwkwardSamples(t *testing.T) {
 		}
 	}
 }
+
+func TestAModelThatParkedLongEnoughHasItsOwnFloor(t *testing.T) {
+	const n = 120 // two hours of minutes
+	moeW, denseW := 110.0, 85.0
+	short := parked("Olmo-2-7B", a100, sdsc, 1, 95, n)
+	for i := 30; i < n; i++ { // parked for its first half hour only, then busy
+		short.GenerationTokensPerS[i] = 50
+	}
+	f := &Fleet{Grid: testGrid(n), Models: []Model{
+		parked("Kimi-K2.5", a100, sdsc, 8, moeW, n),
+		parked("MiniMax-M2.5", a100, sdsc, 4, denseW, n),
+		short,
+	}}
+	o := testOptions()
+	floors := MeasureIdleFloors(f, o)
+
+	kimi, minimax := floors.ForModel("Kimi-K2.5", a100), floors.ForModel("MiniMax-M2.5", a100)
+	assert.Equal(t, IdleModel, kimi.Source)
+	assert.Equal(t, moeW, kimi.W, "a tensor-parallel MoE parks higher")
+	assert.Equal(t, IdleModel, minimax.Source)
+	assert.Equal(t, denseW, minimax.W)
+	pooled := floors.ForModel("Olmo-2-7B", a100)
+	assert.Equal(t, IdleMeasured, pooled.Source, "half an hour parked is too short for a floor of its own")
+	assert.Equal(t, floors.For(a100), pooled)
+	assert.Equal(t, denseW, pooled.W, "the pooled floor: the 25th percentile of every parked GPU-step of the type")
+
+	o.IdleFloorOverridesW = map[string]float64{a100: 70}
+	assert.Equal(t, IdleSetting, MeasureIdleFloors(f, o).ForModel("Kimi-K2.5", a100).Source, "a setting wins")
+}

@@ -164,7 +164,7 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	current := currentCandidate(m, r.GPUs)
 	r.Replicas, r.GPUsPerReplica = current.Replicas, current.GPUsPerReplica
 	r.Size = so.Sizes.Lookup(m.Name)
-	r.IdleFloor = floors.For(r.GPUType)
+	r.IdleFloor = floors.ForModel(m.Name, r.GPUType)
 	gpuName := ShortGPUName(r.GPUType)
 
 	spec, knownGPU := o.GPUs.Lookup(r.GPUType)

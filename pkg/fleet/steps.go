@@ -29,7 +29,7 @@ func newModelSteps(m *Model, floors IdleFloors, o *Options) modelSteps {
 	}
 	for i := range m.Placements {
 		p := &m.Placements[i]
-		s.floorW[i] = floors.For(p.GPUType).W
+		s.floorW[i] = floors.ForModel(m.Name, p.GPUType).W
 		s.gPerJ[i] = o.Carbon.gPerJ(p.Host)
 		if spec, ok := o.GPUs.Lookup(p.GPUType); ok {
 			s.tdpW[i] = spec.TDPW

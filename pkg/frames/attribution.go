@@ -26,6 +26,7 @@ func AttributionTable(atts []fleet.Attribution) *data.Frame {
 		number("idle_w", atts, func(a attribution) float64 { return a.IdleW }, config("Idle power", UnitWatts)),
 		number("productive_w", atts, func(a attribution) float64 { return a.ProductiveW }, config("Productive power", UnitWatts)),
 		number("idle_fraction", atts, func(a attribution) float64 { return a.IdleFraction }, config("Idle share", UnitShare)),
+		number("idle_floor_w", atts, func(a attribution) float64 { return a.IdleFloorW }, config("Idle floor per GPU", UnitWatts)),
 		text("idle_source", atts, func(a attribution) string { return string(a.IdleSource) }, config("Idle floor from", "")),
 		number("tokens_per_s", atts, func(a attribution) float64 { return a.TokensPerS }, config("Tokens/s", UnitTokensPerS)),
 		number("j_per_token", atts, func(a attribution) float64 { return a.JPerToken }, config("J/token", UnitJPerToken)),

@@ -112,7 +112,7 @@ func TestIdleAttributionTableHasTheContractFields(t *testing.T) {
 	for _, f := range frames[0].Fields {
 		names = append(names, f.Name)
 	}
-	assert.Equal(t, []string{"model", "gpu_type", "gpus", "replicas", "gpus_per_replica", "power_w", "idle_w", "productive_w", "idle_fraction", "idle_source",
+	assert.Equal(t, []string{"model", "gpu_type", "gpus", "replicas", "gpus_per_replica", "power_w", "idle_w", "productive_w", "idle_fraction", "idle_floor_w", "idle_source",
 		"tokens_per_s", "j_per_token", "marginal_j_per_token", "fit_k_j_per_token", "co2_g_per_h", "co2_idle_g_per_h", "co2_mg_per_token"}, names)
 	jPerToken, _ := frames[0].FieldByName("j_per_token")
 	assert.Nil(t, jPerToken.At(1), "Kimi served nothing: null J/token")

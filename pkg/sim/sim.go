@@ -44,6 +44,8 @@ type replica struct {
 	spec      ReplicaSpec
 	typ       GPUType
 	jPerToken float64
+	// parkedW is what each GPU of the replica draws parked: its type's, plus the model's ParkedExtraW.
+	parkedW float64
 	// saturationTokensPerS is the most the replica's GPUs serve within their power limit (see servedTokensPerS).
 	saturationTokensPerS float64
 	pods                 []int
@@ -100,7 +102,7 @@ func New(spec Spec, seed int64) (*Sim, error) {
 		s.models = append(s.models, model{spec: ms, key: hashString(ms.Name), promptShare: ms.PromptPerGeneration / (1 + ms.PromptPerGeneration)})
 		for _, rs := range ms.ReplicaSpecs() {
 			typ, _ := spec.gpuType(rs.GPUType)
-			r := replica{model: mi, spec: rs, typ: typ, jPerToken: ms.MarginalJPerToken}
+			r := replica{model: mi, spec: rs, typ: typ, jPerToken: ms.MarginalJPerToken, parkedW: typ.ParkedW + ms.ParkedExtraW}
 			if rs.MarginalJPerToken > 0 {
 				r.jPerToken = rs.MarginalJPerToken
 			}
@@ -305,7 +307,7 @@ func saturationTokensPerS(r replica, noiseW float64) float64 {
 	if r.jPerToken <= 0 {
 		return math.Inf(1)
 	}
-	return float64(r.spec.GPUs) * (r.typ.PowerCapW - r.typ.ParkedW - noiseW) / r.jPerToken
+	return float64(r.spec.GPUs) * (r.typ.PowerCapW - r.parkedW - noiseW) / r.jPerToken
 }
 
 // servedTokensPerS is the token rate replica ri serves over tick k: its demand, up to what its GPUs can
@@ -333,7 +335,7 @@ func (s *Sim) powerMW(gi int, k int64, pi int, tokensPerS float64) int64 {
 		w = g.typ.BareIdleW + noise
 	} else {
 		r := &s.replicas[s.pods[pi].replica]
-		w = g.typ.ParkedW + r.jPerToken*tokensPerS/float64(r.spec.GPUs) + noise
+		w = r.parkedW + r.jPerToken*tokensPerS/float64(r.spec.GPUs) + noise
 	}
 	w = math.Min(math.Max(w, 0), g.typ.PowerCapW)
 	return int64(math.Round(w * 1000))

@@ -24,8 +24,8 @@ import (
 type GPUType struct {
 	Name     string  `json:"name"`      // DCGM modelName, e.g. "NVIDIA A100-SXM4-80GB"
 	MemoryGB float64 `json:"memory_gb"` // card memory
-	// ParkedW is the power of a GPU holding a loaded model with no requests. It is the one true idle floor of
-	// the type: every model on this type idles at it, so a floor pooled per type across the fleet is well defined.
+	// ParkedW is the power of a GPU holding a loaded model with no requests: the idle floor of every model on
+	// this type, raised for a model by its ParkedExtraW.
 	ParkedW float64 `json:"parked_w"`
 	// BareIdleW is the power of a GPU no pod holds (no CUDA context, P8 state).
 	BareIdleW float64 `json:"bare_idle_w"`
@@ -94,6 +94,9 @@ type ModelSpec struct {
 	Traffic       Traffic
 	// PromptPerGeneration is the ratio of prompt to generation tokens.
 	PromptPerGeneration float64
+	// ParkedExtraW is what each of the model's GPUs draws parked above its type's ParkedW: a tensor-parallel
+	// mixture-of-experts model keeps more awake (NCCL, larger CUDA graphs) than a small dense one.
+	ParkedExtraW float64
 	// MarginalJPerToken is the energy one more token costs above the parked floor, spread evenly over the GPUs.
 	// It also bounds the rate served: at most GPUs x (power cap - parked power) / MarginalJPerToken tokens/s.
 	MarginalJPerToken float64
@@ -224,6 +227,9 @@ func (s *Spec) validate() error {
 			if r.GPUs <= 0 || len(r.Hosts) == 0 {
 				errs = append(errs, fmt.Errorf("model %q replica %d: needs GPUs and hosts", m.Name, i))
 			}
+		}
+		if m.ParkedExtraW < 0 {
+			errs = append(errs, fmt.Errorf("model %q: ParkedExtraW must not be negative", m.Name))
 		}
 		if m.Traffic.BurstMinutes > 60 {
 			errs = append(errs, fmt.Errorf("model %q: bursts last at most 60 minutes", m.Name))

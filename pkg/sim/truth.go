@@ -143,7 +143,8 @@ func (t *Truth) Model(name string) (ModelTruth, bool) {
 	return t.Models[i], true
 }
 
-// GPUType is the named GPU type's physics (its ParkedW is the true idle floor); false when the fleet has none.
+// GPUType is the named GPU type's physics (its ParkedW is the idle floor of models without ParkedExtraW); false
+// when the fleet has none.
 func (t *Truth) GPUType(name string) (GPUType, bool) {
 	i := slices.IndexFunc(t.GPUTypes, func(g GPUType) bool { return g.Name == name })
 	if i < 0 {
@@ -164,7 +165,7 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 		first := &s.replicas[m.replicas[0]]
 		mt := ModelTruth{
 			Model: ms.Name, Namespace: ms.Namespace, GPUType: first.typ.Name, GPUs: ms.TotalGPUs(), Replicas: len(m.replicas),
-			ParkedWPerGPU: first.typ.ParkedW, PowerCapWPerGPU: first.typ.PowerCapW, MarginalJPerToken: ms.MarginalJPerToken,
+			ParkedWPerGPU: first.parkedW, PowerCapWPerGPU: first.typ.PowerCapW, MarginalJPerToken: ms.MarginalJPerToken,
 			ParamsB: ms.ParamsB, BytesPerParam: ms.BytesPerParam, MemoryNeedGB: ms.MemoryNeedGB(),
 			EnergyJ:          s.between(qModelPower, mi, start, end),
 			PromptTokens:     s.modelBetween(qPrompt, mi, start, end),
@@ -176,7 +177,7 @@ func (s *Sim) Truth(start, end time.Time, step time.Duration) Truth {
 		for _, ri := range m.replicas {
 			r := &s.replicas[ri]
 			mt.SaturationTokensPerS += r.saturationTokensPerS
-			mt.ParkedEnergyJ += r.typ.ParkedW * s.heldGPUSeconds(ri, start, end)
+			mt.ParkedEnergyJ += r.parkedW * s.heldGPUSeconds(ri, start, end)
 		}
 		mt.ByGPUType = s.byGPUType(mi, start, end)
 		tokens := mt.PromptTokens + mt.GenerationTokens
@@ -210,7 +211,7 @@ func (s *Sim) byGPUType(mi int, start, end time.Time) []TypeTruth {
 	for _, ri := range s.models[mi].replicas {
 		r := &s.replicas[ri]
 		if _, ok := groups[r.typ.Name]; !ok {
-			out = append(out, TypeTruth{GPUType: r.typ.Name, ParkedWPerGPU: r.typ.ParkedW})
+			out = append(out, TypeTruth{GPUType: r.typ.Name, ParkedWPerGPU: r.parkedW})
 		}
 		groups[r.typ.Name] = append(groups[r.typ.Name], ri)
 	}
