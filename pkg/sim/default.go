@@ -34,6 +34,7 @@ const (
 	HostUCSDA6000 = "gpu-a6000-07.ucsd.edu"             // California: Olmo, gemma after its restart
 	HostTACCL40   = "nrp-l40-03.tacc.utexas.edu"        // TACC: Llama 8B, 2 unallocated L40
 	HostCalit2    = "k8s-h100-01.calit2.optiputer.net"  // California: Qwen3-32B
+	HostSDSCA100b = "rci-nrp-gpu-06.sdsc.optiputer.net" // California: OLMo 7B on 4 of its A100s
 )
 
 // Offsets of the default fleet's mess from its epoch: both fall inside a 7-day history starting at the epoch.
@@ -71,6 +72,7 @@ func DefaultFleet(epoch time.Time, mess bool) Spec {
 			{Host: HostUCSDA6000, GPUType: RTXA6000.Name, GPUs: 4},
 			{Host: HostTACCL40, GPUType: L40.Name, GPUs: 4},
 			{Host: HostCalit2, GPUType: H100SXM.Name, GPUs: 2},
+			{Host: HostSDSCA100b, GPUType: A100SXM80.Name, GPUs: 4},
 		},
 		Models: []ModelSpec{
 			{
@@ -108,6 +110,12 @@ func DefaultFleet(epoch time.Time, mess bool) Spec {
 				ParamsB: 8, BytesPerParam: 2,
 				Traffic:             Traffic{BaseTokensPerS: 50, DailyAmplitude: 0.6, PeakHourUTC: 21, Noise: 0.3, QuietShare: 0.2},
 				PromptPerGeneration: 2, MarginalJPerToken: 0.4,
+			},
+			{
+				// The textbook oversized model: 7B at bf16 (~17 GB with KV headroom) on 4 A100s at ~70 tok/s at its
+				// p95, its GPUs within 1% of their parked power.
+				Name: "OLMo-2-1124-7B-Instruct", Namespace: sdsc, GPUType: A100SXM80.Name, GPUs: 4, Hosts: []string{HostSDSCA100b},
+				ParamsB: 7, BytesPerParam: 2, Traffic: busy(54, 0.3, 0.05), PromptPerGeneration: 2, MarginalJPerToken: 0.04,
 			},
 			{
 				Name: "Qwen3-32B", Namespace: sdsc, GPUType: H100SXM.Name, GPUs: 2, Hosts: []string{HostCalit2},
