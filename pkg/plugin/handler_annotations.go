@@ -1,0 +1,23 @@
+package plugin
+
+import (
+	"context"
+
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/data"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/frames"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+)
+
+// annotations answers the events of the selected models (idle stretches, moves onto other GPUs) as one frame
+// Grafana turns into annotations.
+func (d *Datasource) annotations(_ context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
+	o, err := fleetOptions(d.settings, q)
+	if err != nil {
+		return nil, err
+	}
+	events := fleet.Events(f, q.Events, q.Selects, o)
+	return frames.Annotations(events, frames.NewContext(f, nil, nil)), nil
+}
