@@ -1,5 +1,6 @@
 import { queryOptionsFixture } from './test/fixtures';
 import {
+  EVENT_KINDS,
   FleetQuery,
   OPTION_DEFAULTS,
   QUERY_TYPE_INFO,
@@ -25,6 +26,7 @@ describe('query contract shared with the backend (pkg/models/testdata/query_opti
   it('offers the backend choices', () => {
     expect(TOKEN_KINDS).toEqual(queryOptionsFixture.choices.tokens);
     expect(TIMESERIES_METRICS).toEqual(queryOptionsFixture.choices.metric);
+    expect(EVENT_KINDS).toEqual(queryOptionsFixture.choices.events);
   });
 });
 
@@ -44,6 +46,7 @@ describe('withQueryType', () => {
     trafficMargin: 0.5,
     minHistoryHours: 24,
     spinDownIdleShare: 0.9,
+    events: ['restart'],
   };
   const grafanaFields = ['refId', 'datasource', 'hide', 'queryType'];
 

@@ -11,6 +11,7 @@ export const QUERY_TYPES = [
   'right-sizing',
   'consolidation',
   'fleet-summary',
+  'annotations',
 ] as const;
 export type QueryType = (typeof QUERY_TYPES)[number];
 
@@ -19,6 +20,14 @@ export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 export const TIMESERIES_METRICS = ['power_w', 'tokens_per_s', 'j_per_token', 'idle_fraction', 'co2_g_per_h'] as const;
 export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
+
+export const EVENT_KINDS = ['idle', 'restart'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export const EVENT_LABELS: Record<EventKind, string> = {
+  idle: 'Idle stretches',
+  restart: 'Moves onto other GPUs',
+};
 
 export interface FleetQuery extends DataQuery {
   queryType?: QueryType;
@@ -42,6 +51,9 @@ export interface FleetQuery extends DataQuery {
   // consolidation.
   /** share of steps idle that makes a spin-down candidate */
   spinDownIdleShare?: number;
+  // annotations.
+  /** the kinds of events to mark, from EVENT_KINDS */
+  events?: EventKind[];
 }
 
 export type QueryOption = Exclude<keyof FleetQuery, keyof DataQuery>;
@@ -87,6 +99,11 @@ export const QUERY_TYPE_INFO: Record<QueryType, QueryTypeInfo> = {
     description: 'Fleet totals now: power, idle power, tokens/s, J/token, CO₂ per day and idle GPUs.',
     options: COMMON_OPTIONS,
   },
+  annotations: {
+    label: 'Events',
+    description: 'When models went idle and woke up, and when their pods moved onto other GPUs (for annotations).',
+    options: [...COMMON_OPTIONS, 'events'],
+  },
 };
 
 export const DEFAULT_QUERY_TYPE: QueryType = 'fleet-timeseries';
@@ -100,6 +117,7 @@ export const OPTION_DEFAULTS = {
   trafficMargin: 0.3,
   minHistoryHours: 48,
   spinDownIdleShare: 0.95,
+  events: EVENT_KINDS,
 } as const satisfies Partial<Record<QueryOption, unknown>>;
 
 /** The ranges pkg/models accepts; the editor says so before the query runs. */

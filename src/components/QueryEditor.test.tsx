@@ -88,6 +88,14 @@ const SET_OPTION: Record<string, { set: (user: UserEvent) => Promise<void>; expe
   trafficMargin: { set: (user) => typeAndCommit(user, 'Traffic margin', '0.5'), expected: 0.5 },
   minHistoryHours: { set: (user) => typeAndCommit(user, 'Min history (h)', '24'), expected: 24 },
   spinDownIdleShare: { set: (user) => typeAndCommit(user, 'Spin down when idle for', '0.9'), expected: 0.9 },
+  events: {
+    set: async (user) => {
+      await user.click(screen.getByRole('combobox', { name: 'Events' }));
+      await user.click(await screen.findByRole('option', { name: 'Moves onto other GPUs' }));
+      await user.keyboard('{Escape}');
+    },
+    expected: ['restart'],
+  },
 };
 
 // The label under which each option appears, to check that a query type shows only its own options.
@@ -101,6 +109,7 @@ const OPTION_LABEL: Record<string, string> = {
   trafficMargin: 'Traffic margin',
   minHistoryHours: 'Min history (h)',
   spinDownIdleShare: 'Spin down when idle for',
+  events: 'Events',
 };
 
 const ALL_OPTIONS = Object.keys(OPTION_LABEL);

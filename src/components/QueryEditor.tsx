@@ -1,7 +1,6 @@
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useState } from 'react';
 import { CoreApp, QueryEditorProps } from '@grafana/data';
 import { EditorField, EditorRow, EditorRows } from '@grafana/plugin-ui';
-import { getTemplateSrv } from '@grafana/runtime';
 import { Combobox, ComboboxOption, Input, MultiCombobox, RadioButtonGroup, Text } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
@@ -22,6 +21,8 @@ import {
   withQueryType,
 } from '../types';
 import { validateQuery } from '../validation';
+import { EventsField } from './EventsField';
+import { useModelOptions, withVariables } from './modelOptions';
 
 type Props = QueryEditorProps<DataSource, FleetQuery, FleetOptions>;
 
@@ -181,6 +182,9 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
     </EditorField>
   );
   const typeNumbers = TYPE_SPECIFIC_NUMBERS.filter(uses).map(numberField);
+  const eventsField = uses('events') && (
+    <EventsField id={id('events')} value={query.events} onChange={(events) => update({ events })} />
+  );
 
   if (compact) {
     return (
@@ -192,6 +196,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
           {tokensField}
           {numberField('idleThreshold')}
           {typeNumbers}
+          {eventsField}
         </EditorRow>
       </EditorRows>
     );
@@ -214,33 +219,10 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
         {tokensField}
         {metricField}
         {typeNumbers}
+        {eventsField}
       </EditorRow>
     </EditorRows>
   );
-}
-
-/** The served models from the backend, then the dashboard's variables. */
-function useModelOptions(datasource: DataSource): ComboboxOption[] {
-  const [models, setModels] = useState<string[]>([]);
-  useEffect(() => {
-    let live = true;
-    datasource
-      .listResource('models')
-      .then((names) => live && setModels(names))
-      // Without the list the user can still type model names; the backend explains connection errors.
-      .catch(() => live && setModels([]));
-    return () => {
-      live = false;
-    };
-  }, [datasource]);
-  return useMemo(() => withVariables(models.map((value) => ({ value, label: value }))), [models]);
-}
-
-function withVariables(options: ComboboxOption[]): ComboboxOption[] {
-  const variables = getTemplateSrv()
-    .getVariables()
-    .map((v) => ({ value: `$${v.name}`, label: `$${v.name}`, description: 'Dashboard variable' }));
-  return [...options, ...variables];
 }
 
 interface Parsed<T> {
