@@ -1,7 +1,7 @@
 import React, { useState } from 'react';
 import { CoreApp, QueryEditorProps } from '@grafana/data';
 import { EditorField, EditorRow, EditorRows } from '@grafana/plugin-ui';
-import { Combobox, ComboboxOption, Input, MultiCombobox, RadioButtonGroup, Text } from '@grafana/ui';
+import { Combobox, ComboboxOption, Input, RadioButtonGroup, Text } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
 import {
@@ -22,7 +22,8 @@ import {
 } from '../types';
 import { validateQuery } from '../validation';
 import { EventsField } from './EventsField';
-import { useModelOptions, withVariables } from './modelOptions';
+import { ModelsField } from './ModelsField';
+import { withVariables } from './modelOptions';
 
 type Props = QueryEditorProps<DataSource, FleetQuery, FleetOptions>;
 
@@ -71,7 +72,6 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
   const uses = (option: QueryOption) => info.options.includes(option);
   const errors = validateQuery(query);
   const compact = app === CoreApp.Explore;
-  const modelOptions = useModelOptions(datasource);
   const id = (option: string) => `fleet-${query.refId}-${option}`;
 
   // Sets (or, with undefined, removes so the default applies) one option; runs the query when it is valid.
@@ -125,23 +125,14 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
 
   const modelFields = (
     <>
-      <EditorField
-        label="Models"
+      <ModelsField
+        id={id('models')}
+        datasource={datasource}
         tooltip="Served models to include; none selected means every model."
         width={compact ? 40 : 56}
-      >
-        <MultiCombobox<string>
-          id={id('models')}
-          options={modelOptions}
-          value={query.models ?? []}
-          placeholder="All models"
-          createCustomValue
-          isClearable
-          // No width of its own: MultiCombobox (12.4) would count pills against it as pixels and hide all but
-          // one. It fills the field and measures that; each pill costs its text + 50 px.
-          onChange={(selected) => update({ models: selected.length ? selected.map((o) => o.value) : undefined })}
-        />
-      </EditorField>
+        value={query.models}
+        onChange={(models) => update({ models })}
+      />
       <DraftInput
         id={id('modelRegex')}
         label="Model regex"
