@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
@@ -12,8 +13,11 @@ import (
 )
 
 // annotations answers the events of the selected models (idle stretches, moves onto other GPUs) as one frame
-// Grafana turns into annotations.
-func (d *Datasource) annotations(_ context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
+// Grafana turns into annotations. Events are no numbers: an alert rule on them gets an error that says so.
+func (d *Datasource) annotations(ctx context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
+	if fromAlert(ctx) {
+		return nil, userErr(errors.New("the annotations query type answers events for dashboard annotations, nothing to alert on: alert on fleet-timeseries, idle-attribution or consolidation instead"))
+	}
 	o, err := fleetOptions(d.settings, q)
 	if err != nil {
 		return nil, err

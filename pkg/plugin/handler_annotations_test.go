@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,4 +68,17 @@ func TestAnnotationsHandlerMarksIdleStretchesAndMoves(t *testing.T) {
 
 	only := queryFrom(t, movingSource{}, demoSettings, false, models.QueryAnnotations, `{"events":["idle"],"modelRegex":"Qwen.*"}`)
 	assert.Equal(t, 0, only[0].Rows(), "Qwen never idled, and its move was not asked for")
+}
+
+func TestAnnotationsAreNotAlertable(t *testing.T) {
+	d := newTestDatasource(t, movingSource{})
+	req := &backend.QueryDataRequest{
+		Headers: map[string]string{backend.FromAlertHeaderName: "true"},
+		Queries: []backend.DataQuery{dataQuery("A", models.QueryAnnotations, `{}`)},
+	}
+	resp, err := d.QueryData(context.Background(), req)
+	require.NoError(t, err)
+	r := resp.Responses["A"]
+	require.ErrorContains(t, r.Error, "nothing to alert on")
+	assert.Equal(t, backend.ErrorSourceDownstream, r.ErrorSource, "the rule is the user's to change")
 }
