@@ -52,13 +52,17 @@ const settleSteps = 2
 func Events(f *Fleet, kinds []EventKind, keep func(model string) bool, o Options) []Event {
 	var out []Event
 	if slices.Contains(kinds, EventIdle) {
-		g := f.Grid
-		for _, r := range parkedRuns(f, &o) {
+		var power, gpus Series
+		last := -1
+		for _, r := range parkedRuns(f, &o) { // a model's runs come together
 			m := &f.Models[r.model]
 			if !keep(m.Name) {
 				continue
 			}
-			out = append(out, idleEvent(m, g, r))
+			if r.model != last {
+				power, gpus, last = m.PowerW(), m.GPUs(), r.model
+			}
+			out = append(out, idleEvent(m.Name, power, gpus, f.Grid, r))
 		}
 	}
 	if slices.Contains(kinds, EventRestart) {
@@ -72,10 +76,10 @@ func Events(f *Fleet, kinds []EventKind, keep func(model string) bool, o Options
 	return out
 }
 
-func idleEvent(m *Model, g Grid, r parkedRun) Event {
-	power, gpus := m.PowerW(), m.GPUs()
+// idleEvent is the idle stretch r of a model whose total power and GPUs are power and gpus.
+func idleEvent(model string, power, gpus Series, g Grid, r parkedRun) Event {
 	e := Event{
-		Kind: EventIdle, Model: m.Name,
+		Kind: EventIdle, Model: model,
 		Start: g.At(r.from).Add(-g.Step), End: g.At(r.to - 1),
 		Duration: time.Duration(r.to-r.from) * g.Step, Ongoing: r.to == g.N,
 		GPUs: math.NaN(), PowerW: math.NaN(),
@@ -106,19 +110,20 @@ func placementChanges(m *Model, g Grid) []Event {
 		lastSettled        int // the last step on the settled placement
 		candidateFrom      int // the first step of the current run of candidate
 		streak             int // how many steps with data in a row have held candidate; 0 when none is pending
+		h                  []Holding
 	)
 	for i := 0; i < g.N; i++ {
-		h := holdings(m, i)
+		h = holdings(m, i, h[:0]) // reused: only what is kept is copied
 		switch {
 		case len(h) == 0:
 		case settled == nil:
-			settled, lastSettled = h, i
+			settled, lastSettled = slices.Clone(h), i
 		case streak == 0 && slices.Equal(h, settled):
 			lastSettled = i
 		case streak > 0 && slices.Equal(h, candidate):
 			streak++
 		default:
-			candidate, candidateFrom, streak = h, i, 1
+			candidate, candidateFrom, streak = slices.Clone(h), i, 1
 		}
 		if streak < settleSteps {
 			continue
@@ -132,9 +137,8 @@ func placementChanges(m *Model, g Grid) []Event {
 	return out
 }
 
-// holdings is what the model held at step i, in the order of its placements.
-func holdings(m *Model, i int) []Holding {
-	var out []Holding
+// holdings appends what the model held at step i to out, in the order of its placements.
+func holdings(m *Model, i int, out []Holding) []Holding {
 	for j := range m.Placements {
 		p := &m.Placements[j]
 		if n := at(p.GPUs, i); n > 0 { // false for NaN
