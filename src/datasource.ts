@@ -1,4 +1,5 @@
 import {
+  AnnotationQuery,
   CoreApp,
   CustomVariableSupport,
   DataQueryRequest,
@@ -10,6 +11,7 @@ import {
 import { DataSourceWithBackend, getTemplateSrv, TemplateSrv } from '@grafana/runtime';
 import { from, map, Observable } from 'rxjs';
 
+import { AnnotationEditor } from './components/AnnotationEditor';
 import { VariableQueryEditor } from './components/VariableQueryEditor';
 import {
   DEFAULT_QUERY_TYPE,
@@ -32,6 +34,17 @@ export class DataSource extends DataSourceWithBackend<FleetQuery, FleetOptions> 
   ) {
     super(instanceSettings);
     this.variables = new FleetVariableSupport(this);
+    // Annotations run as queries of type `annotations`: the frame's time, timeEnd, title, text and tags fields
+    // become the events (Grafana's standard processing).
+    this.annotations = {
+      QueryEditor: AnnotationEditor,
+      getDefaultQuery: () => ({ queryType: 'annotations' }),
+      prepareQuery: (anno: AnnotationQuery<FleetQuery>) => ({
+        refId: 'Anno',
+        ...anno.target,
+        queryType: 'annotations',
+      }),
+    };
   }
 
   getDefaultQuery(_app: CoreApp): Partial<FleetQuery> {

@@ -1,6 +1,7 @@
 import { queryOptionsFixture } from './test/fixtures';
 import {
   FREED_GPU_CHOICES,
+  EVENT_KINDS,
   FleetQuery,
   OPTION_DEFAULTS,
   QUERY_TYPE_INFO,
@@ -27,6 +28,7 @@ describe('query contract shared with the backend (pkg/models/testdata/query_opti
     expect(TOKEN_KINDS).toEqual(queryOptionsFixture.choices.tokens);
     expect(TIMESERIES_METRICS).toEqual(queryOptionsFixture.choices.metric);
     expect(FREED_GPU_CHOICES).toEqual(queryOptionsFixture.choices.freedGPUs);
+    expect(EVENT_KINDS).toEqual(queryOptionsFixture.choices.events);
   });
 });
 
@@ -50,6 +52,7 @@ describe('withQueryType', () => {
     itlP95Seconds: 0.05,
     freedGPUs: 'powered-off',
     spinDownIdleShare: 0.9,
+    events: ['restart'],
   };
   const grafanaFields = ['refId', 'datasource', 'hide', 'queryType'];
 

@@ -11,6 +11,7 @@ export const QUERY_TYPES = [
   'right-sizing',
   'consolidation',
   'fleet-summary',
+  'annotations',
 ] as const;
 export type QueryType = (typeof QUERY_TYPES)[number];
 
@@ -22,6 +23,14 @@ export type FreedGPUs = (typeof FREED_GPU_CHOICES)[number];
 
 export const TIMESERIES_METRICS = ['power_w', 'tokens_per_s', 'j_per_token', 'idle_fraction', 'co2_g_per_h'] as const;
 export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
+
+export const EVENT_KINDS = ['idle', 'restart'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export const EVENT_LABELS: Record<EventKind, string> = {
+  idle: 'Idle stretches',
+  restart: 'Moves onto other GPUs',
+};
 
 export interface FleetQuery extends DataQuery {
   queryType?: QueryType;
@@ -53,6 +62,9 @@ export interface FleetQuery extends DataQuery {
   // consolidation.
   /** share of steps idle that makes a spin-down candidate */
   spinDownIdleShare?: number;
+  // annotations.
+  /** the kinds of events to mark, from EVENT_KINDS */
+  events?: EventKind[];
 }
 
 export type QueryOption = Exclude<keyof FleetQuery, keyof DataQuery>;
@@ -115,6 +127,11 @@ export const QUERY_TYPE_INFO: Record<QueryType, QueryTypeInfo> = {
     description: 'Fleet totals now: power, idle power, tokens/s, J/token, CO₂ per day and idle GPUs.',
     options: COMMON_OPTIONS,
   },
+  annotations: {
+    label: 'Events',
+    description: 'When models went idle and woke up, and when their pods moved onto other GPUs (for annotations).',
+    options: [...COMMON_OPTIONS, 'events'],
+  },
 };
 
 export const DEFAULT_QUERY_TYPE: QueryType = 'fleet-timeseries';
@@ -132,6 +149,7 @@ export const OPTION_DEFAULTS = {
   ttftP95Seconds: 0,
   itlP95Seconds: 0,
   freedGPUs: 'pool',
+  events: EVENT_KINDS,
 } as const satisfies Partial<Record<QueryOption, unknown>>;
 
 /** The ranges pkg/models accepts; the editor says so before the query runs. */

@@ -15,10 +15,14 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-// everyQuery is one query of each type over the week, fleet-timeseries once per metric, keyed by refID.
+// everyQuery is one query of each type that answers numbers over the week, fleet-timeseries once per metric,
+// keyed by refID. Annotations answer events, no numbers (annotations_test.go).
 func everyQuery() []testhost.Query {
 	var out []testhost.Query
 	for _, qt := range models.QueryTypes {
+		if qt == models.QueryAnnotations {
+			continue
+		}
 		if qt == models.QueryFleetTimeseries {
 			for _, metric := range models.TimeseriesMetrics {
 				out = append(out, query(qt+"/"+metric, qt, fmt.Sprintf(`,"metric":%q`, metric), weekStart, weekEnd))

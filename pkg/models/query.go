@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -20,12 +21,13 @@ const (
 	QueryRightSizing     = "right-sizing"
 	QueryConsolidation   = "consolidation"
 	QueryFleetSummary    = "fleet-summary"
+	QueryAnnotations     = "annotations"
 )
 
 // QueryTypes lists every query type, in the order editors show them.
 var QueryTypes = []string{
 	QueryFleetTimeseries, QueryEfficiencyCurve, QueryIdleAttribution,
-	QueryRightSizing, QueryConsolidation, QueryFleetSummary,
+	QueryRightSizing, QueryConsolidation, QueryFleetSummary, QueryAnnotations,
 }
 
 // FreedGPUChoices are the savings baselines: freed GPUs return to the pool, or are powered off.
@@ -61,6 +63,9 @@ type Query struct {
 
 	// consolidation.
 	SpinDownIdleShare float64 `json:"spinDownIdleShare"` // share of steps idle that makes a spin-down candidate
+
+	// annotations.
+	Events []fleet.EventKind `json:"events"` // the kinds of events to mark
 
 	modelRegex *regexp.Regexp
 }
@@ -107,6 +112,7 @@ func DefaultQuery() Query {
 		SpinDownIdleShare: DefaultSpinDownIdleShare,
 		ContextTokens:     DefaultContextTokens,
 		FreedGPUs:         string(fleet.FreedToPool),
+		Events:            slices.Clone(fleet.EventKinds), // decoding a list reuses the slice it decodes into
 	}
 }
 
@@ -148,6 +154,11 @@ func (q *Query) validate() error {
 	}
 	if !inRange(q.SpinDownIdleShare, 0.5, 1) {
 		errs = append(errs, fmt.Errorf("spinDownIdleShare %v is outside 0.5..1", q.SpinDownIdleShare))
+	}
+	for _, k := range q.Events {
+		if !slices.Contains(fleet.EventKinds, k) {
+			errs = append(errs, fmt.Errorf("events: %q is not one of %v", k, fleet.EventKinds))
+		}
 	}
 	if len(q.Models) > MaxModelsInFilter {
 		errs = append(errs, fmt.Errorf("models lists %d names; at most %d are accepted (use modelRegex)", len(q.Models), MaxModelsInFilter))

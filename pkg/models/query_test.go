@@ -12,6 +12,8 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 )
 
 type optionsFixture struct {
@@ -65,6 +67,19 @@ func TestQueryOptionsMatchTheSharedFixture(t *testing.T) {
 	assert.Equal(t, TimeseriesMetrics, f.Choices["metric"])
 	assert.True(t, slices.Equal([]string{"total", "generation"}, f.Choices["tokens"]))
 	assert.Equal(t, FreedGPUChoices, f.Choices["freedGPUs"])
+	for i, k := range fleet.EventKinds {
+		assert.Equal(t, string(k), f.Choices["events"][i])
+	}
+	assert.Len(t, f.Choices["events"], len(fleet.EventKinds))
+}
+
+func TestEventsOption(t *testing.T) {
+	q, err := ParseQuery(backend.DataQuery{RefID: "A", JSON: []byte(`{"queryType":"annotations","events":["restart"]}`)})
+	require.NoError(t, err)
+	assert.Equal(t, []fleet.EventKind{fleet.EventRestart}, q.Events)
+	assert.Equal(t, []fleet.EventKind{fleet.EventIdle, fleet.EventRestart}, fleet.EventKinds, "decoding leaves the kinds alone")
+	_, err = ParseQuery(backend.DataQuery{RefID: "A", JSON: []byte(`{"queryType":"annotations","events":["oom"]}`)})
+	require.ErrorContains(t, err, `events: "oom" is not one of [idle restart]`)
 }
 
 func TestParseQueryErrorsNameTheOption(t *testing.T) {

@@ -65,6 +65,7 @@ func BenchmarkQueryTypes(b *testing.B) {
 		{"idle-attribution", models.QueryIdleAttribution, `{}`},
 		{"right-sizing", models.QueryRightSizing, `{}`},
 		{"consolidation", models.QueryConsolidation, `{}`},
+		{"annotations", models.QueryAnnotations, `{}`},
 	}
 	for _, n := range []int{100, 1000} {
 		f := scaledFleet(n)
@@ -95,6 +96,6 @@ func BenchmarkQueryTypes(b *testing.B) {
 			b.Run(fmt.Sprintf("%d-models/%s", n, t.name), func(b *testing.B) { run(b, query("A", t.queryType, t.json)) })
 			all = append(all, query(string(rune('A'+i)), t.queryType, t.json))
 		}
-		b.Run(fmt.Sprintf("%d-models/all-five", n), func(b *testing.B) { run(b, all...) })
+		b.Run(fmt.Sprintf("%d-models/all", n), func(b *testing.B) { run(b, all...) })
 	}
 }

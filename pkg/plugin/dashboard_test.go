@@ -40,6 +40,12 @@ type dashboard struct {
 			} `json:"overrides"`
 		} `json:"fieldConfig"`
 	} `json:"panels"`
+	Annotations struct {
+		List []struct {
+			Name   string         `json:"name"`
+			Target map[string]any `json:"target"`
+		} `json:"list"`
+	} `json:"annotations"`
 	Templating struct {
 		List []struct {
 			Name  string          `json:"name"`
@@ -136,4 +142,23 @@ func TestDashboardVariables(t *testing.T) {
 	}
 	assert.Equal(t, "datasource "+meta.ID, vars["datasource"])
 	assert.JSONEq(t, `{"refId": "ModelVariable", "resource": "models"}`, strings.TrimPrefix(vars["model"], "query "))
+}
+
+// The dashboard's annotation runs as Grafana sends it and gets the fields Grafana makes events of.
+func TestDashboardAnnotationGetsEventFields(t *testing.T) {
+	d := readDashboard(t)
+	require.Len(t, d.Annotations.List, 1)
+	target := d.Annotations.List[0].Target
+	assert.Equal(t, "$model", target["modelRegex"], "the annotation follows the model variable")
+	assert.Equal(t, models.QueryAnnotations, target["queryType"])
+	target["modelRegex"] = ".*"
+	body, err := json.Marshal(target)
+	require.NoError(t, err)
+	frames := query(t, demoSettings, false, models.QueryAnnotations, string(body))
+	require.Len(t, frames, 1)
+	got := names(frames[0])
+	for _, n := range []string{"time", "timeEnd", "title", "text", "tags"} {
+		assert.True(t, got[n], "no field %q", n)
+	}
+	assert.Positive(t, frames[0].Rows(), "Kimi-K2.5 sits idle all window")
 }

@@ -122,14 +122,15 @@ func (d *Datasource) readFleet(ctx context.Context, req *backend.QueryDataReques
 
 // needs are the fleet quantities a query's analysis reads. Every fleet-timeseries metric reads power (it gives
 // each model its GPU type label) and token rates (they list the models without GPUs); idle fractions and
-// efficiency curves measure idle floors from GPU counts; the tables attribute window energy and tokens, and
-// right-sizing and consolidation weigh the serving engine's own load signals.
+// efficiency curves measure idle floors from GPU counts; annotations follow GPU counts (moves) and token rates
+// (idle stretches); the tables attribute window energy and tokens, and right-sizing and consolidation weigh
+// the serving engine's own load signals.
 func needs(q models.Query) source.Quantities {
 	perStep := source.NeedPowerW | source.NeedTokenRates
 	switch {
 	case q.QueryType == models.QueryFleetTimeseries && q.Metric != string(fleet.MetricIdleFraction):
 		return perStep
-	case q.QueryType == models.QueryFleetTimeseries:
+	case q.QueryType == models.QueryFleetTimeseries, q.QueryType == models.QueryAnnotations:
 		return perStep | source.NeedGPUs
 	case q.QueryType == models.QueryEfficiencyCurve:
 		return perStep | source.NeedGPUs | source.NeedPowerLimits

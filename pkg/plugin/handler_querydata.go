@@ -29,6 +29,7 @@ func (d *Datasource) newQueryTypeMux() *datasource.QueryTypeMux {
 	mux.Handle(models.QueryRightSizing, d.handler(d.rightSizing))
 	mux.Handle(models.QueryConsolidation, d.handler(d.consolidation))
 	mux.Handle(models.QueryFleetSummary, d.handler(d.fleetSummary))
+	mux.Handle(models.QueryAnnotations, d.handler(d.annotations))
 	mux.HandleFunc("", unknownQueryType)
 	return mux
 }

@@ -95,6 +95,14 @@ const SET_OPTION: Record<string, { set: (user: UserEvent) => Promise<void>; expe
     expected: 'powered-off',
   },
   spinDownIdleShare: { set: (user) => typeAndCommit(user, 'Spin down when idle for', '0.9'), expected: 0.9 },
+  events: {
+    set: async (user) => {
+      await user.click(screen.getByRole('combobox', { name: 'Events' }));
+      await user.click(await screen.findByRole('option', { name: 'Moves onto other GPUs' }));
+      await user.keyboard('{Escape}');
+    },
+    expected: ['restart'],
+  },
 };
 
 // The label under which each option appears, to check that a query type shows only its own options.
@@ -112,6 +120,7 @@ const OPTION_LABEL: Record<string, string> = {
   itlP95Seconds: 'ITL SLO p95 (s)',
   freedGPUs: 'Freed GPUs',
   spinDownIdleShare: 'Spin down when idle for',
+  events: 'Events',
 };
 
 const ALL_OPTIONS = Object.keys(OPTION_LABEL);

@@ -1,8 +1,7 @@
-import React, { useEffect, useMemo, useState } from 'react';
+import React, { useState } from 'react';
 import { CoreApp, QueryEditorProps } from '@grafana/data';
 import { EditorField, EditorRow, EditorRows } from '@grafana/plugin-ui';
-import { getTemplateSrv } from '@grafana/runtime';
-import { Combobox, ComboboxOption, Input, MultiCombobox, RadioButtonGroup, Text } from '@grafana/ui';
+import { Combobox, ComboboxOption, Input, RadioButtonGroup, Text } from '@grafana/ui';
 
 import type { DataSource } from '../datasource';
 import {
@@ -23,6 +22,9 @@ import {
   withQueryType,
 } from '../types';
 import { validateQuery } from '../validation';
+import { EventsField } from './EventsField';
+import { ModelsField } from './ModelsField';
+import { withVariables } from './modelOptions';
 
 type Props = QueryEditorProps<DataSource, FleetQuery, FleetOptions>;
 
@@ -100,7 +102,6 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
   const uses = (option: QueryOption) => info.options.includes(option);
   const errors = validateQuery(query);
   const compact = app === CoreApp.Explore;
-  const modelOptions = useModelOptions(datasource);
   const id = (option: string) => `fleet-${query.refId}-${option}`;
 
   // Sets (or, with undefined, removes so the default applies) one option; runs the query when it is valid.
@@ -154,23 +155,14 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
 
   const modelFields = (
     <>
-      <EditorField
-        label="Models"
+      <ModelsField
+        id={id('models')}
+        datasource={datasource}
         tooltip="Served models to include; none selected means every model."
         width={compact ? 40 : 56}
-      >
-        <MultiCombobox<string>
-          id={id('models')}
-          options={modelOptions}
-          value={query.models ?? []}
-          placeholder="All models"
-          createCustomValue
-          isClearable
-          // No width of its own: MultiCombobox (12.4) would count pills against it as pixels and hide all but
-          // one. It fills the field and measures that; each pill costs its text + 50 px.
-          onChange={(selected) => update({ models: selected.length ? selected.map((o) => o.value) : undefined })}
-        />
-      </EditorField>
+        value={query.models}
+        onChange={(models) => update({ models })}
+      />
       <DraftInput
         id={id('modelRegex')}
         label="Model regex"
@@ -221,6 +213,9 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
     </EditorField>
   );
   const typeNumbers = TYPE_SPECIFIC_NUMBERS.filter(uses).map(numberField);
+  const eventsField = uses('events') && (
+    <EventsField id={id('events')} value={query.events} onChange={(events) => update({ events })} />
+  );
 
   if (compact) {
     return (
@@ -233,6 +228,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
           {numberField('idleThreshold')}
           {typeNumbers}
           {freedField}
+          {eventsField}
         </EditorRow>
       </EditorRows>
     );
@@ -256,33 +252,10 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
         {metricField}
         {typeNumbers}
         {freedField}
+        {eventsField}
       </EditorRow>
     </EditorRows>
   );
-}
-
-/** The served models from the backend, then the dashboard's variables. */
-function useModelOptions(datasource: DataSource): ComboboxOption[] {
-  const [models, setModels] = useState<string[]>([]);
-  useEffect(() => {
-    let live = true;
-    datasource
-      .listResource('models')
-      .then((names) => live && setModels(names))
-      // Without the list the user can still type model names; the backend explains connection errors.
-      .catch(() => live && setModels([]));
-    return () => {
-      live = false;
-    };
-  }, [datasource]);
-  return useMemo(() => withVariables(models.map((value) => ({ value, label: value }))), [models]);
-}
-
-function withVariables(options: ComboboxOption[]): ComboboxOption[] {
-  const variables = getTemplateSrv()
-    .getVariables()
-    .map((v) => ({ value: `$${v.name}`, label: `$${v.name}`, description: 'Dashboard variable' }));
-  return [...options, ...variables];
 }
 
 interface Parsed<T> {
