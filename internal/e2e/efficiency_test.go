@@ -220,13 +220,12 @@ func TestFleetTimeseriesFollowTheSimulatorStepByStep(t *testing.T) {
 					continue
 				}
 				checked++
-				// A gauge's range is a millisecond short of the step, a counter's a millisecond long.
-				gauge, counter := sampleTimes(at.Add(-g.Step), at), sampleTimes(at.Add(-rateWindow-time.Millisecond), at)
-				wantW := 0.0
-				for _, mark := range gauge {
-					wantW += fleetSim.ModelPowerW(m.Model, mark)
-				}
-				wantW /= float64(len(gauge))
+				// A counter's range is a millisecond longer than its window. The week exports the energy counter,
+				// so a step's power is the energy between the counter's first and last samples in the step over
+				// their distance (rate() between samples that fall inside the step's range).
+				energy, counter := sampleTimes(at.Add(-g.Step-time.Millisecond), at), sampleTimes(at.Add(-rateWindow-time.Millisecond), at)
+				first, last := energy[0], energy[len(energy)-1]
+				wantW := fleetSim.EnergyJ(m.Model, first, last) / last.Sub(first).Seconds()
 				wantR := fleetSim.MeanTokensPerS(m.Model, sim.TokensTotal, counter[0], counter[len(counter)-1])
 				power, tokens := series["power_w"][m.Model][i], series["tokens_per_s"][m.Model][i]
 				require.NotNil(t, power, "power at %s", at)

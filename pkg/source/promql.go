@@ -177,9 +177,20 @@ func (s schema) stepMean(metric string, step, joinWindow time.Duration) string {
 	return fmt.Sprintf("avg by %s (%s)", by(s.gpuBy()), s.toModels(s.rangeFn("avg_over_time", metric, gaugeRange(step)), joinWindow))
 }
 
-// PowerW is the mean power per placement over each step: summed per step it gives the step's energy.
+// PowerW is the mean power per placement over each step: summed per step it gives the step's energy. Where a
+// GPU exports the energy counter its power comes from it, the step's exact energy: NVML's power gauge is an
+// instantaneous reading on some GPUs (A100), so a scrape sees a sliver of each interval. The counter's series
+// are summed per GPU (each counts for its own part of the step), the gauge's averaged (stepMean). A zero rate
+// is no reading (VictoriaMetrics carries a counter's last sample into a scrape gap): a powered GPU's energy
+// always grows, so the gauge, which has no sample there either, decides.
 func (s schema) PowerW(step, joinWindow time.Duration) string {
-	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.stepMean(s.m.PowerMetric, step, joinWindow))
+	perGPU := s.stepMean(s.m.PowerMetric, step, joinWindow)
+	if s.hasEnergy {
+		counter := s.rangeFn("rate", s.m.EnergyMetric, s.engine.counterRange(step))
+		fromCounter := func(matchers ...string) string { return fmt.Sprintf("(%s / 1000 > 0)", counter(matchers...)) }
+		perGPU = fmt.Sprintf("sum by %s (%s) or %s", by(s.gpuBy()), s.toModels(fromCounter, joinWindow), perGPU)
+	}
+	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), perGPU)
 }
 
 // GPUs is the number of GPUs per placement that reported power within each step.

@@ -134,7 +134,11 @@ func TestPromQLProperties(t *testing.T) {
 	})
 	t.Run("a model label on the GPU series needs no join", func(t *testing.T) {
 		s := byName["gpu-model-label"]
-		assert.Equal(t, "sum by (served_model, Hostname, hostname, modelName) (avg by (served_model, Hostname, hostname, modelName, UUID, gpu) (avg_over_time(DCGM_FI_DEV_POWER_USAGE[299999ms])))", s.PowerW(step, rate))
+		assert.Equal(t, "sum by (served_model, Hostname, hostname, modelName) (sum by (served_model, Hostname, hostname, modelName, UUID, gpu) ((rate(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[300001ms]) / 1000 > 0)) or avg by (served_model, Hostname, hostname, modelName, UUID, gpu) (avg_over_time(DCGM_FI_DEV_POWER_USAGE[299999ms])))", s.PowerW(step, rate))
+	})
+	t.Run("step power from the energy counter where a GPU exports it, else the gauge's mean", func(t *testing.T) {
+		assert.Contains(t, byName["default"].PowerW(step, rate), "(rate(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[300001ms]) / 1000 > 0)")
+		assert.NotContains(t, byName["energy-counter-absent"].PowerW(step, rate), "TOTAL_ENERGY")
 	})
 	t.Run("the label filter is on every selector", func(t *testing.T) {
 		s := byName["label-filter"]
