@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -59,9 +60,23 @@ func mixedSpec() sim.Spec {
 func TestAllocationsAsTheyAre(t *testing.T) {
 	t.Parallel()
 	got, truth := analyses(t, mixedDays, mixedSim, mixedStart, mixedEnd, nil, models.QueryIdleAttribution)
-	table := rows(t, got[models.QueryIdleAttribution][0])
+	attribution := got[models.QueryIdleAttribution][0]
+	table := rows(t, attribution)
+	// A model served on two GPU types is a row per (model, GPU type), never one blended row.
+	byType := rowsWith(attribution, func(row map[string]any) string { return fmt.Sprint(row["model"], " on ", row["gpu_type"]) })
 	for _, m := range truth.Models {
 		t.Run(m.Model, func(t *testing.T) {
+			if len(m.ByGPUType) > 1 {
+				for _, tt := range m.ByGPUType {
+					row := byType[m.Model+" on "+tt.GPUType]
+					require.NotNil(t, row, "%s on %s", m.Model, tt.GPUType)
+					assert.Equal(t, float64(tt.GPUs), row["gpus"], tt.GPUType)
+					assert.Equal(t, float64(tt.Replicas), row["replicas"], tt.GPUType)
+					assert.InEpsilon(t, tt.MeanPowerW, row["power_w"], 0.01, "%s power W", tt.GPUType)
+					assert.InEpsilon(t, tt.EnergyJ/tt.Tokens, row["j_per_token"], 0.02, "%s J/token", tt.GPUType)
+				}
+				return
+			}
 			row := table[m.Model]
 			require.NotNil(t, row)
 			assert.Equal(t, float64(m.HeldGPUs), row["gpus"], "whole GPUs, held most of the window")
@@ -77,6 +92,7 @@ func TestAllocationsAsTheyAre(t *testing.T) {
 			}
 		})
 	}
+	assert.Len(t, byType, len(table)+1, "one model, on two GPU types, has two rows")
 	assert.Equal(t, 2.0, table[sim.SizingReplicas]["replicas"], "2 replicas")
 	assert.Equal(t, 2.0, table[sim.SizingReplicas]["gpus_per_replica"], "of 2 GPUs each")
 	assert.Equal(t, 4.0, table[sim.SizingReplicas]["gpus"])

@@ -162,6 +162,11 @@ func rowsBy(t *testing.T, f *data.Frame, key string) map[string]map[string]any {
 	t.Helper()
 	keys, _ := f.FieldByName(key)
 	require.NotNil(t, keys, "frame %s has a %s field", f.Name, key)
+	return rowsWith(f, func(row map[string]any) string { return fmt.Sprint(row[key]) })
+}
+
+// rowsWith are a table frame's rows keyed by key of each row, nulls as nil and numbers as float64.
+func rowsWith(f *data.Frame, key func(row map[string]any) string) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for i := range f.Rows() {
 		row := map[string]any{}
@@ -181,7 +186,7 @@ func rowsBy(t *testing.T, f *data.Frame, key string) map[string]map[string]any {
 			}
 			row[field.Name] = v
 		}
-		out[fmt.Sprint(keys.At(i))] = row
+		out[key(row)] = row
 	}
 	return out
 }

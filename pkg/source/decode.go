@@ -97,25 +97,6 @@ func limited(sink seriesSink, steps int, what string) seriesSink {
 	}
 }
 
-// countedInto passes each series on to sink and counts, per key and step, the series with a value there.
-func countedInto(grid fleet.Grid, sink seriesSink, key func(model.Metric) (string, bool), counts map[string]fleet.Series) seriesSink {
-	dropped := 0
-	count := seriesInto(grid, key, counts, &dropped)
-	return func(m model.Metric) (pointSink, error) {
-		values, err := sink(m)
-		if values == nil || err != nil {
-			return values, err
-		}
-		ones, _ := count(m)
-		return func(tMS int64, v float64) {
-			values(tMS, v)
-			if ones != nil && finite(v) {
-				ones(tMS, 1)
-			}
-		}, nil
-	}
-}
-
 // namespacesOf notes the namespaces of each model's token series before passing them on.
 func (s schema) namespacesOf(sink seriesSink, into map[string]map[string]bool) seriesSink {
 	return func(m model.Metric) (pointSink, error) {

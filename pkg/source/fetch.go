@@ -168,11 +168,14 @@ func (q fleetQuery) executed(grid fleet.Grid) string {
 
 // fetched holds the decoded answers of one fleet read.
 type fetched struct {
-	powerW, gpus, powerLimitW  map[placementKey]fleet.Series
-	energyJ                    map[placementKey]float64
-	promptPerS, generationPerS map[string]fleet.Series
-	// replicas counts each model's serving pods per step; nil where the read cannot tell pods apart.
-	replicas                       map[string]fleet.Series
+	powerW, gpus, powerLimitW map[placementKey]fleet.Series
+	energyJ                   map[placementKey]float64
+	// The token rates per serving pod; countPods says the pods are told apart (the join's workload labels), so
+	// they count each model's replicas.
+	promptPerPod, generationPerPod map[podKey]fleet.Series
+	countPods                      bool
+	// podTypes are the steps each pod's GPUs were of each type (PodGPUTypes).
+	podTypes                       map[podKey]map[string]int
 	serving                        ServingReads
 	promptTokens, generationTokens map[string]float64
 	namespaces                     map[string]map[string]bool
@@ -209,19 +212,12 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 			return seriesInto(grid, s.placementOf, out, &dropped), func(f *fetched) { *dst(f) = out }
 		}
 	}
-	// countPods: the generation counter's series, one per serving pod, count each model's replicas.
-	tokenRates := func(dst func(*fetched) *map[string]fleet.Series, countPods bool) reader {
+	tokenRates := func(dst func(*fetched) *map[podKey]fleet.Series) reader {
 		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
-			out, dropped, namespaces := map[string]fleet.Series{}, 0, map[string]map[string]bool{}
-			sink, pods := seriesInto(grid, s.tokenModelOf, out, &dropped), map[string]fleet.Series{}
-			if countPods {
-				sink = countedInto(grid, sink, s.tokenModelOf, pods)
-			}
-			return s.namespacesOf(sink, namespaces), func(f *fetched) {
+			out, dropped, namespaces := map[podKey]fleet.Series{}, 0, map[string]map[string]bool{}
+			return s.namespacesOf(seriesInto(grid, s.tokenPodOf, out, &dropped), namespaces), func(f *fetched) {
 				*dst(f) = out
-				if countPods {
-					f.replicas = pods
-				}
+				f.countPods = len(s.join.TokenLabels) > 0
 				for m, ns := range namespaces {
 					if f.namespaces[m] == nil {
 						f.namespaces[m] = map[string]bool{}
@@ -249,8 +245,8 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 	qs := []fleetQuery{
 		{quantity: "power_w", provides: NeedPowerW, promql: q.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
 		{quantity: "gpus", provides: NeedGPUs, promql: q.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
-		{quantity: "prompt_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.promptPerS }, false)},
-		{quantity: "generation_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[string]fleet.Series { return &f.generationPerS }, len(s.join.TokenLabels) > 0)},
+		{quantity: "prompt_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[podKey]fleet.Series { return &f.promptPerPod })},
+		{quantity: "generation_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[podKey]fleet.Series { return &f.generationPerPod })},
 	}
 	if t, ok := q.(windowTotals); ok {
 		if s.hasEnergy {
@@ -264,6 +260,9 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 	if s.hasLimit {
 		qs = append(qs, fleetQuery{quantity: "power_limit_w", provides: NeedPowerLimits, promql: q.PowerLimitW(step, rateWindow), optional: true,
 			read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerLimitW })})
+	}
+	if _, raw := q.(schema); raw && len(s.join.TokenLabels) > 0 {
+		qs = append(qs, fleetQuery{quantity: "pod_gpu_types", provides: NeedTokenRates | NeedGPUs, promql: s.PodGPUTypes(rateWindow), optional: true, read: s.podTypesReader})
 	}
 	if needs.Has(NeedServing) {
 		qs = append(qs, s.servingPlan(s.serving, step, rateWindow, window)...)
@@ -349,10 +348,9 @@ func (f *fetched) models(grid fleet.Grid) []fleet.Model {
 			EnergyJ:     energy,
 		})
 	}
-	for _, series := range []map[string]fleet.Series{f.promptPerS, f.generationPerS} {
-		for name := range series {
-			get(name)
-		}
+	pods := f.byModel()
+	for name := range pods {
+		get(name)
 	}
 	for _, totals := range []map[string]float64{f.promptTokens, f.generationTokens} {
 		for name := range totals {
@@ -361,9 +359,6 @@ func (f *fetched) models(grid fleet.Grid) []fleet.Model {
 	}
 	models := make([]fleet.Model, 0, len(byName))
 	for name, m := range byName {
-		m.PromptTokensPerS = orMissing(f.promptPerS[name], grid.N)
-		m.GenerationTokensPerS = orMissing(f.generationPerS[name], grid.N)
-		m.Replicas = f.replicas[name]
 		m.Serving = f.serving.Serving(name)
 		if v, ok := f.promptTokens[name]; ok {
 			m.PromptTokens = v
@@ -375,7 +370,7 @@ func (f *fetched) models(grid fleet.Grid) []fleet.Model {
 		slices.SortFunc(m.Placements, func(a, b fleet.Placement) int {
 			return cmp.Or(cmp.Compare(a.Host, b.Host), cmp.Compare(a.GPUType, b.GPUType))
 		})
-		models = append(models, *m)
+		models = append(models, splitByGPUType(*m, pods[name], f.podTypes, grid.N, f.countPods)...)
 	}
 	slices.SortFunc(models, func(a, b fleet.Model) int {
 		if a.Unallocated != b.Unallocated {
@@ -384,7 +379,7 @@ func (f *fetched) models(grid fleet.Grid) []fleet.Model {
 			}
 			return -1
 		}
-		return cmp.Compare(a.Name, b.Name)
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.GPUType(), b.GPUType()))
 	})
 	return models
 }

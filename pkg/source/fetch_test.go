@@ -158,7 +158,7 @@ func TestFleetAssemblesModels(t *testing.T) {
 	assertSeries(t, fleet.Series{60, 61, 62}, free2.Placements[0].PowerW)
 	assert.Equal(t, 10980.0, free2.Placements[0].EnergyJ)
 
-	assert.Len(t, got.ExecutedQueries, 8)
+	assert.Len(t, got.ExecutedQueries, 9)
 	assert.True(t, strings.HasPrefix(got.ExecutedQueries[0], "# power_w: range query from 2026-11-20T11:58:00Z to 2026-11-20T12:00:00Z, step 60s\nsum by (model_name,"), got.ExecutedQueries[0])
 	assert.Contains(t, got.Notices, "Prometheus warned about the power_w query: PromQL info: metric might not be a counter")
 	assert.Contains(t, got.Notices, "1 token series without a model_name label were left out.")
@@ -221,9 +221,9 @@ func TestFleetQueryCountIsConstant(t *testing.T) {
 		req2.End = req.End.Add(-req.Step)
 		_, err = p.Fleet(context.Background(), req2)
 		require.NoError(t, err)
-		assert.Equal(t, int64(7), ct.total.Load()-counts[n], "a read without discovery is the seven queries")
+		assert.Equal(t, int64(8), ct.total.Load()-counts[n], "a read without discovery is the eight queries")
 	}
-	assert.Equal(t, int64(4+7), counts[100], "four discovery lookups (metric families, power labels, build info, newest samples: the fake holds none, so no interval count) and seven queries, whatever the number of models")
+	assert.Equal(t, int64(4+8), counts[100], "four discovery lookups (metric families, power labels, build info, newest samples: the fake holds none, so no interval count) and eight queries, whatever the number of models")
 	assert.Equal(t, counts[10], counts[100])
 }
 
@@ -240,10 +240,10 @@ func TestFleetCache(t *testing.T) {
 		later     time.Duration
 		wantReads int64 // queries of the second read
 	}{
-		{"off at 0", 0, false, time.Second, 8},
+		{"off at 0", 0, false, time.Second, 9},
 		{"a fresh entry answers", 60, false, 30 * time.Second, 0},
-		{"an expired entry does not", 60, false, 61 * time.Second, 8},
-		{"alert evaluations always read afresh", 60, true, time.Second, 8},
+		{"an expired entry does not", 60, false, 61 * time.Second, 9},
+		{"alert evaluations always read afresh", 60, true, time.Second, 9},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

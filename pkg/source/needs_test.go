@@ -33,8 +33,8 @@ func TestFleetReadsOnlyWhatItNeeds(t *testing.T) {
 		wantQueries []string
 	}{
 		{NeedPowerW | NeedTokenRates, []string{"power_w", "prompt_tokens_per_s", "generation_tokens_per_s"}},
-		{NeedPowerW | NeedGPUs | NeedTokenRates | NeedPowerLimits, []string{"power_w", "gpus", "prompt_tokens_per_s", "generation_tokens_per_s", "power_limit_w"}},
-		{0, []string{"power_w", "gpus", "prompt_tokens_per_s", "generation_tokens_per_s", "energy_j", "prompt_tokens", "generation_tokens", "power_limit_w"}},
+		{NeedPowerW | NeedGPUs | NeedTokenRates | NeedPowerLimits, []string{"power_w", "gpus", "prompt_tokens_per_s", "generation_tokens_per_s", "power_limit_w", "pod_gpu_types"}},
+		{0, []string{"power_w", "gpus", "prompt_tokens_per_s", "generation_tokens_per_s", "energy_j", "prompt_tokens", "generation_tokens", "power_limit_w", "pod_gpu_types"}},
 	}
 	p, _ := newTestSource(t, cfg, testNow)
 	for _, tt := range tests {

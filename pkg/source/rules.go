@@ -141,14 +141,14 @@ func recordedGrid(grid fleet.Grid) fleet.Grid {
 func (f *fetched) totalsFromSteps(step time.Duration) {
 	f.energyJ = nil
 	f.energyFromSteps(step)
+	f.promptTokens, f.generationTokens = map[string]float64{}, map[string]float64{}
 	for _, t := range []struct {
-		rates  map[string]fleet.Series
-		totals *map[string]float64
-	}{{f.promptPerS, &f.promptTokens}, {f.generationPerS, &f.generationTokens}} {
-		*t.totals = map[string]float64{}
-		for name, r := range t.rates {
+		rates  map[podKey]fleet.Series
+		totals map[string]float64
+	}{{f.promptPerPod, f.promptTokens}, {f.generationPerPod, f.generationTokens}} {
+		for k, r := range t.rates {
 			if n, ok := stepSum(r, step); ok {
-				(*t.totals)[name] = n
+				t.totals[k.Model] += n
 			}
 		}
 	}
