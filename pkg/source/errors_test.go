@@ -278,9 +278,15 @@ func TestARetriedAnswerIsReadAfresh(t *testing.T) {
 
 func TestAPanicInAReadIsThatReadsError(t *testing.T) {
 	var cancelled atomic.Bool
+	// The panic waits for the other task to run: a task not yet started when the read fails is never started.
+	started := make(chan struct{})
 	err := runAll(context.Background(), 2, []func(context.Context) error{
-		func(context.Context) error { panic("decoder bug") },
+		func(context.Context) error {
+			<-started
+			panic("decoder bug")
+		},
 		func(ctx context.Context) error {
+			close(started)
 			<-ctx.Done()
 			cancelled.Store(true)
 			return ctx.Err()
