@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -139,7 +140,7 @@ func splitByGPUType(m fleet.Model, pods *podTokens, podTypes map[podKey]map[stri
 		return []fleet.Model{m}
 	}
 	slices.Sort(types)
-	main := slices.MaxFunc(types, func(a, b string) int { return int(math.Copysign(1, steps[a]-steps[b])) })
+	main := slices.MaxFunc(types, func(a, b string) int { return cmp.Compare(steps[a], steps[b]) })
 	typeOf := func(pod string) string {
 		best, bestSteps := main, 0
 		for t, c := range podTypes[podKey{Model: m.Name, Pod: pod}] {
