@@ -18,7 +18,7 @@ import (
 )
 
 // The default fleet's nodes sit at four NRP sites; their grid intensities (gCO2/kWh, EPA eGRID 2022, as NRP's
-// carbon API uses them: reference/metrics.md) are what the plugin's default site table must pick by hostname.
+// carbon API uses them) are what the plugin's default site table must pick by hostname.
 var siteGPerKWh = map[string]float64{
 	sim.HostSDSCA6000: 198, sim.HostSDSCA100: 198, sim.HostUCSDA6000: 198, sim.HostCalit2: 198, sim.HostSDSCA100b: 198, // California
 	sim.HostUNLA100: 531,

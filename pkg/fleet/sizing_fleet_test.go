@@ -108,7 +108,7 @@ func sizingOptions() fleet.Options {
 	return o
 }
 
-// nrpFleet is the fleet of the NRP table (reference/metrics.md) over a week: the busy models at their table
+// nrpFleet is the fleet of NRP's measured table over a week: the busy models at their table
 // rates, the idle ones parked at their table power.
 func nrpFleet() *fleet.Fleet {
 	n := sizingSteps

@@ -45,7 +45,7 @@ const (
 	DefaultGapDuration  = 20 * time.Minute
 )
 
-// DefaultFleet reproduces NRP's measured fleet (shared/reference/metrics.md) as window averages, plus an
+// DefaultFleet reproduces NRP's measured fleet (the README's introduction quotes it) as window averages, plus an
 // oversized small model, a well-sized H100 model and unallocated GPUs. The two busy A6000 models run close to
 // their 2 x 300 W cap, where their GPUs throttle: a table mean of 597 W at 2341 tok/s would leave them capped
 // all day, with no un-capped steps to fit an efficiency curve on. Their marginal J/token and traffic are set so

@@ -18,7 +18,7 @@ import (
 
 func TestDefaultFleetReproducesNRPTable(t *testing.T) {
 	tr := weekTruth(t)
-	// NRP's measured fleet (shared/reference/metrics.md): W, total tok/s, J/token (0 tok/s: idle). The busy
+	// NRP's measured fleet: W, total tok/s, J/token (0 tok/s: idle). The busy
 	// A6000 models sit near their 2 x 300 W cap, where a GPU throttles: 597 W at 2341 tok/s would be capped all
 	// day, so their power and rate come out a few percent lower at the table's J/token (see DefaultFleet).
 	for _, tc := range []struct {
