@@ -6,8 +6,11 @@
 //   - hand-written: one PromQL computing J/token per model as a user would write it, timed the same way;
 //   - plugin: the query type through the built plugin binary, launched and queried as Grafana does (go-plugin
 //     gRPC), request in, frames out;
+//   - dashboard load: the provisioned dashboard's panels, one request each, all at once, to a fresh plugin
+//     process;
 //
-// with the plugin's peak RSS and the bytes each fetched from Prometheus (counted by a proxy in between).
+// with the plugin's peak RSS, the bytes each fetched from Prometheus (counted by a proxy in between), and the
+// samples the plugin's queries read (Prometheus' stats=all) next to the raw samples the window holds.
 //
 // It lives in its own module so the plugin's go.mod does not grow Prometheus' server packages, which it uses to
 // write the history as TSDB blocks. Run it with scripts/bench.sh.
@@ -46,6 +49,7 @@ type config struct {
 	plugin      string
 	dataRoot    string
 	write       string
+	dashboards  string
 	concurrency int
 	only        map[string]bool
 }
@@ -66,6 +70,7 @@ func run(args []string) error {
 	fs.StringVar(&cfg.plugin, "plugin", "", "plugin executable (default: go build ../pkg)")
 	fs.StringVar(&cfg.dataRoot, "data", "", "keep each fleet's Prometheus data here and reuse it on the next run (default: a temporary directory)")
 	fs.StringVar(&cfg.write, "write", "", "markdown file whose results section (between fleetbench markers) is replaced with this run's")
+	fs.StringVar(&cfg.dashboards, "dashboards", "../provisioning/dashboards", "directory of the dashboards whose load is measured (cold, one request per panel)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 4, "queries at a time when timing the floor (the plugin's own bound)")
 	only := fs.String("cases", "", "only these cases, comma-separated (default: all)")
 	if err := fs.Parse(args); err != nil {

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,6 +79,13 @@ type promAPI struct {
 	url     string
 	client  *http.Client
 	timeout time.Duration
+	// stored are the samples counted per family and window (samplesStored), so each is counted once.
+	stored map[storedKey]int64
+}
+
+type storedKey struct {
+	family     string
+	start, end time.Time
 }
 
 // run sends one query and reads its answer, with the extra form values (e.g. stats=all) given.
@@ -154,6 +163,61 @@ func (a promAPI) samplesRead(ctx context.Context, qs []promQuery) (int64, error)
 		logf("  %s: %s, %d samples, %d bytes: %s", q.Name, took.Round(time.Millisecond), samples, len(body), q.PromQL)
 	}
 	return total, nil
+}
+
+// samplesStored is the number of raw samples the queries' window holds in the families they read: what a
+// read that takes every sample once would load. The window is the grid's, (start-step, end]; the families are
+// the simulated ones the PromQL names.
+func (a promAPI) samplesStored(ctx context.Context, qs []promQuery) (int64, error) {
+	i := slices.IndexFunc(qs, func(q promQuery) bool { return q.Step > 0 })
+	if i < 0 {
+		return 0, fmt.Errorf("no range query gives the window")
+	}
+	start, end := qs[i].Start.Add(-qs[i].Step), qs[i].End
+	var total int64
+	for _, family := range benchMetrics {
+		if !slices.ContainsFunc(qs, func(q promQuery) bool { return strings.Contains(q.PromQL, family) }) {
+			continue
+		}
+		k := storedKey{family, start, end}
+		n, ok := a.stored[k]
+		if !ok {
+			// A millisecond short: the range is closed at its start in Prometheus 2.
+			count := promQuery{Name: "stored " + family, End: end,
+				PromQL: fmt.Sprintf("sum(count_over_time(%s[%dms]))", family, end.Sub(start).Milliseconds()-1)}
+			body, err := a.run(ctx, count, nil)
+			if err != nil {
+				return 0, err
+			}
+			if n, err = instantScalar(body); err != nil {
+				return 0, fmt.Errorf("counting the samples of %s: %w", family, err)
+			}
+			a.stored[k] = n
+			logf("  %s holds %d samples in (%s, %s]", family, n, start.Format(time.RFC3339), end.Format(time.RFC3339))
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// instantScalar is the one value of an instant query's vector answer (0 when it is empty).
+func instantScalar(body []byte) (int64, error) {
+	var ans struct {
+		Data struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return 0, err
+	}
+	if len(ans.Data.Result) == 0 {
+		return 0, nil
+	}
+	s, _ := ans.Data.Result[0].Value[1].(string)
+	v, err := strconv.ParseFloat(s, 64)
+	return int64(v), err
 }
 
 func unixSeconds(t time.Time) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,39 +70,75 @@ func (s *session) report() string {
 		fmt.Fprintf(&b, "| %d models x %d days | %d | %s | %d | %s | %s | %s / %s |\n", f.Fleet.Models, s.cfg.days, f.GPUs, f.Fleet.Spacing,
 			f.Backfill.Series, millions(f.Backfill.Samples), f.Backfill.Took.Round(time.Second), f.LoadBefore, f.LoadAfter)
 	}
-	b.WriteString("\n| Models | Query type | Queries | Floor | Hand-written | Plugin | Plugin / floor | Plugin / hand-written | Peak RSS | Bytes from Prometheus (plugin / floor / hand-written) | Samples read (floor) |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	b.WriteString("\n| Models | Query type | Queries | Floor | Hand-written | Plugin | Plugin / floor | Plugin / hand-written | Peak RSS | Bytes from Prometheus (plugin / floor / hand-written) | Samples read (plugin / hand-written) | Samples stored | Read / stored |\n")
+	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range s.rows {
-		if r.Err != "" {
-			fmt.Fprintf(&b, "| %d | %s | | | | failed: %s | | | | | |\n", r.Fleet.Models, r.Case, strings.ReplaceAll(r.Err, "|", "/"))
+		switch {
+		case r.Panels > 0:
+			continue
+		case r.Err != "":
+			fmt.Fprintf(&b, "| %d | %s | | | | failed: %s | | | | | | | |\n", r.Fleet.Models, r.Case, strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
-		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s | %s | %.2f | %.2f | %d MB | %s / %s / %s | %s |\n", r.Fleet.Models, r.Case, r.Queries,
+		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s | %s | %.2f | %.2f | %d MB | %s / %s / %s | %s / %s | %s | %.2f |\n", r.Fleet.Models, r.Case, r.Queries,
 			ms(r.Floor), ms(r.HandWritten), ms(r.Plugin), ratio(r.Plugin, r.Floor), ratio(r.Plugin, r.HandWritten),
-			r.PeakRSS>>20, size(r.PluginBytes), size(r.FloorBytes), size(r.HandWrittenBytes), millions(int(r.SamplesRead)))
+			r.PeakRSS>>20, size(r.PluginBytes), size(r.FloorBytes), size(r.HandWrittenBytes), millions(int(r.SamplesRead)), millions(int(r.HandSamples)),
+			millions(int(r.SamplesStored)), float64(r.SamplesRead)/float64(r.SamplesStored))
 	}
+	b.WriteString(s.dashboardLoads())
 	b.WriteString(s.sharedReads())
 	return b.String()
+}
+
+// dashboardLoads compares, per fleet, a cold load of the provisioned dashboard (one request per panel, all at
+// once) to one request of the costliest query type it shows.
+func (s *session) dashboardLoads() string {
+	var b strings.Builder
+	for _, r := range s.rows {
+		if r.Case != dashboardLoad {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteString("\n| Models | Dashboard load (cold) | Requests | Queries | Costliest single request | Load / costliest | Peak RSS | Bytes from Prometheus | Samples read | Samples stored | Read / stored |\n")
+			b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+		}
+		if r.Err != "" {
+			fmt.Fprintf(&b, "| %d | failed: %s | | | | | | | | | |\n", r.Fleet.Models, strings.ReplaceAll(r.Err, "|", "/"))
+			continue
+		}
+		worst := s.costliestSingle(r.Fleet)
+		if worst == nil {
+			fmt.Fprintf(&b, "| %d | %s | %d | %d | | | %d MB | %s | %s | %s | %.2f |\n", r.Fleet.Models, ms(r.Plugin), r.Panels, r.Queries,
+				r.PeakRSS>>20, size(r.PluginBytes), millions(int(r.SamplesRead)), millions(int(r.SamplesStored)), float64(r.SamplesRead)/float64(r.SamplesStored))
+			continue
+		}
+		fmt.Fprintf(&b, "| %d | %s | %d | %d | %s (%s) | %.2f | %d MB | %s | %s | %s | %.2f |\n", r.Fleet.Models, ms(r.Plugin), r.Panels, r.Queries,
+			ms(worst.Plugin), worst.Case, ratio(r.Plugin, worst.Plugin), r.PeakRSS>>20, size(r.PluginBytes), millions(int(r.SamplesRead)),
+			millions(int(r.SamplesStored)), float64(r.SamplesRead)/float64(r.SamplesStored))
+	}
+	return b.String()
+}
+
+// costliestSingle is the slowest one-query-type request measured on a fleet.
+func (s *session) costliestSingle(f fleetSize) *row {
+	var worst *row
+	for i := range s.rows {
+		r := &s.rows[i]
+		if r.Fleet == f && r.Err == "" && r.Panels == 0 && r.Case != allFive && (worst == nil || r.Plugin > worst.Plugin) {
+			worst = r
+		}
+	}
+	return worst
 }
 
 // sharedReads compares, per fleet, the request with all five query types to the most expensive single one.
 func (s *session) sharedReads() string {
 	var b strings.Builder
 	for _, f := range s.fleets {
-		var worst, all *row
-		for i := range s.rows {
-			r := &s.rows[i]
-			if r.Fleet != f.Fleet || r.Err != "" {
-				continue
-			}
-			if r.Case == allFive {
-				all = r
-			} else if worst == nil || r.Plugin > worst.Plugin {
-				worst = r
-			}
-		}
-		if worst != nil && all != nil {
-			fmt.Fprintf(&b, "\n%d models: all five in one request take %.2fx the most expensive single query type (%s).", f.Fleet.Models, ratio(all.Plugin, worst.Plugin), worst.Case)
+		worst := s.costliestSingle(f.Fleet)
+		i := slices.IndexFunc(s.rows, func(r row) bool { return r.Fleet == f.Fleet && r.Case == allFive && r.Err == "" })
+		if worst != nil && i >= 0 {
+			fmt.Fprintf(&b, "\n%d models: all five in one request take %.2fx the most expensive single query type (%s).", f.Fleet.Models, ratio(s.rows[i].Plugin, worst.Plugin), worst.Case)
 		}
 	}
 	if b.Len() > 0 {

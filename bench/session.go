@@ -63,21 +63,23 @@ type row struct {
 	Plugin      time.Duration
 	// Bytes are the answers' bytes on the wire (gzip) per run.
 	FloorBytes, HandWrittenBytes, PluginBytes int64
-	// SamplesRead is what Prometheus loaded for the floor queries (stats=all).
-	SamplesRead int64
-	Queries     int
-	PeakRSS     int64
-	Err         string
+	// SamplesRead is what Prometheus loaded for the floor queries (stats=all); SamplesStored the samples the
+	// families they read hold in the window, HandSamples what the hand-written query loaded.
+	SamplesRead, SamplesStored, HandSamples int64
+	// Panels is the number of concurrent requests of a dashboard load (0: one request).
+	Panels  int
+	Queries int
+	PeakRSS int64
+	Err     string
 }
 
 // fleetInfo is what one fleet's setup was.
 type fleetInfo struct {
-	Fleet       fleetSize
-	GPUs        int
-	Backfill    backfilled
-	LoadBefore  string
-	LoadAfter   string
-	HandSamples int64
+	Fleet      fleetSize
+	GPUs       int
+	Backfill   backfilled
+	LoadBefore string
+	LoadAfter  string
 }
 
 type session struct {
@@ -129,16 +131,24 @@ func (s *session) measureFleet(ctx context.Context, f fleetSize) error {
 		return err
 	}
 	defer proxy.Close()
-	api := promAPI{url: proxy.URL, client: &http.Client{}, timeout: queryTimeout}
-	settings := pluginSettings(proxy.URL, f.Spacing)
+	api := promAPI{url: proxy.URL, client: &http.Client{}, timeout: queryTimeout, stored: map[storedKey]int64{}}
+	settings := pluginSettings(proxy.URL, f.Spacing, false)
 	for _, c := range cases(from, to) {
 		if s.cfg.only != nil && !s.cfg.only[c.Name] {
 			continue
 		}
 		r := row{Fleet: f, Case: c.Name}
-		if err := s.measureCase(ctx, c, api, proxy, settings, &r, &info); err != nil {
+		if err := s.measureCase(ctx, c, api, proxy, settings, &r); err != nil {
 			r.Err = err.Error()
 			logf("%s: %v", c.Name, err)
+		}
+		s.rows = append(s.rows, r)
+	}
+	if s.cfg.only == nil || s.cfg.only[dashboardLoad] {
+		r := row{Fleet: f, Case: dashboardLoad}
+		if err := s.measureDashboard(ctx, from, to, api, proxy, pluginSettings(proxy.URL, f.Spacing, true), &r); err != nil {
+			r.Err = err.Error()
+			logf("%s: %v", r.Case, err)
 		}
 		s.rows = append(s.rows, r)
 	}
@@ -151,18 +161,21 @@ func (s *session) measureFleet(ctx context.Context, f fleetSize) error {
 const queryTimeout = 10 * time.Minute
 
 // pluginSettings is the data source as its user would set it up for this Prometheus: the scrape interval the
-// history has, the fleet cache off (every run reads Prometheus), a timeout long enough for 1000 models.
-func pluginSettings(url string, scrape time.Duration) testhost.Settings {
-	b, _ := json.Marshal(map[string]any{
-		"scrapeInterval": scrape.String(), "timeoutSeconds": queryTimeout.Seconds(), "cacheTTLSeconds": 0,
-	})
+// history has, a timeout long enough for 1000 models, and the fleet cache off (every run reads Prometheus)
+// unless cache says to keep its default (a dashboard load: a fresh process, so nothing is cached before it).
+func pluginSettings(url string, scrape time.Duration, cache bool) testhost.Settings {
+	js := map[string]any{"scrapeInterval": scrape.String(), "timeoutSeconds": queryTimeout.Seconds()}
+	if !cache {
+		js["cacheTTLSeconds"] = 0
+	}
+	b, _ := json.Marshal(js)
 	return testhost.Settings{URL: url, JSONData: b}
 }
 
 // measureCase times the floor, the hand-written query and the plugin for one case, interleaved run by run so
 // that a change in the machine's load touches all three alike. The plugin is a fresh process, so its peak RSS
 // is this case's.
-func (s *session) measureCase(ctx context.Context, c benchCase, api promAPI, proxy *countingProxy, settings testhost.Settings, r *row, info *fleetInfo) error {
+func (s *session) measureCase(ctx context.Context, c benchCase, api promAPI, proxy *countingProxy, settings testhost.Settings, r *row) error {
 	p, err := testhost.Launch(s.cfg.plugin)
 	if p != nil {
 		defer p.Kill()
@@ -188,7 +201,10 @@ func (s *session) measureCase(ctx context.Context, c benchCase, api promAPI, pro
 	if r.SamplesRead, err = api.samplesRead(ctx, floor); err != nil {
 		return err
 	}
-	if info.HandSamples, err = api.samplesRead(ctx, []promQuery{hand}); err != nil {
+	if r.SamplesStored, err = api.samplesStored(ctx, floor); err != nil {
+		return err
+	}
+	if r.HandSamples, err = api.samplesRead(ctx, []promQuery{hand}); err != nil {
 		return err
 	}
 	proxy.take()
@@ -218,6 +234,36 @@ func (s *session) measureCase(ctx context.Context, c benchCase, api promAPI, pro
 	r.Floor, r.HandWritten, r.Plugin = median(floors), median(hands), median(plugins)
 	r.PeakRSS, err = peakRSS(p.Pid())
 	logf("%d models, %s: floor %s, hand-written %s, plugin %s, peak RSS %d MB", r.Fleet.Models, c.Name, r.Floor, r.HandWritten, r.Plugin, r.PeakRSS>>20)
+	return err
+}
+
+const dashboardLoad = "dashboard load"
+
+// measureDashboard times loads of the provisioned dashboard, each in a fresh plugin process, and counts the
+// samples its queries read.
+func (s *session) measureDashboard(ctx context.Context, from, to time.Time, api promAPI, proxy *countingProxy, settings testhost.Settings, r *row) error {
+	requests, err := dashboardPanels(s.cfg.dashboards, from, to)
+	if err != nil {
+		return err
+	}
+	r.Panels = len(requests)
+	var loads []time.Duration
+	var executed []promQuery
+	proxy.take()
+	for range s.cfg.runs {
+		took, qs, rss, err := loadDashboard(ctx, s.cfg.plugin, settings, requests)
+		if err != nil {
+			return err
+		}
+		loads, executed, r.PeakRSS = append(loads, took), qs, max(r.PeakRSS, rss)
+		r.PluginBytes = proxy.take()
+		logf("%d models, %s of %d panels: %s, peak RSS %d MB", r.Fleet.Models, r.Case, r.Panels, took, rss>>20)
+	}
+	r.Plugin, r.Queries = median(loads), len(executed)
+	if r.SamplesRead, err = api.samplesRead(ctx, executed); err != nil {
+		return err
+	}
+	r.SamplesStored, err = api.samplesStored(ctx, executed)
 	return err
 }
 
@@ -254,12 +300,13 @@ func queryPlugin(ctx context.Context, p *testhost.Plugin, settings testhost.Sett
 
 func executedOf(res backend.DataResponse) string { return res.Frames[0].Meta.ExecutedQueryString }
 
-// handWritten is J/token per model as a user writes it in Grafana's Prometheus data source: every GPU's power
-// joined to the model its pod serves, summed per model, over the model's prompt + generation token rate at
-// Grafana's $__rate_interval.
+// handWritten is the correct J/token per model as a user writes it in Grafana's Prometheus data source: every
+// power sample of each GPU averaged per step (the range a millisecond short of the step, so a sample on a step
+// boundary counts once), joined to the model its pod serves at the step's end, summed per model, over the
+// model's prompt + generation token rate at Grafana's $__rate_interval.
 func handWritten(step, scrape time.Duration) string {
 	rateInterval := fmt.Sprintf("%ds", int((max(step+scrape, 4*scrape)).Seconds()))
-	return fmt.Sprintf(`sum by (model_name) (DCGM_FI_DEV_POWER_USAGE * on (namespace, pod) group_left (model_name) group by (namespace, pod, model_name) (vllm:generation_tokens_total)) / sum by (model_name) (rate(vllm:prompt_tokens_total[%[1]s]) + rate(vllm:generation_tokens_total[%[1]s]))`, rateInterval)
+	return fmt.Sprintf(`sum by (model_name) (avg_over_time(DCGM_FI_DEV_POWER_USAGE[%[2]s]) * on (namespace, pod) group_left (model_name) group by (namespace, pod, model_name) (vllm:generation_tokens_total)) / sum by (model_name) (rate(vllm:prompt_tokens_total[%[1]s]) + rate(vllm:generation_tokens_total[%[1]s]))`, rateInterval, fmt.Sprintf("%dms", step.Milliseconds()-1))
 }
 
 func median(ds []time.Duration) time.Duration {
