@@ -37,7 +37,7 @@ func (s schema) tokenModelOf(m model.Metric) (string, bool) {
 // label renamed mid-window, duplicates) add up. NaN and infinite samples and samples off the grid are missing
 // steps; series key rejects are counted in dropped.
 func seriesInto[K comparable](grid fleet.Grid, key func(model.Metric) (K, bool), out map[K]fleet.Series, dropped *int) seriesSink {
-	startMS, stepMS := grid.Start.UnixMilli(), grid.Step.Milliseconds()
+	at := stepOf(grid)
 	return func(m model.Metric) (pointSink, error) {
 		k, ok := key(m)
 		if !ok {
@@ -50,11 +50,41 @@ func seriesInto[K comparable](grid fleet.Grid, key func(model.Metric) (K, bool),
 			out[k] = s
 		}
 		return func(tMS int64, v float64) {
-			d := tMS - startMS
-			if d < 0 || d%stepMS != 0 || d/stepMS >= int64(len(s)) || !finite(v) {
-				return
+			if i, ok := at(tMS); ok && finite(v) {
+				s[i] = nanAdd(s[i], v)
 			}
-			s[d/stepMS] = nanAdd(s[d/stepMS], v)
+		}, nil
+	}
+}
+
+// stepOf is the grid step a sample's time falls on; false off the grid.
+func stepOf(grid fleet.Grid) func(tMS int64) (int, bool) {
+	startMS, stepMS, n := grid.Start.UnixMilli(), grid.Step.Milliseconds(), int64(grid.N)
+	return func(tMS int64) (int, bool) {
+		d := tMS - startMS
+		if d < 0 || d%stepMS != 0 || d/stepMS >= n {
+			return 0, false
+		}
+		return int(d / stepMS), true
+	}
+}
+
+// gpusInto reads an answer with a series per GPU onto the grid: each placement's values summed into power, its
+// series counted into gpus, per step.
+func gpusInto(grid fleet.Grid, key func(model.Metric) (placementKey, bool), power, gpus map[placementKey]fleet.Series) seriesSink {
+	at := stepOf(grid)
+	return func(m model.Metric) (pointSink, error) {
+		k, _ := key(m)
+		p, seen := power[k]
+		if !seen {
+			p = fleet.NewSeries(grid.N)
+			power[k], gpus[k] = p, fleet.NewSeries(grid.N)
+		}
+		g := gpus[k]
+		return func(tMS int64, v float64) {
+			if i, ok := at(tMS); ok && finite(v) {
+				p[i], g[i] = nanAdd(p[i], v), nanAdd(g[i], 1)
+			}
 		}, nil
 	}
 }

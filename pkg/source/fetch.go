@@ -81,8 +81,8 @@ func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error
 	if needs == 0 {
 		needs = NeedAll
 	}
-	if needs.Has(NeedWindowTotals) {
-		// Energy comes from the steps' power wherever no energy counter gives it.
+	if needs&(NeedWindowTotals|NeedGPUs) != 0 {
+		// Energy comes from the steps' power, and the raw read counts the GPUs in the power's answer.
 		needs |= NeedPowerW
 	}
 	plan := s.plan(q, grid, rateWindow, window, needs)
@@ -190,20 +190,31 @@ type reader = func(grid fleet.Grid) (seriesSink, func(*fetched))
 // quantities is the PromQL of each per-step quantity of a fleet read: from the raw series (schema) or from the
 // recorded ones (recorded).
 type quantities interface {
-	PowerW(step, joinWindow time.Duration) string
-	GPUs(step, joinWindow time.Duration) string
 	PowerLimitW(step, joinWindow time.Duration) string
 	TokensPerS(metric string, rateWindow time.Duration) string
 }
 
+// perGPU reads the power of each GPU (schema): the placements' power and GPU counts come from one answer.
+type perGPU interface {
+	GPUPowerW(step, joinWindow time.Duration) string
+}
+
+// perPlacement reads the power and GPU count of each placement with a query each (recorded).
+type perPlacement interface {
+	PowerW(step, joinWindow time.Duration) string
+	GPUs(step, joinWindow time.Duration) string
+}
+
 // windowTotals is the PromQL of the window totals, where they do not follow from the steps.
 type windowTotals interface {
-	EnergyJ(window time.Duration) string
-	Tokens(metric string, window time.Duration) string
+	EnergyJ(window, step time.Duration) string
+	Tokens(metric string, window, step time.Duration) string
 }
 
 // plan is the fixed list of queries of one fleet read of the needed quantities, their PromQL from q: its length
-// does not depend on the fleet. Their answers decode by s's labels. Window totals are instant queries where q has them.
+// does not depend on the fleet. Their answers decode by s's labels. Each power sample is read once: the power
+// answer gives power, GPU counts and, summed over the steps, the energy of placements without the counter; the
+// window totals read the counters once per step (see atSteps).
 func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Duration, needs Quantities) []fleetQuery {
 	step := grid.Step
 	placements := func(dst func(*fetched) *map[placementKey]fleet.Series) reader {
@@ -211,6 +222,10 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 			out, dropped := map[placementKey]fleet.Series{}, 0
 			return seriesInto(grid, s.placementOf, out, &dropped), func(f *fetched) { *dst(f) = out }
 		}
+	}
+	gpuPower := func(grid fleet.Grid) (seriesSink, func(*fetched)) {
+		power, gpus := map[placementKey]fleet.Series{}, map[placementKey]fleet.Series{}
+		return gpusInto(grid, s.placementOf, power, gpus), func(f *fetched) { f.powerW, f.gpus = power, gpus }
 	}
 	tokenRates := func(dst func(*fetched) *map[podKey]fleet.Series) reader {
 		return func(grid fleet.Grid) (seriesSink, func(*fetched)) {
@@ -242,19 +257,26 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 		out, dropped := map[placementKey]float64{}, 0
 		return valuesInto(s.placementOf, out, &dropped), func(f *fetched) { f.energyJ = out }
 	}
-	qs := []fleetQuery{
-		{quantity: "power_w", provides: NeedPowerW, promql: q.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
-		{quantity: "gpus", provides: NeedGPUs, promql: q.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })},
-		{quantity: "prompt_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[podKey]fleet.Series { return &f.promptPerPod })},
-		{quantity: "generation_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[podKey]fleet.Series { return &f.generationPerPod })},
+	var qs []fleetQuery
+	switch p := q.(type) {
+	case perGPU:
+		qs = append(qs, fleetQuery{quantity: "power_w", provides: NeedPowerW, promql: p.GPUPowerW(step, rateWindow), read: gpuPower})
+	case perPlacement:
+		qs = append(qs,
+			fleetQuery{quantity: "power_w", provides: NeedPowerW, promql: p.PowerW(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerW })},
+			fleetQuery{quantity: "gpus", provides: NeedGPUs, promql: p.GPUs(step, rateWindow), read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.gpus })})
 	}
+	qs = append(qs,
+		fleetQuery{quantity: "prompt_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.PromptTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[podKey]fleet.Series { return &f.promptPerPod })},
+		fleetQuery{quantity: "generation_tokens_per_s", provides: NeedTokenRates, promql: q.TokensPerS(s.m.GenerationTokensMetric, rateWindow), read: tokenRates(func(f *fetched) *map[podKey]fleet.Series { return &f.generationPerPod })},
+	)
 	if t, ok := q.(windowTotals); ok {
 		if s.hasEnergy {
-			qs = append(qs, fleetQuery{quantity: "energy_j", provides: NeedWindowTotals, promql: t.EnergyJ(window), instant: true, read: energy})
+			qs = append(qs, fleetQuery{quantity: "energy_j", provides: NeedWindowTotals, promql: t.EnergyJ(window, step), instant: true, read: energy})
 		}
 		qs = append(qs,
-			fleetQuery{quantity: "prompt_tokens", provides: NeedWindowTotals, promql: t.Tokens(s.m.PromptTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
-			fleetQuery{quantity: "generation_tokens", provides: NeedWindowTotals, promql: t.Tokens(s.m.GenerationTokensMetric, window), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
+			fleetQuery{quantity: "prompt_tokens", provides: NeedWindowTotals, promql: t.Tokens(s.m.PromptTokensMetric, window, step), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.promptTokens })},
+			fleetQuery{quantity: "generation_tokens", provides: NeedWindowTotals, promql: t.Tokens(s.m.GenerationTokensMetric, window, step), instant: true, read: totals(s.tokenModelOf, func(f *fetched) *map[string]float64 { return &f.generationTokens })},
 		)
 	}
 	if s.hasLimit {
@@ -262,7 +284,7 @@ func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Dura
 			read: placements(func(f *fetched) *map[placementKey]fleet.Series { return &f.powerLimitW })})
 	}
 	if _, raw := q.(schema); raw && len(s.join.TokenLabels) > 0 {
-		qs = append(qs, fleetQuery{quantity: "pod_gpu_types", provides: NeedTokenRates | NeedGPUs, promql: s.PodGPUTypes(rateWindow), optional: true, read: s.podTypesReader})
+		qs = append(qs, fleetQuery{quantity: "pod_gpu_types", provides: NeedTokenRates | NeedGPUs, promql: s.PodGPUTypes(), optional: true, read: s.podTypesReader})
 	}
 	if needs.Has(NeedServing) {
 		qs = append(qs, s.servingPlan(s.serving, step, rateWindow, window)...)

@@ -87,17 +87,13 @@ func TestFleetAssemblesModels(t *testing.T) {
 	qwenARenamed := labels{"model_name": "qwen", "hostname": "node-a", "modelName": a100}
 	qwenB := labels{"model_name": "qwen", "Hostname": "node-b", "modelName": a6000}
 	free := labels{"Hostname": "node-a", "modelName": a100}
+	// The power answer has a series per GPU: summed per placement they are its power, counted its GPUs.
 	f.answers = map[string]string{
 		q["power_w"]: matrixJSON(grid,
 			answerSeries{qwenA, []string{"300", "310", "320"}},
 			answerSeries{qwenARenamed, []string{"", "", "5"}},
 			answerSeries{qwenB, []string{"100", "NaN", ""}},
 			answerSeries{free, []string{"60", "61", "62"}}),
-		q["gpus"]: matrixJSON(grid,
-			answerSeries{qwenA, []string{"1", "1", "1"}},
-			answerSeries{qwenARenamed, []string{"", "", "1"}},
-			answerSeries{qwenB, []string{"1", "", ""}},
-			answerSeries{free, []string{"1", "1", "1"}}),
 		q["power_limit_w"]: matrixJSON(grid, answerSeries{qwenA, []string{"400", "400", "400"}}),
 		q["prompt_tokens_per_s"]: matrixJSON(grid,
 			answerSeries{labels{"model_name": "qwen", "namespace": "llm"}, []string{"1", "2", "3"}},
@@ -158,7 +154,7 @@ func TestFleetAssemblesModels(t *testing.T) {
 	assertSeries(t, fleet.Series{60, 61, 62}, free2.Placements[0].PowerW)
 	assert.Equal(t, 10980.0, free2.Placements[0].EnergyJ)
 
-	assert.Len(t, got.ExecutedQueries, 9)
+	assert.Len(t, got.ExecutedQueries, 8)
 	assert.True(t, strings.HasPrefix(got.ExecutedQueries[0], "# power_w: range query from 2026-11-20T11:58:00Z to 2026-11-20T12:00:00Z, step 60s\nsum by (model_name,"), got.ExecutedQueries[0])
 	assert.Contains(t, got.Notices, "Prometheus warned about the power_w query: PromQL info: metric might not be a counter")
 	assert.Contains(t, got.Notices, "1 token series without a model_name label were left out.")
@@ -190,7 +186,7 @@ func fleetAnswers(grid fleet.Grid, q map[string]string, n int) map[string]string
 		totals = append(totals, answerSeries{labels{"model_name": name}, []string{"1000"}})
 	}
 	return map[string]string{
-		q["power_w"]: matrixJSON(grid, placements...), q["gpus"]: matrixJSON(grid, placements...),
+		q["power_w"]:             matrixJSON(grid, placements...),
 		q["prompt_tokens_per_s"]: matrixJSON(grid, tokens...), q["generation_tokens_per_s"]: matrixJSON(grid, tokens...),
 		q["energy_j"]: vectorJSON(grid.End(), placements...), q["prompt_tokens"]: vectorJSON(grid.End(), totals...),
 		q["generation_tokens"]: vectorJSON(grid.End(), totals...),
@@ -221,9 +217,9 @@ func TestFleetQueryCountIsConstant(t *testing.T) {
 		req2.End = req.End.Add(-req.Step)
 		_, err = p.Fleet(context.Background(), req2)
 		require.NoError(t, err)
-		assert.Equal(t, int64(8), ct.total.Load()-counts[n], "a read without discovery is the eight queries")
+		assert.Equal(t, int64(7), ct.total.Load()-counts[n], "a read without discovery is the seven queries")
 	}
-	assert.Equal(t, int64(4+8), counts[100], "four discovery lookups (metric families, power labels, build info, newest samples: the fake holds none, so no interval count) and eight queries, whatever the number of models")
+	assert.Equal(t, int64(4+7), counts[100], "four discovery lookups (metric families, power labels, build info, newest samples: the fake holds none, so no interval count) and seven queries, whatever the number of models")
 	assert.Equal(t, counts[10], counts[100])
 }
 
@@ -240,10 +236,10 @@ func TestFleetCache(t *testing.T) {
 		later     time.Duration
 		wantReads int64 // queries of the second read
 	}{
-		{"off at 0", 0, false, time.Second, 9},
+		{"off at 0", 0, false, time.Second, 8},
 		{"a fresh entry answers", 60, false, 30 * time.Second, 0},
-		{"an expired entry does not", 60, false, 61 * time.Second, 9},
-		{"alert evaluations always read afresh", 60, true, time.Second, 9},
+		{"an expired entry does not", 60, false, 61 * time.Second, 8},
+		{"alert evaluations always read afresh", 60, true, time.Second, 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

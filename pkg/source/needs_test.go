@@ -24,7 +24,6 @@ func TestFleetReadsOnlyWhatItNeeds(t *testing.T) {
 	qwen := labels{"model_name": "qwen", "Hostname": "node-a", "modelName": a100}
 	f.answers = map[string]string{
 		q["power_w"]:                 matrixJSON(grid, answerSeries{qwen, []string{"300", "310", "320"}}),
-		q["gpus"]:                    matrixJSON(grid, answerSeries{qwen, []string{"1", "1", "1"}}),
 		q["generation_tokens_per_s"]: matrixJSON(grid, answerSeries{labels{"model_name": "qwen", "namespace": "llm"}, []string{"10", "20", "30"}}),
 		q["energy_j"]:                vectorJSON(grid.End(), answerSeries{qwen, []string{"54000"}}),
 	}
@@ -33,8 +32,8 @@ func TestFleetReadsOnlyWhatItNeeds(t *testing.T) {
 		wantQueries []string
 	}{
 		{NeedPowerW | NeedTokenRates, []string{"power_w", "prompt_tokens_per_s", "generation_tokens_per_s"}},
-		{NeedPowerW | NeedGPUs | NeedTokenRates | NeedPowerLimits, []string{"power_w", "gpus", "prompt_tokens_per_s", "generation_tokens_per_s", "power_limit_w", "pod_gpu_types"}},
-		{0, []string{"power_w", "gpus", "prompt_tokens_per_s", "generation_tokens_per_s", "energy_j", "prompt_tokens", "generation_tokens", "power_limit_w", "pod_gpu_types"}},
+		{NeedGPUs | NeedTokenRates | NeedPowerLimits, []string{"power_w", "prompt_tokens_per_s", "generation_tokens_per_s", "power_limit_w", "pod_gpu_types"}},
+		{0, []string{"power_w", "prompt_tokens_per_s", "generation_tokens_per_s", "energy_j", "prompt_tokens", "generation_tokens", "power_limit_w", "pod_gpu_types"}},
 	}
 	p, _ := newTestSource(t, cfg, testNow)
 	for _, tt := range tests {
@@ -56,11 +55,8 @@ func TestFleetReadsOnlyWhatItNeeds(t *testing.T) {
 		qwenRead := got.Models[0].Placements[0]
 		assertSeries(t, fleet.Series{300, 310, 320}, qwenRead.PowerW)
 		assertSeries(t, fleet.Series{10, 20, 30}, got.Models[0].GenerationTokensPerS)
-		if tt.needs.Has(NeedGPUs) {
-			assertSeries(t, fleet.Series{1, 1, 1}, qwenRead.GPUs)
-		} else {
-			assertSeries(t, fleet.Series{math.NaN(), math.NaN(), math.NaN()}, qwenRead.GPUs)
-		}
+		// The GPUs are counted in the power's answer: a read of either reads both.
+		assertSeries(t, fleet.Series{1, 1, 1}, qwenRead.GPUs)
 		if tt.needs.Has(NeedWindowTotals) {
 			assert.Equal(t, 54000.0, qwenRead.EnergyJ)
 		} else {

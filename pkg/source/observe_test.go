@@ -121,7 +121,7 @@ func TestReadsAreLoggedAndTraced(t *testing.T) {
 	assert.Equal(t, "cached", reads[1]["fleet.read"].AsString(), "the second request is answered by the first read")
 	assert.Equal(t, int64(models), reads[1]["fleet.models"].AsInt64())
 
-	require.Len(t, queries, 9, "the queries of one read: the cached request asks none")
+	require.Len(t, queries, 8, "the queries of one read: the cached request asks none")
 	power := queries["power_w"]
 	require.NotNil(t, power)
 	assert.Contains(t, power["query.promql"].AsString(), "DCGM_FI_DEV_POWER_USAGE")
@@ -134,7 +134,7 @@ func TestReadsAreLoggedAndTraced(t *testing.T) {
 	assert.True(t, queries["energy_j"]["query.instant"].AsBool())
 
 	lines := logger.messages("Fleet query")
-	require.Len(t, lines, 9)
+	require.Len(t, lines, 8)
 	for _, l := range lines {
 		for _, key := range []string{"quantity", "promql", "duration", "series", "samples", "attempts", "recorded"} {
 			assert.Contains(t, l, key)

@@ -6,7 +6,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/prometheus/common/model"
 
@@ -32,10 +31,11 @@ func (s schema) tokenPodOf(m model.Metric) (podKey, bool) {
 }
 
 // PodGPUTypes is, at each step, the GPU type of every serving pod's GPUs: what splits a model served on two GPU
-// types into one model per type. A plain selector reads one sample per series and step.
-func (s schema) PodGPUTypes(joinWindow time.Duration) string {
+// types into one model per type. Plain selectors on both sides read one sample per series and step: the types
+// are counted over the steps, and a pod seen at most of them decides.
+func (s schema) PodGPUTypes() string {
 	return fmt.Sprintf("group by %s (%s * on %s group_left (%s) %s)", by(append([]string{s.m.ModelLabel, s.m.GPUTypeLabel}, s.join.GPULabels...)),
-		s.selector(s.m.PowerMetric), by(s.join.GPULabels), s.m.ModelLabel, s.models(joinWindow))
+		s.selector(s.m.PowerMetric), by(s.join.GPULabels), s.m.ModelLabel, s.models(s.selector(s.m.GenerationTokensMetric)))
 }
 
 // podTypesReader counts, per pod, the steps its GPUs were of each type.

@@ -131,37 +131,36 @@ func promDuration(d time.Duration) string {
 
 func by(labels []string) string { return "(" + strings.Join(labels, ", ") + ")" }
 
-// perSeries is an expression with one result per GPU series, built with extra matchers on its selectors. It
-// must be usable as an operand of "*" (compound expressions come parenthesised).
-type perSeries func(matchers ...string) string
-
-// rangeFn is fn(metric{matchers}[window]) as a perSeries.
-func (s schema) rangeFn(fn, metric string, window time.Duration) perSeries {
-	return func(matchers ...string) string {
-		return fmt.Sprintf("%s(%s[%s])", fn, s.selector(metric, matchers...), promDuration(window))
-	}
+// rangeFn is fn(metric{label filter}[window]).
+func (s schema) rangeFn(fn, metric string, window time.Duration) string {
+	return fmt.Sprintf("%s(%s[%s])", fn, s.selector(metric), promDuration(window))
 }
 
-// toModels labels each GPU series of expr with its model: joined to the models of the token series present in
-// the last joinWindow, plus the GPUs no pod holds (join labels empty) without a model label, which decode as
-// "unallocated". With a model label on the GPU series no join is needed.
-func (s schema) toModels(expr perSeries, joinWindow time.Duration) string {
+// toModels labels each GPU series of expr with its model: joined to the models of the token series in models
+// (see models), while the GPUs no pod holds (join labels empty) match vector(1), which has no labels, and keep no
+// model label, so they decode as "unallocated". expr is evaluated once, each of its samples read once; a token
+// series without join labels would match the unallocated GPUs too, so it joins none. With a model label on the
+// GPU series no join is needed. expr must be usable as an operand of "*".
+func (s schema) toModels(expr, models string) string {
 	if s.join.GPUModelLabel != "" {
-		return expr()
+		return expr
 	}
-	empty := make([]string, len(s.join.GPULabels))
-	for i, l := range s.join.GPULabels {
-		empty[i] = l + `=""`
-	}
-	return fmt.Sprintf("%s * on %s group_left (%s) %s or %s",
-		expr(), by(s.join.GPULabels), s.m.ModelLabel, s.models(joinWindow), expr(empty...))
+	on := by(s.join.GPULabels)
+	return fmt.Sprintf("%s * on %s group_left (%s) ((%s unless on %s vector(1)) or vector(1))", expr, on, s.m.ModelLabel, models, on)
 }
 
-// models is one series per (workload, model) whose token series had a sample in the last window, carrying
-// the GPU side's join label names. last_over_time keeps pods that are gone by the time of evaluation.
-func (s schema) models(window time.Duration) string {
+// modelsWithin are the models whose token series had a sample in the last window (see models):
+// last_over_time keeps pods that are gone by the time of evaluation, so a GPU's power over a step is joined to
+// the model of every pod it served within the step.
+func (s schema) modelsWithin(window time.Duration) string {
+	return s.models(s.rangeFn("last_over_time", s.m.GenerationTokensMetric, window))
+}
+
+// models is one series per (workload, model) of the token series in tokens, carrying the GPU side's join
+// label names.
+func (s schema) models(tokens string) string {
 	labels := append(append([]string{}, s.join.TokenLabels...), s.m.ModelLabel)
-	q := fmt.Sprintf("group by %s (%s)", by(labels), s.rangeFn("last_over_time", s.m.GenerationTokensMetric, window)())
+	q := fmt.Sprintf("group by %s (%s)", by(labels), tokens)
 	if !s.join.Exported {
 		return q
 	}
@@ -174,26 +173,32 @@ func (s schema) models(window time.Duration) string {
 // stepMean is the mean of a GPU metric over each step, one value per GPU and model: a GPU whose pod restarted
 // within the step has two series of the same model, their mean is its value and it counts once.
 func (s schema) stepMean(metric string, step, joinWindow time.Duration) string {
-	return fmt.Sprintf("avg by %s (%s)", by(s.gpuBy()), s.toModels(s.rangeFn("avg_over_time", metric, gaugeRange(step)), joinWindow))
+	return fmt.Sprintf("avg by %s (%s)", by(s.gpuBy()), s.toModels(s.rangeFn("avg_over_time", metric, gaugeRange(step)), s.modelsWithin(joinWindow)))
 }
 
-// PowerW is the mean power per placement over each step: summed per step it gives the step's energy. Where a
-// GPU exports the energy counter its power comes from it, the step's exact energy: NVML's power gauge is an
-// instantaneous reading on some GPUs (A100), so a scrape sees a sliver of each interval. The counter's series
-// are summed per GPU (each counts for its own part of the step), the gauge's averaged (stepMean). A zero rate
-// is no reading (VictoriaMetrics carries a counter's last sample into a scrape gap): a powered GPU's energy
-// always grows, so the gauge, which has no sample there either, decides.
-func (s schema) PowerW(step, joinWindow time.Duration) string {
+// GPUPowerW is the mean power of each GPU over each step, a series per GPU and placement: summed per placement
+// it is the placement's power (and, summed over the steps, its energy), counted per placement its GPUs, so one
+// read of the power samples gives all three. Where a GPU exports the energy counter its power comes from it,
+// the step's exact energy: NVML's power gauge is an instantaneous reading on some GPUs (A100), so a scrape sees
+// a sliver of each interval. The counter's series are summed per GPU (each counts for its own part of the
+// step), the gauge's averaged (stepMean). A zero rate is no reading (VictoriaMetrics carries a counter's last
+// sample into a scrape gap): a powered GPU's energy always grows, so the gauge, which has no sample there
+// either, decides.
+func (s schema) GPUPowerW(step, joinWindow time.Duration) string {
 	perGPU := s.stepMean(s.m.PowerMetric, step, joinWindow)
-	if s.hasEnergy {
-		counter := s.rangeFn("rate", s.m.EnergyMetric, s.engine.counterRange(step))
-		fromCounter := func(matchers ...string) string { return fmt.Sprintf("(%s / 1000 > 0)", counter(matchers...)) }
-		perGPU = fmt.Sprintf("sum by %s (%s) or %s", by(s.gpuBy()), s.toModels(fromCounter, joinWindow), perGPU)
+	if !s.hasEnergy {
+		return perGPU
 	}
-	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), perGPU)
+	fromCounter := fmt.Sprintf("(%s / 1000 > 0)", s.rangeFn("rate", s.m.EnergyMetric, s.engine.counterRange(step)))
+	return fmt.Sprintf("sum by %s (%s) or %s", by(s.gpuBy()), s.toModels(fromCounter, s.modelsWithin(joinWindow)), perGPU)
 }
 
-// GPUs is the number of GPUs per placement that reported power within each step.
+// PowerW is the mean power per placement over each step (GPUPowerW summed), for the recording rules.
+func (s schema) PowerW(step, joinWindow time.Duration) string {
+	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.GPUPowerW(step, joinWindow))
+}
+
+// GPUs is the number of GPUs per placement that reported power within each step, for the recording rules.
 func (s schema) GPUs(step, joinWindow time.Duration) string {
 	return fmt.Sprintf("count by %s (%s)", by(s.placementBy()), s.stepMean(s.m.PowerMetric, step, joinWindow))
 }
@@ -206,7 +211,7 @@ func (s schema) PowerLimitW(step, joinWindow time.Duration) string {
 // TokensPerS is the rate of one token counter per model and serving pod (the join's workload labels, so the
 // replicas can be counted); rate() handles counter resets.
 func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
-	return fmt.Sprintf("sum by %s (%s)", by(s.tokenBy()), s.rangeFn("rate", metric, s.engine.counterRange(rateWindow))())
+	return fmt.Sprintf("sum by %s (%s)", by(s.tokenBy()), s.rangeFn("rate", metric, s.engine.counterRange(rateWindow)))
 }
 
 // tokenBy are the labels a token rate keeps: the model, its namespace and the workload labels of the join.
@@ -220,19 +225,35 @@ func (s schema) tokenBy() []string {
 	return out
 }
 
-// EnergyJ is the energy per placement over the whole window from the energy counter (mJ), evaluated at its
-// end: exact between scrapes, and each series counts for its own time, so a GPU whose pod restarted is neither
-// lost nor counted twice. Placements without the counter take their energy from the steps' power
-// (fetched.energyFromSteps), which needs no scrape interval.
-func (s schema) EnergyJ(window time.Duration) string {
-	counter := s.rangeFn("increase", s.m.EnergyMetric, s.engine.counterRange(window))
-	energy := func(matchers ...string) string { return fmt.Sprintf("(%s / 1000)", counter(matchers...)) }
-	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, window))
+// Window totals are instant queries at the window's end over the counters' values at most every
+// totalsResolution (a subquery): a counter's increase across a scrape gap counts, which the steps' rates cannot
+// see, and on long steps a series is read once per 5 minutes rather than once per sample. The range is a window
+// plus engine.counterRange's boundary: the values from one step before the grid's start to its end, whatever
+// the engine's range boundaries.
+
+// totalsResolution is Prometheus' default lookback delta: every series with a sample in the window has a point
+// within it after that sample, so no short-lived pod is missed, and increase() extrapolates a series that ends
+// within the window by at most half of it.
+const totalsResolution = 5 * time.Minute
+
+// atSteps is metric's value every min(step, totalsResolution) over the window ending at the evaluation time.
+func (s schema) atSteps(metric string, window, step time.Duration) string {
+	return fmt.Sprintf("%s[%s:%s]", s.selector(metric), promDuration(s.engine.counterRange(window)), promDuration(min(step, totalsResolution)))
 }
 
-// Tokens is one token counter's increase per model over the whole window, evaluated at its end.
-func (s schema) Tokens(metric string, window time.Duration) string {
-	return fmt.Sprintf("sum by (%s) (%s)", s.m.ModelLabel, s.rangeFn("increase", metric, s.engine.counterRange(window))())
+// EnergyJ is the energy per placement over the whole window from the energy counter (mJ), each series counting
+// for its own time, so a GPU whose pod restarted is neither lost nor counted twice. The join is on the models
+// of the same points. Placements without the counter take their energy from the steps' power
+// (fetched.energyFromSteps), which needs no scrape interval.
+func (s schema) EnergyJ(window, step time.Duration) string {
+	energy := fmt.Sprintf("(increase(%s) / 1000)", s.atSteps(s.m.EnergyMetric, window, step))
+	models := s.models(fmt.Sprintf("last_over_time(%s)", s.atSteps(s.m.GenerationTokensMetric, window, step)))
+	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, models))
+}
+
+// Tokens is one token counter's increase per model over the whole window.
+func (s schema) Tokens(metric string, window, step time.Duration) string {
+	return fmt.Sprintf("sum by (%s) (increase(%s))", s.m.ModelLabel, s.atSteps(metric, window, step))
 }
 
 // familiesSelector matches every series of the given metric names, for the health check.

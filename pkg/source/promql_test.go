@@ -116,16 +116,16 @@ func TestPromQLProperties(t *testing.T) {
 		assert.Contains(t, q, "on (exported_namespace, exported_pod) group_left (model_name)")
 		assert.NotContains(t, q, "on (namespace, pod)")
 		assert.Contains(t, q, `label_replace(label_replace(group by (namespace, pod, model_name)`, "the token side is renamed to the GPU side's labels")
-		assert.Contains(t, q, `{exported_namespace="", exported_pod=""}`, "unallocated GPUs are those without workload labels")
+		assert.Contains(t, q, "unless on (exported_namespace, exported_pod) vector(1)) or vector(1))", "unallocated GPUs are those without workload labels")
 	})
 	t.Run("the default mapping joins on namespace, pod and keeps unallocated GPUs", func(t *testing.T) {
 		q := byName["default"].PowerW(step, rate)
-		assert.Contains(t, q, "* on (namespace, pod) group_left (model_name) group by (namespace, pod, model_name) (last_over_time(vllm:generation_tokens_total[300s]))")
-		assert.Contains(t, q, `or avg_over_time(DCGM_FI_DEV_POWER_USAGE{namespace="", pod=""}[299999ms])`)
+		assert.Contains(t, q, "* on (namespace, pod) group_left (model_name) ((group by (namespace, pod, model_name) (last_over_time(vllm:generation_tokens_total[300s])) unless on (namespace, pod) vector(1)) or vector(1))")
+		assert.Equal(t, 1, strings.Count(q, "DCGM_FI_DEV_POWER_USAGE"), "each power sample read once, the unallocated GPUs' too")
 	})
 	t.Run("aggregation is by model, host and GPU type, never by pod", func(t *testing.T) {
 		for name, s := range byName {
-			for _, q := range []string{s.PowerW(step, rate), s.GPUs(step, rate), s.EnergyJ(window)} {
+			for _, q := range []string{s.PowerW(step, rate), s.GPUs(step, rate)} {
 				outer := q[:strings.Index(q, ")")+1]
 				assert.NotContains(t, outer, "pod", name)
 				assert.Contains(t, outer, s.modelLabel(), name)
@@ -147,9 +147,23 @@ func TestPromQLProperties(t *testing.T) {
 			assert.Equal(t, selectors, strings.Count(q.promql, `cluster="nrp", region=~"us-.*"}[`), q.quantity)
 		}
 	})
-	t.Run("window energy from the counter in mJ, never from the gauge times a scrape interval", func(t *testing.T) {
-		assert.Contains(t, byName["default"].EnergyJ(window), "(increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[605100001ms]) / 1000)")
-		assert.NotContains(t, byName["default"].EnergyJ(window), "sum_over_time")
+	t.Run("one read of each power sample gives power and GPU counts", func(t *testing.T) {
+		for name, s := range byName {
+			for _, q := range s.plan(s, goldenGrid, rate, window, NeedAll) {
+				assert.NotEqual(t, "gpus", q.quantity, "%s: GPUs are counted in the power's answer", name)
+				if q.quantity != "power_w" && q.quantity != "pod_gpu_types" {
+					assert.NotContains(t, q.promql, s.m.PowerMetric, "%s: %s", name, q.quantity)
+				}
+			}
+		}
+		assert.NotContains(t, byName["default"].GPUPowerW(step, rate), "sum_over_time", "never the gauge times a scrape interval")
+	})
+	t.Run("window totals read the counters once per step, across scrape gaps", func(t *testing.T) {
+		s := byName["default"]
+		assert.Contains(t, s.EnergyJ(window, step), "(increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[605100001ms:300s]) / 1000)")
+		assert.Contains(t, s.EnergyJ(window, step), "last_over_time(vllm:generation_tokens_total[605100001ms:300s])", "joined to every pod of the window, not only those alive at its end")
+		assert.NotContains(t, s.EnergyJ(window, step), "sum_over_time", "never the gauge times a scrape interval")
+		assert.Contains(t, s.Tokens(s.m.PromptTokensMetric, window, time.Hour), "[605100001ms:300s]", "long steps read a point per lookback delta, so no short-lived pod is missed")
 		for _, q := range byName["energy-counter-absent"].plan(byName["energy-counter-absent"], goldenGrid, rate, window, NeedAll) {
 			assert.NotEqual(t, "energy_j", q.quantity, "without the counter, energy comes from the steps' power")
 		}
@@ -176,13 +190,10 @@ func TestPromQLProperties(t *testing.T) {
 		assert.Equal(t, "300001ms", promDuration(engine{kind: models.EnginePrometheus}.counterRange(5*time.Minute)))
 		assert.Equal(t, "300s", promDuration(engine{kind: models.EngineVictoriaMetrics}.counterRange(5*time.Minute)), "VictoriaMetrics starts from the sample before the range")
 	})
-	t.Run("the window totals join against every pod of the window, not only those alive at its end", func(t *testing.T) {
-		assert.Contains(t, byName["default"].EnergyJ(window), "last_over_time(vllm:generation_tokens_total[605100s])")
-	})
 	t.Run("token counters through rate per serving pod, and increase per model", func(t *testing.T) {
 		s := byName["sglang"]
 		assert.Equal(t, "sum by (model_name, namespace, pod) (rate(sglang:prompt_tokens_total[300001ms]))", s.TokensPerS(s.m.PromptTokensMetric, rate))
-		assert.Equal(t, "sum by (model_name) (increase(sglang:generation_tokens_total[605100001ms]))", s.Tokens(s.m.GenerationTokensMetric, window))
+		assert.Equal(t, "sum by (model_name) (increase(sglang:generation_tokens_total[605100001ms:300s]))", s.Tokens(s.m.GenerationTokensMetric, window, step))
 	})
 }
 

@@ -254,13 +254,11 @@ func filterLabels(filter string) []string {
 // earlier (within the lookback) to its last sample in the minute, so consecutive minutes add up to the
 // counter's increase whatever the scrape timing. A reset counts the value since the reset. A series without a
 // sample a minute earlier (new, or back from a gap) has none, rather than its whole count in one minute.
-func (s schema) minuteIncrease(metric string) perSeries {
-	return func(matchers ...string) string {
-		sel := s.selector(metric, matchers...)
-		now := fmt.Sprintf("last_over_time(%s[%s])", sel, promDuration(gaugeRange(RecordInterval)))
-		before := fmt.Sprintf("%s offset %s", sel, promDuration(RecordInterval))
-		return fmt.Sprintf("((%s - %s) >= 0 or (%s and %s))", now, before, now, before)
-	}
+func (s schema) minuteIncrease(metric string) string {
+	sel := s.selector(metric)
+	now := fmt.Sprintf("last_over_time(%s[%s])", sel, promDuration(gaugeRange(RecordInterval)))
+	before := fmt.Sprintf("%s offset %s", sel, promDuration(RecordInterval))
+	return fmt.Sprintf("((%s - %s) >= 0 or (%s and %s))", now, before, now, before)
 }
 
 // minuteEnergyJ is the energy per placement over the last minute: from the energy counter (mJ) where a GPU
@@ -269,15 +267,13 @@ func (s schema) minuteIncrease(metric string) perSeries {
 func (s schema) minuteEnergyJ(joinWindow time.Duration) string {
 	counter := s.minuteIncrease(s.m.EnergyMetric)
 	gauge := s.rangeFn("avg_over_time", s.m.PowerMetric, gaugeRange(RecordInterval))
-	energy := func(matchers ...string) string {
-		return fmt.Sprintf("(%s / 1000 or %s * %s)", counter(matchers...), gauge(matchers...), seconds(RecordInterval))
-	}
-	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, joinWindow))
+	energy := fmt.Sprintf("(%s / 1000 or %s * %s)", counter, gauge, seconds(RecordInterval))
+	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, s.modelsWithin(joinWindow)))
 }
 
 // minuteTokens is one token counter's increase per model over the last minute.
 func (s schema) minuteTokens(metric string) string {
-	return fmt.Sprintf("sum by %s (%s)", by(append([]string{s.m.ModelLabel, s.m.NamespaceLabel}, s.keep...)), s.minuteIncrease(metric)())
+	return fmt.Sprintf("sum by %s (%s)", by(append([]string{s.m.ModelLabel, s.m.NamespaceLabel}, s.keep...)), s.minuteIncrease(metric))
 }
 
 // Rule is one recording rule.
