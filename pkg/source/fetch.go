@@ -214,7 +214,8 @@ type windowTotals interface {
 // plan is the fixed list of queries of one fleet read of the needed quantities, their PromQL from q: its length
 // does not depend on the fleet. Their answers decode by s's labels. Each power sample is read once: the power
 // answer gives power, GPU counts and, summed over the steps, the energy of placements without the counter; the
-// window totals read the counters once per step (see atSteps).
+// joins and window totals read the token and energy counters once per few minutes where that is cheaper
+// (see pointEvery).
 func (s schema) plan(q quantities, grid fleet.Grid, rateWindow, window time.Duration, needs Quantities) []fleetQuery {
 	step := grid.Step
 	placements := func(dst func(*fetched) *map[placementKey]fleet.Series) reader {

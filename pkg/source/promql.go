@@ -68,6 +68,9 @@ type schema struct {
 	keep []string
 	// serving are the serving engine's signals that have series (discovery).
 	serving ServingMetrics
+	// offGrid says the queries are evaluated at times that are not multiples of their step (recording rules):
+	// they read raw samples (see pointEvery).
+	offGrid bool
 }
 
 func newSchema(cfg *models.Settings, j join, hasEnergy, hasLimit bool) schema {
@@ -149,11 +152,45 @@ func (s schema) toModels(expr, models string) string {
 	return fmt.Sprintf("%s * on %s group_left (%s) ((%s unless on %s vector(1)) or vector(1))", expr, on, s.m.ModelLabel, models, on)
 }
 
-// modelsWithin are the models whose token series had a sample in the last window (see models):
-// last_over_time keeps pods that are gone by the time of evaluation, so a GPU's power over a step is joined to
-// the model of every pod it served within the step.
-func (s schema) modelsWithin(window time.Duration) string {
-	return s.models(s.rangeFn("last_over_time", s.m.GenerationTokensMetric, window))
+// modelsWithin are the models whose token series had a sample in the last window (see models): last_over_time
+// keeps pods that are gone by the time of evaluation, so a GPU's power over a step is joined to the model of
+// every pod it served within the step. Read at pointEvery(step) where that reads fewer samples.
+func (s schema) modelsWithin(window, step time.Duration) string {
+	return s.models(fmt.Sprintf("last_over_time(%s)", s.rangeOf(s.m.GenerationTokensMetric, window, step)))
+}
+
+// lookbackDelta is Prometheus' default lookback: an instant selector sees a series' last sample up to this old.
+const lookbackDelta = 5 * time.Minute
+
+// pointEvery is the resolution at which a subquery sees every series that has a sample in its range without
+// reading every sample: the largest whole number of seconds within lookbackDelta that divides step, so the
+// subquery has a point at every step's end (the grid is aligned to its step) and one within lookbackDelta
+// after every sample. 0, the raw samples, where that reads no fewer samples than the scrape interval, where no
+// such divisor of a minute or more exists, off the grid, and on VictoriaMetrics, whose lookback follows the
+// scrape interval.
+func (s schema) pointEvery(step time.Duration) time.Duration {
+	if s.offGrid || s.engine.kind == models.EngineVictoriaMetrics || step%time.Second != 0 {
+		return 0
+	}
+	for r := min(step, lookbackDelta); r >= time.Minute; r -= time.Second {
+		if step%r != 0 {
+			continue
+		}
+		if r <= s.scrape {
+			return 0
+		}
+		return r
+	}
+	return 0
+}
+
+// rangeOf is metric[window], or the subquery metric[window:pointEvery(step)] where that reads fewer samples.
+func (s schema) rangeOf(metric string, window, step time.Duration) string {
+	every := ""
+	if r := s.pointEvery(step); r > 0 {
+		every = ":" + promDuration(r)
+	}
+	return fmt.Sprintf("%s[%s%s]", s.selector(metric), promDuration(window), every)
 }
 
 // models is one series per (workload, model) of the token series in tokens, carrying the GPU side's join
@@ -173,7 +210,7 @@ func (s schema) models(tokens string) string {
 // stepMean is the mean of a GPU metric over each step, one value per GPU and model: a GPU whose pod restarted
 // within the step has two series of the same model, their mean is its value and it counts once.
 func (s schema) stepMean(metric string, step, joinWindow time.Duration) string {
-	return fmt.Sprintf("avg by %s (%s)", by(s.gpuBy()), s.toModels(s.rangeFn("avg_over_time", metric, gaugeRange(step)), s.modelsWithin(joinWindow)))
+	return fmt.Sprintf("avg by %s (%s)", by(s.gpuBy()), s.toModels(s.rangeFn("avg_over_time", metric, gaugeRange(step)), s.modelsWithin(joinWindow, step)))
 }
 
 // GPUPowerW is the mean power of each GPU over each step, a series per GPU and placement: summed per placement
@@ -190,7 +227,7 @@ func (s schema) GPUPowerW(step, joinWindow time.Duration) string {
 		return perGPU
 	}
 	fromCounter := fmt.Sprintf("(%s / 1000 > 0)", s.rangeFn("rate", s.m.EnergyMetric, s.engine.counterRange(step)))
-	return fmt.Sprintf("sum by %s (%s) or %s", by(s.gpuBy()), s.toModels(fromCounter, s.modelsWithin(joinWindow)), perGPU)
+	return fmt.Sprintf("sum by %s (%s) or %s", by(s.gpuBy()), s.toModels(fromCounter, s.modelsWithin(joinWindow, step)), perGPU)
 }
 
 // PowerW is the mean power per placement over each step (GPUPowerW summed), for the recording rules.
@@ -225,35 +262,23 @@ func (s schema) tokenBy() []string {
 	return out
 }
 
-// Window totals are instant queries at the window's end over the counters' values at most every
-// totalsResolution (a subquery): a counter's increase across a scrape gap counts, which the steps' rates cannot
-// see, and on long steps a series is read once per 5 minutes rather than once per sample. The range is a window
-// plus engine.counterRange's boundary: the values from one step before the grid's start to its end, whatever
-// the engine's range boundaries.
-
-// totalsResolution is Prometheus' default lookback delta: every series with a sample in the window has a point
-// within it after that sample, so no short-lived pod is missed, and increase() extrapolates a series that ends
-// within the window by at most half of it.
-const totalsResolution = 5 * time.Minute
-
-// atSteps is metric's value every min(step, totalsResolution) over the window ending at the evaluation time.
-func (s schema) atSteps(metric string, window, step time.Duration) string {
-	return fmt.Sprintf("%s[%s:%s]", s.selector(metric), promDuration(s.engine.counterRange(window)), promDuration(min(step, totalsResolution)))
-}
+// Window totals are instant queries at the window's end: a counter's increase across a scrape gap counts,
+// which the steps' rates cannot see. On long steps they read the counters at pointEvery(step) (a subquery),
+// once per few minutes rather than once per sample. The range is a window plus engine.counterRange's boundary:
+// from the sample (or point) one step before the grid's start to its end, whatever the engine's range
+// boundaries.
 
 // EnergyJ is the energy per placement over the whole window from the energy counter (mJ), each series counting
-// for its own time, so a GPU whose pod restarted is neither lost nor counted twice. The join is on the models
-// of the same points. Placements without the counter take their energy from the steps' power
+// for its own time, so a GPU whose pod restarted is neither lost nor counted twice. Placements without the counter take their energy from the steps' power
 // (fetched.energyFromSteps), which needs no scrape interval.
 func (s schema) EnergyJ(window, step time.Duration) string {
-	energy := fmt.Sprintf("(increase(%s) / 1000)", s.atSteps(s.m.EnergyMetric, window, step))
-	models := s.models(fmt.Sprintf("last_over_time(%s)", s.atSteps(s.m.GenerationTokensMetric, window, step)))
-	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, models))
+	energy := fmt.Sprintf("(increase(%s) / 1000)", s.rangeOf(s.m.EnergyMetric, s.engine.counterRange(window), step))
+	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, s.modelsWithin(window, step)))
 }
 
 // Tokens is one token counter's increase per model over the whole window.
 func (s schema) Tokens(metric string, window, step time.Duration) string {
-	return fmt.Sprintf("sum by (%s) (increase(%s))", s.m.ModelLabel, s.atSteps(metric, window, step))
+	return fmt.Sprintf("sum by (%s) (increase(%s))", s.m.ModelLabel, s.rangeOf(metric, s.engine.counterRange(window), step))
 }
 
 // familiesSelector matches every series of the given metric names, for the health check.

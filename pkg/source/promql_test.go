@@ -120,7 +120,7 @@ func TestPromQLProperties(t *testing.T) {
 	})
 	t.Run("the default mapping joins on namespace, pod and keeps unallocated GPUs", func(t *testing.T) {
 		q := byName["default"].PowerW(step, rate)
-		assert.Contains(t, q, "* on (namespace, pod) group_left (model_name) ((group by (namespace, pod, model_name) (last_over_time(vllm:generation_tokens_total[300s])) unless on (namespace, pod) vector(1)) or vector(1))")
+		assert.Contains(t, q, "* on (namespace, pod) group_left (model_name) ((group by (namespace, pod, model_name) (last_over_time(vllm:generation_tokens_total[300s:300s])) unless on (namespace, pod) vector(1)) or vector(1))", "the join reads a point per lookback delta")
 		assert.Equal(t, 1, strings.Count(q, "DCGM_FI_DEV_POWER_USAGE"), "each power sample read once, the unallocated GPUs' too")
 	})
 	t.Run("aggregation is by model, host and GPU type, never by pod", func(t *testing.T) {
@@ -161,9 +161,12 @@ func TestPromQLProperties(t *testing.T) {
 	t.Run("window totals read the counters once per step, across scrape gaps", func(t *testing.T) {
 		s := byName["default"]
 		assert.Contains(t, s.EnergyJ(window, step), "(increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[605100001ms:300s]) / 1000)")
-		assert.Contains(t, s.EnergyJ(window, step), "last_over_time(vllm:generation_tokens_total[605100001ms:300s])", "joined to every pod of the window, not only those alive at its end")
+		assert.Contains(t, s.EnergyJ(window, step), "last_over_time(vllm:generation_tokens_total[605100s:300s])", "joined to every pod of the window, not only those alive at its end")
 		assert.NotContains(t, s.EnergyJ(window, step), "sum_over_time", "never the gauge times a scrape interval")
 		assert.Contains(t, s.Tokens(s.m.PromptTokensMetric, window, time.Hour), "[605100001ms:300s]", "long steps read a point per lookback delta, so no short-lived pod is missed")
+		assert.Contains(t, s.Tokens(s.m.PromptTokensMetric, window, 2592*time.Second), "[605100001ms:288s]", "a point at every step's end")
+		assert.Contains(t, s.Tokens(s.m.PromptTokensMetric, window, 7*time.Second), "[605100001ms]", "no fewer samples at short steps: the raw samples")
+		assert.Contains(t, byName["victoriametrics"].Tokens(s.m.PromptTokensMetric, window, time.Hour), "[605100s]", "VictoriaMetrics' lookback follows the scrape interval")
 		for _, q := range byName["energy-counter-absent"].plan(byName["energy-counter-absent"], goldenGrid, rate, window, NeedAll) {
 			assert.NotEqual(t, "energy_j", q.quantity, "without the counter, energy comes from the steps' power")
 		}

@@ -233,6 +233,9 @@ func (p *Prometheus) useRecorded(ctx context.Context, d discovered, req Request)
 func ruleSchema(cfg *models.Settings, j join) schema {
 	s := newSchema(cfg, j, false, false)
 	s.keep = filterLabels(s.filter)
+	// Rule groups are evaluated at offsets of their own, off any grid: a subquery's last point could miss the
+	// last samples before an evaluation.
+	s.offGrid = true
 	return s
 }
 
@@ -268,7 +271,7 @@ func (s schema) minuteEnergyJ(joinWindow time.Duration) string {
 	counter := s.minuteIncrease(s.m.EnergyMetric)
 	gauge := s.rangeFn("avg_over_time", s.m.PowerMetric, gaugeRange(RecordInterval))
 	energy := fmt.Sprintf("(%s / 1000 or %s * %s)", counter, gauge, seconds(RecordInterval))
-	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, s.modelsWithin(joinWindow)))
+	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, s.modelsWithin(joinWindow, RecordInterval)))
 }
 
 // minuteTokens is one token counter's increase per model over the last minute.

@@ -87,11 +87,14 @@ func TestRuleFileProperties(t *testing.T) {
 		}
 		assert.ElementsMatch(t, n.all(), records)
 		s := goldenMappings[0].schema(t)
+		s.offGrid = true
 		assert.Equal(t, s.GPUs(5*time.Minute, 5*time.Minute), f.Groups[1].Rules[0].Expr, "the GPUs that reported within 5 minutes")
+		assert.NotContains(t, f.Groups[1].Rules[0].Expr, ":300s]", "rules are evaluated off the grid: raw samples, no subquery")
 	})
 	t.Run("the join is the data source's own, done once in the rule", func(t *testing.T) {
 		s := goldenMappings[0].schema(t)
 		s.hasEnergy = false // the rules record the gauge's minute mean; the counter's energy is recorded apart
+		s.offGrid = true
 		assert.Equal(t, s.PowerW(time.Minute, 2*time.Minute), exprOf(byName["default"], n.powerW), "30 s scrapes: a two-minute join window")
 		assert.Contains(t, exprOf(byName["exported"], n.energyJ), "on (exported_namespace, exported_pod) group_left (model_name)")
 		assert.NotContains(t, exprOf(byName["gpu-model-label"], n.powerW), "group_left", "a model label on the GPU series needs no join")
