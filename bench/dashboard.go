@@ -146,6 +146,11 @@ func loadDashboard(ctx context.Context, binary string, settings testhost.Setting
 	if err != nil {
 		return 0, nil, 0, err
 	}
+	return loadDashboardOn(ctx, p, settings, requests)
+}
+
+// loadDashboardOn is loadDashboard on a running plugin process.
+func loadDashboardOn(ctx context.Context, p *testhost.Plugin, settings testhost.Settings, requests [][]testhost.Query) (time.Duration, []promQuery, int64, error) {
 	executed := make([][]promQuery, len(requests))
 	errs := make([]error, len(requests))
 	var wg sync.WaitGroup

@@ -54,15 +54,16 @@ type config struct {
 	only        map[string]bool
 }
 
-// fleetSize is a fleet of Models models backfilled at one sample per Spacing.
+// fleetSize is a fleet of Models models backfilled at one sample per Spacing, measured Runs times (0: -runs).
 type fleetSize struct {
 	Models  int
 	Spacing time.Duration
+	Runs    int
 }
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("fleetbench", flag.ContinueOnError)
-	fleets := fs.String("fleets", "10:60s,100:60s,1000:300s", "fleet sizes with their sample spacing, models:spacing,...")
+	fleets := fs.String("fleets", "10:60s,100:60s,1000:300s", "fleet sizes with their sample spacing and optionally their own number of runs, models:spacing[:runs],...")
 	cfg := config{}
 	fs.IntVar(&cfg.days, "days", 30, "days of history, all of them queried")
 	fs.IntVar(&cfg.runs, "runs", 5, "timed runs of each measurement (the median is reported)")
@@ -111,16 +112,22 @@ func run(args []string) error {
 func parseFleets(s string) ([]fleetSize, error) {
 	var out []fleetSize
 	for _, part := range strings.Split(s, ",") {
-		n, spacing, ok := strings.Cut(part, ":")
-		models, err := strconv.Atoi(n)
-		if !ok || err != nil || models <= 0 {
-			return nil, fmt.Errorf("fleet %q: want models:spacing, e.g. 100:60s", part)
+		fields := strings.Split(part, ":")
+		models, err := strconv.Atoi(fields[0])
+		if len(fields) < 2 || len(fields) > 3 || err != nil || models <= 0 {
+			return nil, fmt.Errorf("fleet %q: want models:spacing[:runs], e.g. 100:60s or 1000:300s:1", part)
 		}
-		d, err := time.ParseDuration(spacing)
+		d, err := time.ParseDuration(fields[1])
 		if err != nil || d < time.Second {
 			return nil, fmt.Errorf("fleet %q: the spacing must be a duration of a second or more", part)
 		}
-		out = append(out, fleetSize{Models: models, Spacing: d})
+		f := fleetSize{Models: models, Spacing: d}
+		if len(fields) == 3 {
+			if f.Runs, err = strconv.Atoi(fields[2]); err != nil || f.Runs <= 0 {
+				return nil, fmt.Errorf("fleet %q: the runs must be a positive number", part)
+			}
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }

@@ -64,11 +64,11 @@ func machine() string {
 // report is the session's results as markdown: the machine, each fleet's setup, and the table.
 func (s *session) report() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s; medians of %d runs per figure.\n\n", s.began.UTC().Format("2006-01-02 15:04 MST"), machine(), s.cfg.runs)
-	b.WriteString("| Fleet | GPUs | Sample spacing | Series | Samples | Backfill | Load avg before / after |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(&b, "Measured %s on %s; each figure the median of the fleet's runs.\n\n", s.began.UTC().Format("2006-01-02 15:04 MST"), machine())
+	b.WriteString("| Fleet | GPUs | Sample spacing | Series | Samples | Backfill | Runs | Load avg before / after |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, f := range s.fleets {
-		fmt.Fprintf(&b, "| %d models x %d days | %d | %s | %d | %s | %s | %s / %s |\n", f.Fleet.Models, s.cfg.days, f.GPUs, f.Fleet.Spacing,
-			f.Backfill.Series, millions(f.Backfill.Samples), f.Backfill.Took.Round(time.Second), f.LoadBefore, f.LoadAfter)
+		fmt.Fprintf(&b, "| %d models x %d days | %d | %s | %d | %s | %s | %d | %s / %s |\n", f.Fleet.Models, s.cfg.days, f.GPUs, f.Fleet.Spacing,
+			f.Backfill.Series, millions(f.Backfill.Samples), f.Backfill.Took.Round(time.Second), s.runs(f.Fleet), f.LoadBefore, f.LoadAfter)
 	}
 	b.WriteString("\n| Models | Query type | Queries | Floor | Hand-written | Plugin | Plugin / floor | Plugin / hand-written | Peak RSS | Bytes from Prometheus (plugin / floor / hand-written) | Samples read (plugin / hand-written) | Samples stored | Read / stored |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
@@ -99,21 +99,23 @@ func (s *session) dashboardLoads() string {
 			continue
 		}
 		if b.Len() == 0 {
-			b.WriteString("\n| Models | Dashboard load (cold) | Requests | Queries | Costliest single request | Load / costliest | Peak RSS | Bytes from Prometheus | Samples read | Samples stored | Read / stored |\n")
-			b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+			b.WriteString("\n| Models | Dashboard load (cold) | Requests | Queries | Costliest single query type | One request of it (warm / cold) | Load / one request (warm / cold) | Peak RSS | Bytes from Prometheus | Samples read | Samples stored | Read / stored |\n")
+			b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 		}
 		if r.Err != "" {
-			fmt.Fprintf(&b, "| %d | failed: %s | | | | | | | | | |\n", r.Fleet.Models, strings.ReplaceAll(r.Err, "|", "/"))
+			fmt.Fprintf(&b, "| %d | failed: %s | | | | | | | | | | |\n", r.Fleet.Models, strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
-		worst := s.costliestSingle(r.Fleet)
-		if worst == nil {
-			fmt.Fprintf(&b, "| %d | %s | %d | %d | | | %d MB | %s | %s | %s | %.2f |\n", r.Fleet.Models, ms(r.Plugin), r.Panels, r.Queries,
-				r.PeakRSS>>20, size(r.PluginBytes), millions(int(r.SamplesRead)), millions(int(r.SamplesStored)), float64(r.SamplesRead)/float64(r.SamplesStored))
-			continue
+		worst, warm, cold, vsWarm, vsCold := s.costliestSingle(r.Fleet), "", "", "", ""
+		name := ""
+		if worst != nil {
+			name, warm, vsWarm = worst.Case, ms(worst.Plugin), fmt.Sprintf("%.2f", ratio(r.Plugin, worst.Plugin))
 		}
-		fmt.Fprintf(&b, "| %d | %s | %d | %d | %s (%s) | %.2f | %d MB | %s | %s | %s | %.2f |\n", r.Fleet.Models, ms(r.Plugin), r.Panels, r.Queries,
-			ms(worst.Plugin), worst.Case, ratio(r.Plugin, worst.Plugin), r.PeakRSS>>20, size(r.PluginBytes), millions(int(r.SamplesRead)),
+		if r.ColdSingle > 0 {
+			cold, vsCold = ms(r.ColdSingle), fmt.Sprintf("%.2f", ratio(r.Plugin, r.ColdSingle))
+		}
+		fmt.Fprintf(&b, "| %d | %s | %d | %d | %s | %s / %s | %s / %s | %d MB | %s | %s | %s | %.2f |\n", r.Fleet.Models, ms(r.Plugin), r.Panels, r.Queries,
+			name, warm, cold, vsWarm, vsCold, r.PeakRSS>>20, size(r.PluginBytes), millions(int(r.SamplesRead)),
 			millions(int(r.SamplesStored)), float64(r.SamplesRead)/float64(r.SamplesStored))
 	}
 	return b.String()

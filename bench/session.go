@@ -66,11 +66,13 @@ type row struct {
 	// SamplesRead is what Prometheus loaded for the floor queries (stats=all); SamplesStored the samples the
 	// families they read hold in the window, HandSamples what the hand-written query loaded.
 	SamplesRead, SamplesStored, HandSamples int64
-	// Panels is the number of concurrent requests of a dashboard load (0: one request).
-	Panels  int
-	Queries int
-	PeakRSS int64
-	Err     string
+	// Panels is the number of concurrent requests of a dashboard load (0: one request); ColdSingle is one
+	// request of the fleet's costliest single query type in a fresh process, timed alongside the loads.
+	Panels     int
+	ColdSingle time.Duration
+	Queries    int
+	PeakRSS    int64
+	Err        string
 }
 
 // fleetInfo is what one fleet's setup was.
@@ -157,6 +159,14 @@ func (s *session) measureFleet(ctx context.Context, f fleetSize) error {
 	return nil
 }
 
+// runs is the number of timed runs of each measurement on fleet f.
+func (s *session) runs(f fleetSize) int {
+	if f.Runs > 0 {
+		return f.Runs
+	}
+	return s.cfg.runs
+}
+
 // queryTimeout is generous: the point is to measure, not to time out.
 const queryTimeout = 10 * time.Minute
 
@@ -209,7 +219,7 @@ func (s *session) measureCase(ctx context.Context, c benchCase, api promAPI, pro
 	}
 	proxy.take()
 	var floors, hands, plugins []time.Duration
-	for range s.cfg.runs {
+	for range s.runs(r.Fleet) {
 		began := time.Now()
 		if err := api.runAll(ctx, floor, s.cfg.concurrency); err != nil {
 			return err
@@ -240,17 +250,23 @@ func (s *session) measureCase(ctx context.Context, c benchCase, api promAPI, pro
 const dashboardLoad = "dashboard load"
 
 // measureDashboard times loads of the provisioned dashboard, each in a fresh plugin process, and counts the
-// samples its queries read.
+// samples its queries read. Run by run, it also times one request of the costliest single query type measured
+// on the fleet in a fresh process (cold, like the load: discovery included) with the same settings.
 func (s *session) measureDashboard(ctx context.Context, from, to time.Time, api promAPI, proxy *countingProxy, settings testhost.Settings, r *row) error {
 	requests, err := dashboardPanels(s.cfg.dashboards, from, to)
 	if err != nil {
 		return err
 	}
 	r.Panels = len(requests)
-	var loads []time.Duration
+	var costliest *benchCase
+	if worst := s.costliestSingle(r.Fleet); worst != nil {
+		i := slices.IndexFunc(cases(from, to), func(c benchCase) bool { return c.Name == worst.Case })
+		costliest = &cases(from, to)[i]
+	}
+	var loads, colds []time.Duration
 	var executed []promQuery
 	proxy.take()
-	for range s.cfg.runs {
+	for range s.runs(r.Fleet) {
 		took, qs, rss, err := loadDashboard(ctx, s.cfg.plugin, settings, requests)
 		if err != nil {
 			return err
@@ -258,8 +274,17 @@ func (s *session) measureDashboard(ctx context.Context, from, to time.Time, api 
 		loads, executed, r.PeakRSS = append(loads, took), qs, max(r.PeakRSS, rss)
 		r.PluginBytes = proxy.take()
 		logf("%d models, %s of %d panels: %s, peak RSS %d MB", r.Fleet.Models, r.Case, r.Panels, took, rss>>20)
+		if costliest != nil {
+			took, _, _, err := loadDashboard(ctx, s.cfg.plugin, settings, [][]testhost.Query{costliest.Queries})
+			if err != nil {
+				return fmt.Errorf("%s, cold: %w", costliest.Name, err)
+			}
+			colds = append(colds, took)
+			proxy.take()
+			logf("%d models, %s in a fresh process: %s", r.Fleet.Models, costliest.Name, took)
+		}
 	}
-	r.Plugin, r.Queries = median(loads), len(executed)
+	r.Plugin, r.Queries, r.ColdSingle = median(loads), len(executed), median(colds)
 	if r.SamplesRead, err = api.samplesRead(ctx, executed); err != nil {
 		return err
 	}
