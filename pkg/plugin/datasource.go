@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/demo"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
@@ -63,7 +64,7 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 	}
 	d.settings = cfg
 	if cfg.Mode == models.ModeDemo {
-		d.source = source.NewDemo(cfg)
+		d.source = demo.New(cfg)
 		return d, nil
 	}
 	opts, err := s.HTTPClientOptions(ctx)
