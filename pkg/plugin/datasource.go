@@ -1,6 +1,6 @@
 // Package plugin is the data source as Grafana sees it: instance lifecycle, the request path of queries
-// (handler_querydata.go, one handler_<type>.go per query type), health check and resources. Handlers fetch through pkg/source, compute with
-// pkg/fleet and answer with pkg/frames; nothing here computes.
+// (handler_querydata.go, one handler_<type>.go per query type), health check and resources. Handlers read
+// through pkg/source (or pkg/demo), compute with pkg/fleet and answer with pkg/frames; nothing here computes.
 package plugin
 
 import (
