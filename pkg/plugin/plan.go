@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -102,6 +103,9 @@ func needs(q models.Query) source.Quantities {
 	switch {
 	case q.QueryType == models.QueryFleetTimeseries && q.Metric != string(fleet.MetricIdleFraction):
 		return perStep
+	case q.QueryType == models.QueryAnnotations && slices.Contains(q.Events, fleet.EventVerdict):
+		// Verdicts are taken on parts of the window, whose totals the window's cannot give.
+		return source.NeedAll &^ source.NeedWindowTotals
 	case q.QueryType == models.QueryFleetTimeseries, q.QueryType == models.QueryAnnotations:
 		return perStep | source.NeedGPUs
 	case q.QueryType == models.QueryEfficiencyCurve:
