@@ -1,9 +1,6 @@
 package plugin
 
 import (
-	"context"
-
-	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
@@ -12,10 +9,7 @@ import (
 )
 
 // fleetSummary answers the totals of the selected models (unallocated GPUs included) as NumericWide.
-func (d *Datasource) fleetSummary(_ context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	atts, o, c, err := d.attributions(q, f)
-	if err != nil {
-		return nil, err
-	}
+func (d *Datasource) fleetSummary(q models.Query, f *fleet.Fleet, _ bool) (data.Frames, error) {
+	atts, o, c := d.attributions(q, f)
 	return frames.FleetSummary(fleet.Summarize(atts, f.Grid, o), c), nil
 }

@@ -1,9 +1,6 @@
 package plugin
 
 import (
-	"context"
-
-	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
@@ -13,12 +10,9 @@ import (
 
 // idleAttribution answers the idle attribution table of the selected models and the idle_fraction frame for
 // alerts; an alert rule gets the idle_fraction frame only.
-func (d *Datasource) idleAttribution(ctx context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	atts, _, c, err := d.attributions(q, f)
-	if err != nil {
-		return nil, err
-	}
-	if fromAlert(ctx) {
+func (d *Datasource) idleAttribution(q models.Query, f *fleet.Fleet, fromAlert bool) (data.Frames, error) {
+	atts, _, c := d.attributions(q, f)
+	if fromAlert {
 		return c.Apply(data.Frames{frames.IdleFractionLong(atts)}), nil
 	}
 	return frames.IdleAttribution(atts, c), nil
@@ -26,15 +20,12 @@ func (d *Datasource) idleAttribution(ctx context.Context, q models.Query, f *fle
 
 // attributions is the idle attribution of the models the query selects, the options it was made with, and
 // the context of a response about them (executed queries; notices on idle floors and gaps).
-func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attribution, fleet.Options, frames.Context, error) {
-	o, floors, ms, err := d.prepare(q, f)
-	if err != nil {
-		return nil, o, frames.Context{}, err
-	}
+func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attribution, fleet.Options, frames.Context) {
+	o, floors, ms := d.prepare(q, f)
 	atts := make([]fleet.Attribution, len(ms))
 	for i, m := range ms {
 		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
 		atts[i].WithFitSlope(fleet.EfficiencyCurve(m, floors, o).Fit)
 	}
-	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts), nil
+	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // exportedPrefix is what Prometheus puts before a target's own label name when it scrapes with
@@ -63,7 +64,7 @@ type schema struct {
 	hasLimit  bool
 	scrape    time.Duration
 	// engine decides the ranges of counters.
-	engine engine
+	engine promclient.Engine
 	// keep are labels every sum keeps besides the placement's (recording rules keep the label filter's).
 	keep []string
 	// serving are the serving engine's signals that have series (discovery).
@@ -118,9 +119,9 @@ func (s schema) selector(metric string, matchers ...string) string {
 // PromQL ranges are closed on the left in Prometheus 2 and open in Prometheus 3, so a sample exactly on a step
 // boundary (backfilled history, targets scraped in step with the query) would count in one and not the other.
 // A gauge's range is a millisecond short of its window, so (t-window, t] holds its samples in both; a counter's
-// a millisecond long (engine.counterRange), so the sample at t-window starts the increase in both, and
+// a millisecond long (promclient.Engine.CounterRange), so the sample at t-window starts the increase in both, and
 // increase and rate are exact.
-const boundary = time.Millisecond
+const boundary = promclient.Boundary
 
 func gaugeRange(window time.Duration) time.Duration { return window - boundary }
 
@@ -169,7 +170,7 @@ const lookbackDelta = 5 * time.Minute
 // such divisor of a minute or more exists, off the grid, and on VictoriaMetrics, whose lookback follows the
 // scrape interval.
 func (s schema) pointEvery(step time.Duration) time.Duration {
-	if s.offGrid || s.engine.kind == models.EngineVictoriaMetrics || step%time.Second != 0 {
+	if s.offGrid || s.engine.Kind == models.EngineVictoriaMetrics || step%time.Second != 0 {
 		return 0
 	}
 	for r := min(step, lookbackDelta); r >= time.Minute; r -= time.Second {
@@ -226,7 +227,7 @@ func (s schema) GPUPowerW(step, joinWindow time.Duration) string {
 	if !s.hasEnergy {
 		return perGPU
 	}
-	fromCounter := fmt.Sprintf("(%s / 1000 > 0)", s.rangeFn("rate", s.m.EnergyMetric, s.engine.counterRange(step)))
+	fromCounter := fmt.Sprintf("(%s / 1000 > 0)", s.rangeFn("rate", s.m.EnergyMetric, s.engine.CounterRange(step)))
 	return fmt.Sprintf("sum by %s (%s) or %s", by(s.gpuBy()), s.toModels(fromCounter, s.modelsWithin(joinWindow, step)), perGPU)
 }
 
@@ -248,7 +249,7 @@ func (s schema) PowerLimitW(step, joinWindow time.Duration) string {
 // TokensPerS is the rate of one token counter per model and serving pod (the join's workload labels, so the
 // replicas can be counted); rate() handles counter resets.
 func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
-	return fmt.Sprintf("sum by %s (%s)", by(s.tokenBy()), s.rangeFn("rate", metric, s.engine.counterRange(rateWindow)))
+	return fmt.Sprintf("sum by %s (%s)", by(s.tokenBy()), s.rangeFn("rate", metric, s.engine.CounterRange(rateWindow)))
 }
 
 // tokenBy are the labels a token rate keeps: the model, its namespace and the workload labels of the join.
@@ -264,21 +265,21 @@ func (s schema) tokenBy() []string {
 
 // Window totals are instant queries at the window's end: a counter's increase across a scrape gap counts,
 // which the steps' rates cannot see. On long steps they read the counters at pointEvery(step) (a subquery),
-// once per few minutes rather than once per sample. The range is a window plus engine.counterRange's boundary:
+// once per few minutes rather than once per sample. The range is a window plus promclient.Engine.CounterRange's boundary:
 // from the sample (or point) one step before the grid's start to its end, whatever the engine's range
 // boundaries.
 
 // EnergyJ is the energy per placement over the whole window from the energy counter (mJ), each series counting
-// for its own time, so a GPU whose pod restarted is neither lost nor counted twice. Placements without the counter take their energy from the steps' power
-// (fetched.energyFromSteps), which needs no scrape interval.
+// for its own time, so a GPU whose pod restarted is neither lost nor counted twice. Placements without the
+// counter take their energy from the steps' power (fetched.energyFromSteps), which needs no scrape interval.
 func (s schema) EnergyJ(window, step time.Duration) string {
-	energy := fmt.Sprintf("(increase(%s) / 1000)", s.rangeOf(s.m.EnergyMetric, s.engine.counterRange(window), step))
+	energy := fmt.Sprintf("(increase(%s) / 1000)", s.rangeOf(s.m.EnergyMetric, s.engine.CounterRange(window), step))
 	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, s.modelsWithin(window, step)))
 }
 
 // Tokens is one token counter's increase per model over the whole window.
 func (s schema) Tokens(metric string, window, step time.Duration) string {
-	return fmt.Sprintf("sum by (%s) (increase(%s))", s.m.ModelLabel, s.rangeOf(metric, s.engine.counterRange(window), step))
+	return fmt.Sprintf("sum by (%s) (increase(%s))", s.m.ModelLabel, s.rangeOf(metric, s.engine.CounterRange(window), step))
 }
 
 // familiesSelector matches every series of the given metric names, for the health check.
