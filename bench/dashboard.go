@@ -19,8 +19,11 @@ import (
 // template variables take the value the dashboard opens with ("All" is the variable's allValue).
 func dashboardPanels(dir string, from, to time.Time) ([][]testhost.Query, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil || len(files) == 0 {
-		return nil, fmt.Errorf("no dashboard in %s (%v)", dir, err)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no dashboard in %s", dir)
 	}
 	var requests [][]testhost.Query
 	for _, file := range files {
