@@ -54,7 +54,8 @@ type config struct {
 	only        map[string]bool
 }
 
-// fleetSize is a fleet of Models models backfilled at one sample per Spacing, measured Runs times (0: -runs).
+// fleetSize is a fleet of Models models backfilled at one sample per Spacing, measured Runs times (-1: -runs;
+// 0: no timed runs, the peak RSS and the samples only).
 type fleetSize struct {
 	Models  int
 	Spacing time.Duration
@@ -63,7 +64,7 @@ type fleetSize struct {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("fleetbench", flag.ContinueOnError)
-	fleets := fs.String("fleets", "10:60s,100:60s,1000:300s", "fleet sizes with their sample spacing and optionally their own number of runs, models:spacing[:runs],...")
+	fleets := fs.String("fleets", "10:60s,100:60s,1000:300s", "fleet sizes with their sample spacing and optionally their own number of runs (0: peak RSS and samples only), models:spacing[:runs],...")
 	cfg := config{}
 	fs.IntVar(&cfg.days, "days", 30, "days of history, all of them queried")
 	fs.IntVar(&cfg.runs, "runs", 5, "timed runs of each measurement (the median is reported)")
@@ -121,10 +122,10 @@ func parseFleets(s string) ([]fleetSize, error) {
 		if err != nil || d < time.Second {
 			return nil, fmt.Errorf("fleet %q: the spacing must be a duration of a second or more", part)
 		}
-		f := fleetSize{Models: models, Spacing: d}
+		f := fleetSize{Models: models, Spacing: d, Runs: -1}
 		if len(fields) == 3 {
-			if f.Runs, err = strconv.Atoi(fields[2]); err != nil || f.Runs <= 0 {
-				return nil, fmt.Errorf("fleet %q: the runs must be a positive number", part)
+			if f.Runs, err = strconv.Atoi(fields[2]); err != nil || f.Runs < 0 {
+				return nil, fmt.Errorf("fleet %q: the runs must be a number, 0 for the peak RSS and samples only", part)
 			}
 		}
 		out = append(out, f)

@@ -79,8 +79,10 @@ type promAPI struct {
 	url     string
 	client  *http.Client
 	timeout time.Duration
-	// stored are the samples counted per family and window (samplesStored), so each is counted once.
+	// stored are the samples counted per family and window (samplesStored), read the samples each query
+	// read (samplesRead): query types that run the same queries do not run them again.
 	stored map[storedKey]int64
+	read   map[promQuery]int64
 }
 
 type storedKey struct {
@@ -149,6 +151,10 @@ func (a promAPI) runAll(ctx context.Context, qs []promQuery, limit int) error {
 func (a promAPI) samplesRead(ctx context.Context, qs []promQuery) (int64, error) {
 	var total int64
 	for _, q := range qs {
+		if n, ok := a.read[q]; ok {
+			total += n
+			continue
+		}
 		began := time.Now()
 		body, err := a.run(ctx, q, url.Values{"stats": {"all"}})
 		if err != nil {
@@ -159,6 +165,7 @@ func (a promAPI) samplesRead(ctx context.Context, qs []promQuery) (int64, error)
 		if err != nil {
 			return 0, fmt.Errorf("reading the stats of the %s query: %w", q.Name, err)
 		}
+		a.read[q] = samples
 		total += samples
 		logf("  %s: %s, %d samples, %d bytes: %s", q.Name, took.Round(time.Millisecond), samples, len(body), q.PromQL)
 	}

@@ -80,9 +80,13 @@ func (s *session) report() string {
 			fmt.Fprintf(&b, "| %d | %s | | | | failed: %s | | | | | | | |\n", r.Fleet.Models, r.Case, strings.ReplaceAll(r.Err, "|", "/"))
 			continue
 		}
-		fmt.Fprintf(&b, "| %d | %s | %d | %s | %s | %s | %.2f | %.2f | %d MB | %s / %s / %s | %s / %s | %s | %.2f |\n", r.Fleet.Models, r.Case, r.Queries,
-			ms(r.Floor), ms(r.HandWritten), ms(r.Plugin), ratio(r.Plugin, r.Floor), ratio(r.Plugin, r.HandWritten),
-			r.PeakRSS>>20, size(r.PluginBytes), size(r.FloorBytes), size(r.HandWrittenBytes), millions(int(r.SamplesRead)), millions(int(r.HandSamples)),
+		times := fmt.Sprintf("%s | %s | %s | %.2f | %.2f", ms(r.Floor), ms(r.HandWritten), ms(r.Plugin), ratio(r.Plugin, r.Floor), ratio(r.Plugin, r.HandWritten))
+		bytes := fmt.Sprintf("%s / %s / %s", size(r.PluginBytes), size(r.FloorBytes), size(r.HandWrittenBytes))
+		if r.Plugin == 0 {
+			times, bytes = "not timed | | | |", ""
+		}
+		fmt.Fprintf(&b, "| %d | %s | %d | %s | %d MB | %s | %s / %s | %s | %.2f |\n", r.Fleet.Models, r.Case, r.Queries, times,
+			r.PeakRSS>>20, bytes, millions(int(r.SamplesRead)), millions(int(r.HandSamples)),
 			millions(int(r.SamplesStored)), float64(r.SamplesRead)/float64(r.SamplesStored))
 	}
 	b.WriteString(s.dashboardLoads())
@@ -126,7 +130,7 @@ func (s *session) costliestSingle(f fleetSize) *row {
 	var worst *row
 	for i := range s.rows {
 		r := &s.rows[i]
-		if r.Fleet == f && r.Err == "" && r.Panels == 0 && r.Case != allFive && (worst == nil || r.Plugin > worst.Plugin) {
+		if r.Fleet == f && r.Err == "" && r.Panels == 0 && r.Plugin > 0 && r.Case != allFive && (worst == nil || r.Plugin > worst.Plugin) {
 			worst = r
 		}
 	}
@@ -138,7 +142,7 @@ func (s *session) sharedReads() string {
 	var b strings.Builder
 	for _, f := range s.fleets {
 		worst := s.costliestSingle(f.Fleet)
-		i := slices.IndexFunc(s.rows, func(r row) bool { return r.Fleet == f.Fleet && r.Case == allFive && r.Err == "" })
+		i := slices.IndexFunc(s.rows, func(r row) bool { return r.Fleet == f.Fleet && r.Case == allFive && r.Err == "" && r.Plugin > 0 })
 		if worst != nil && i >= 0 {
 			fmt.Fprintf(&b, "\n%d models: all five in one request take %.2fx the most expensive single query type (%s).", f.Fleet.Models, ratio(s.rows[i].Plugin, worst.Plugin), worst.Case)
 		}

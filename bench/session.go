@@ -133,7 +133,7 @@ func (s *session) measureFleet(ctx context.Context, f fleetSize) error {
 		return err
 	}
 	defer proxy.Close()
-	api := promAPI{url: proxy.URL, client: &http.Client{}, timeout: queryTimeout, stored: map[storedKey]int64{}}
+	api := promAPI{url: proxy.URL, client: &http.Client{}, timeout: queryTimeout, stored: map[storedKey]int64{}, read: map[promQuery]int64{}}
 	settings := pluginSettings(proxy.URL, f.Spacing, false)
 	for _, c := range cases(from, to) {
 		if s.cfg.only != nil && !s.cfg.only[c.Name] {
@@ -161,7 +161,7 @@ func (s *session) measureFleet(ctx context.Context, f fleetSize) error {
 
 // runs is the number of timed runs of each measurement on fleet f.
 func (s *session) runs(f fleetSize) int {
-	if f.Runs > 0 {
+	if f.Runs >= 0 {
 		return f.Runs
 	}
 	return s.cfg.runs
@@ -242,6 +242,7 @@ func (s *session) measureCase(ctx context.Context, c benchCase, api promAPI, pro
 		r.PluginBytes = proxy.take()
 	}
 	r.Floor, r.HandWritten, r.Plugin = median(floors), median(hands), median(plugins)
+	// Without timed runs the untimed first request's peak stands.
 	r.PeakRSS, err = peakRSS(p.Pid())
 	logf("%d models, %s: floor %s, hand-written %s, plugin %s, peak RSS %d MB", r.Fleet.Models, c.Name, r.Floor, r.HandWritten, r.Plugin, r.PeakRSS>>20)
 	return err
@@ -266,7 +267,8 @@ func (s *session) measureDashboard(ctx context.Context, from, to time.Time, api 
 	var loads, colds []time.Duration
 	var executed []promQuery
 	proxy.take()
-	for range s.runs(r.Fleet) {
+	// A dashboard is loaded at least once: its peak RSS and samples are measured without timed runs too.
+	for range max(s.runs(r.Fleet), 1) {
 		took, qs, rss, err := loadDashboard(ctx, s.cfg.plugin, settings, requests)
 		if err != nil {
 			return err
