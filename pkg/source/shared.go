@@ -13,6 +13,10 @@ import (
 )
 
 const (
+	// gatherReads is how long a new read waits for concurrent requests of the same window before it starts:
+	// a dashboard's panels arrive within milliseconds of each other with different needs, and a read that
+	// started with the first panel's would leave the others a read of their own.
+	gatherReads = 50 * time.Millisecond
 	// maxCachedFleets bounds the kept reads: a dashboard asks for a handful of windows at a time.
 	maxCachedFleets = 8
 	// maxCachedBytes bounds the estimated size of the kept reads: a quarter of the plugin's soft memory limit
@@ -33,6 +37,8 @@ const (
 // shared across settings or mappings.
 type sharedReads struct {
 	ttl time.Duration
+	// gather waits, before a read starts, for the requests that arrive with it (gatherReads).
+	gather func(context.Context)
 	// timeout bounds a read that no request's cancellation can end while others wait for it.
 	timeout time.Duration
 	// left is the error of a request that stopped waiting (cancelled, or its own deadline passed first).
@@ -55,8 +61,10 @@ type readKey struct {
 
 // flight is a read in progress and the requests waiting for it.
 type flight struct {
-	key     readKey
-	needs   Quantities
+	key   readKey
+	needs Quantities
+	// started says the read has begun: until then a request of the same key widens needs and joins.
+	started bool
 	done    chan struct{}
 	fleet   *fleet.Fleet
 	err     error
@@ -75,7 +83,19 @@ type keptRead struct {
 }
 
 func newSharedReads(ttl, timeout time.Duration, left func(context.Context) error) *sharedReads {
-	return &sharedReads{ttl: ttl, timeout: timeout, left: left, inflight: map[readKey][]*flight{}}
+	return &sharedReads{ttl: ttl, gather: sleep(gatherReads), timeout: timeout, left: left, inflight: map[readKey][]*flight{}}
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(d time.Duration) func(context.Context) {
+	return func(ctx context.Context) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
 }
 
 func keyOf(req Request) (readKey, Quantities) {
@@ -146,13 +166,24 @@ func (s *sharedReads) run(ctx context.Context, fl *flight, req Request, read fun
 		defer s.mu.Unlock()
 		s.removeLocked(fl)
 	}()
+	s.gather(ctx)
+	s.mu.Lock()
+	fl.started, req.Needs = true, fl.needs
+	s.mu.Unlock()
 	fl.fleet, fl.err = read(ctx, req)
 }
 
-// joinLocked is a read in flight for key that reads at least needs.
+// joinLocked is a read in flight for key that reads at least needs, or one not yet started, which then reads
+// needs too.
 func (s *sharedReads) joinLocked(key readKey, needs Quantities) *flight {
 	for _, fl := range s.inflight[key] {
 		if fl.needs.Has(needs) {
+			return fl
+		}
+	}
+	for _, fl := range s.inflight[key] {
+		if !fl.started {
+			fl.needs |= needs
 			return fl
 		}
 	}

@@ -141,6 +141,37 @@ func TestConcurrentRequestsShareOneRead(t *testing.T) {
 	assert.Equal(t, 1, reads)
 }
 
+// A dashboard's panels arrive at once with different needs: the read waits for them and reads the union.
+func TestRequestsArrivingAtOnceShareOneReadOfTheirUnion(t *testing.T) {
+	h, cfg, req := newHeldProm(t)
+	p, _ := newTestSource(t, cfg, testNow)
+	gathered := make(chan struct{})
+	p.fleets.gather = func(context.Context) { <-gathered } // the window ends once both wait: no race with it
+	narrow := req
+	narrow.Needs = NeedPowerW | NeedTokenRates
+	first := ask(context.Background(), p, narrow)
+	waitFor(t, "the first request waits", func() bool { return waiters(p, req) == 1 })
+	second := ask(context.Background(), p, req) // every quantity: more than the first read's
+	waitFor(t, "the second joins the read before it starts", func() bool { return waiters(p, req) == 2 })
+	p.fleets.mu.Lock()
+	fl := p.fleets.inflight[mustKey(req)][0]
+	assert.Equal(t, NeedAll, fl.needs, "the union of both")
+	p.fleets.mu.Unlock()
+	close(gathered)
+	close(h.release)
+	a, b := <-first, <-second
+	require.NoError(t, a.err)
+	require.NoError(t, b.err)
+	assert.Same(t, a.fleet, b.fleet)
+	reads, _ := h.counts()
+	assert.Equal(t, 1, reads, "one read for both")
+}
+
+func mustKey(req Request) readKey {
+	k, _ := keyOf(req)
+	return k
+}
+
 func TestReadsAreNotSharedAcrossIdentitiesInstancesOrAlerts(t *testing.T) {
 	h, cfg, req := newHeldProm(t)
 	close(h.release)
