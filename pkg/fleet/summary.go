@@ -18,6 +18,8 @@ type Summary struct {
 	// IdleGPUs is the same sum over models that served nothing above the idle threshold, plus unallocated GPUs.
 	IdleGPUs float64
 	Models   int
+	// Money is the models' cost over the window.
+	Money
 }
 
 // Summarize sums attributions over a grid's window.
@@ -34,6 +36,7 @@ func Summarize(atts []Attribution, g Grid, o Options) Summary {
 		idleJ += a.IdleEnergyJ
 		tokens += a.Tokens
 		co2G += a.CO2G
+		s.Cost = s.Cost.plus(a.Cost)
 		s.GPUs += a.GPUs
 		if a.Unallocated || math.IsNaN(a.JPerToken) {
 			s.IdleGPUs += a.GPUs
@@ -42,9 +45,9 @@ func Summarize(atts []Attribution, g Grid, o Options) Summary {
 	s.PowerW = energyJ / windowS
 	s.IdleW = idleJ / windowS
 	s.TokensPerS = tokens / windowS
-	s.JPerToken = math.NaN()
+	s.JPerToken, s.Hours, s.MoneyTokens = math.NaN(), windowS/3600, math.NaN()
 	if !o.isIdle(s.TokensPerS) {
-		s.JPerToken = energyJ / tokens
+		s.JPerToken, s.MoneyTokens = energyJ/tokens, tokens
 	}
 	s.CO2KgPerDay = co2G / 1000 / windowS * 86400
 	return s

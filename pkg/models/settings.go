@@ -34,6 +34,7 @@ type Settings struct {
 	CacheTTLSeconds float64        `json:"cacheTTLSeconds"`
 	Mapping         Mapping        `json:"mapping"`
 	Carbon          CarbonSettings `json:"carbon"`
+	Cost            CostSettings   `json:"cost"`
 	IdleFloors      []IdleFloorW   `json:"idleFloors"`
 	GPUs            []GPUOverride  `json:"gpus"`
 	ModelSizes      []ModelSize    `json:"modelSizes"`
@@ -119,6 +120,8 @@ type Site struct {
 	Name        string  `json:"name"`
 	HostPattern string  `json:"hostPattern"`
 	GPerKWh     float64 `json:"intensity"`
+	// PricePerKWh is the site's electricity price in the cost currency; nil when not set.
+	PricePerKWh *float64 `json:"pricePerKWh,omitempty"`
 }
 
 // IdleFloorW overrides the idle floor of one GPU type.
@@ -350,6 +353,7 @@ func (c *Settings) validate() error {
 			errs = append(errs, fmt.Errorf("carbon.sites[%d] (%s): intensity %v gCO2/kWh is outside 0..2000", i, s.Name, s.GPerKWh))
 		}
 	}
+	errs = append(errs, c.Cost.validate(c.Carbon.Sites)...)
 	for i, f := range c.IdleFloors {
 		if f.GPUType == "" || f.Watts <= 0 || f.Watts > 2000 {
 			errs = append(errs, fmt.Errorf("idleFloors[%d]: needs a GPU type and watts in 0..2000, got %q and %v", i, f.GPUType, f.Watts))
