@@ -12,11 +12,17 @@ import (
 )
 
 // idleAttribution answers the idle attribution table of the selected models and the idle_fraction frame for
-// alerts; an alert rule gets the idle_fraction frame only.
+// alerts; an alert rule gets the idle_fraction frame only. With a groupBy other than model, one row per group.
 func (d *Datasource) idleAttribution(ctx context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	atts, _, c, err := d.attributions(q, f)
+	atts, o, c, err := d.attributions(q, f)
 	if err != nil {
 		return nil, err
+	}
+	if groups, by := grouped(q, atts, f.Grid, o); groups != nil {
+		if fromAlert(ctx) {
+			return frames.GroupLong("idle_fraction", groups, by, c), nil
+		}
+		return frames.GroupTable(groups, by, c), nil
 	}
 	if fromAlert(ctx) {
 		return c.Apply(data.Frames{frames.IdleFractionLong(atts)}), nil
@@ -36,5 +42,5 @@ func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attri
 		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
 		atts[i].WithFitSlope(fleet.EfficiencyCurve(m, floors, o).Fit)
 	}
-	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts), nil
+	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts).WithCost(o.Prices, atts), nil
 }

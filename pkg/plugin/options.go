@@ -26,6 +26,7 @@ func fleetOptions(s *models.Settings, q models.Query) (fleet.Options, error) {
 		return fleet.Options{}, userErr(err) // the settings' carbon table
 	}
 	o.Carbon = carbon
+	o.Prices = pricesOf(s)
 	return o, nil
 }
 
