@@ -4,6 +4,7 @@ import (
 	"math"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/assert"
@@ -116,7 +117,9 @@ func TestNamespacesSumToTheFleet(t *testing.T) {
 	got := answer(t, p, settingsFor(prom.URL, pricedSettings()), nil,
 		query("fleet", models.QueryFleetSummary, "", weekStart, weekEnd),
 		query("teams", models.QueryFleetSummary, `,"groupBy":"namespace"`, weekStart, weekEnd),
-		query("table", models.QueryIdleAttribution, `,"groupBy":"namespace"`, weekStart, weekEnd))
+		query("table", models.QueryIdleAttribution, `,"groupBy":"namespace"`, weekStart, weekEnd),
+		query("models over time", models.QueryFleetTimeseries, `,"metric":"cost_per_h"`, weekStart, weekEnd),
+		query("teams over time", models.QueryFleetTimeseries, `,"metric":"cost_per_h","groupBy":"namespace"`, weekStart, weekEnd))
 	truth := truthOver(fleetSim, gridOf(t, weekStart, weekEnd))
 	windowS := truth.End.Sub(truth.Start).Seconds()
 
@@ -128,6 +131,27 @@ func TestNamespacesSumToTheFleet(t *testing.T) {
 			total += value(t, teams, field, i)
 		}
 		assert.InEpsilon(t, value(t, fleetFrame, field, 0), total, 1e-9, "%s: the namespaces add up to the fleet", field)
+	}
+
+	// Over time, the namespaces' cost per hour adds up to the models' at every step.
+	stepSums := func(frames data.Frames) map[time.Time]float64 {
+		out := map[time.Time]float64{}
+		for _, f := range frames {
+			for i := range f.Rows() {
+				if v, ok := f.Fields[1].ConcreteAt(i); ok {
+					out[f.Fields[0].At(i).(time.Time)] += v.(float64)
+				}
+			}
+		}
+		return out
+	}
+	require.Len(t, got["teams over time"], 3, "nrp-llm, sdsc-llm and the unallocated GPUs")
+	assert.Equal(t, data.Labels{"namespace": "nrp-llm"}, got["teams over time"][1].Fields[1].Labels)
+	modelSteps, teamSteps := stepSums(got["models over time"]), stepSums(got["teams over time"])
+	require.NotEmpty(t, modelSteps)
+	require.Len(t, teamSteps, len(modelSteps))
+	for at, v := range modelSteps {
+		assert.InEpsilon(t, v, teamSteps[at], 1e-9, "cost per hour at %s", at)
 	}
 
 	byNamespace := map[string][]sim.ModelTruth{}

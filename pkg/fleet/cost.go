@@ -84,9 +84,13 @@ func (m Money) CostPerMillionTokens() float64 { return m.Cost.Total() / m.MoneyT
 // PartCost is the cost of one placement over the window: energy E (J) and idle energy at the site's price,
 // times the PUE; GPU-seconds held and those of idle steps at the GPU type's hourly cost.
 func (p Prices) PartCost(part AttributionPart, pue float64) Cost {
-	perJ := p.perKWh(part.Site) * max(pue, 1) / joulesPerKWh
-	perGPUS := p.gpuPerH(part.GPUType) / 3600
+	perJ, perGPUS := p.rates(part.Site, part.GPUType, pue)
 	return Cost{part.EnergyJ * perJ, part.IdleEnergyJ * perJ, part.GPUSeconds * perGPUS, part.IdleGPUSeconds * perGPUS}
+}
+
+// rates are the price of a joule of GPU energy at a site (PUE included) and of a second of one GPU of a type.
+func (p Prices) rates(site, gpuType string, pue float64) (perJ, perGPUS float64) {
+	return p.perKWh(site) * max(pue, 1) / joulesPerKWh, p.gpuPerH(gpuType) / 3600
 }
 
 // AttributionPart is one placement's share of an attribution: what grouping by GPU type, site or node sums.
@@ -105,16 +109,16 @@ type CostGaps struct {
 	Sites, GPUTypes []string
 }
 
-// Gaps lists, sorted and once each, the sites and GPU types of atts whose price is missing.
-func (p Prices) Gaps(atts []Attribution) CostGaps {
+// Gaps lists, sorted and once each, the sites and GPU types of the models' placements whose price is missing.
+func (p Prices) Gaps(carbon Carbon, ms []*Model) CostGaps {
 	var g CostGaps
-	for _, a := range atts {
-		for _, part := range a.Parts {
-			if math.IsNaN(p.perKWh(part.Site)) {
-				g.Sites = append(g.Sites, part.Site)
+	for _, m := range ms {
+		for _, pl := range m.Placements {
+			if site := carbon.SiteName(pl.Host); math.IsNaN(p.perKWh(site)) {
+				g.Sites = append(g.Sites, site)
 			}
-			if math.IsNaN(p.gpuPerH(part.GPUType)) {
-				g.GPUTypes = append(g.GPUTypes, part.GPUType)
+			if math.IsNaN(p.gpuPerH(pl.GPUType)) {
+				g.GPUTypes = append(g.GPUTypes, pl.GPUType)
 			}
 		}
 	}

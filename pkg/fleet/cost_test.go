@@ -40,8 +40,8 @@ func TestCostOfBusyIdleAndUnallocatedGPUs(t *testing.T) {
 	s := Summarize(atts, f.Grid, o)
 	assert.InDelta(t, qwen.CostPerH()+kimi.CostPerH()+atts[2].CostPerH(), s.CostPerH(), 1e-9)
 	assert.InDelta(t, (qwenW+720+240)*perWh+20*2, s.CostPerH(), 1e-9)
-	assert.Empty(t, o.Prices.Gaps(atts).Sites)
-	assert.Empty(t, o.Prices.Gaps(atts).GPUTypes)
+	assert.Empty(t, o.Prices.Gaps(o.Carbon, models(f)).Sites)
+	assert.Empty(t, o.Prices.Gaps(o.Carbon, models(f)).GPUTypes)
 }
 
 func TestCostWithoutAPriceIsUnknownAndSaysWhich(t *testing.T) {
@@ -58,12 +58,12 @@ func TestCostWithoutAPriceIsUnknownAndSaysWhich(t *testing.T) {
 	assert.True(t, math.IsNaN(atts[1].GPUCostPerH()))
 	assert.True(t, math.IsNaN(atts[1].CostPerH()))
 	assert.True(t, math.IsNaN(Summarize(atts, f.Grid, o).CostPerH()), "a sum with an unknown part is unknown")
-	assert.Equal(t, CostGaps{Sites: []string{"NYU"}, GPUTypes: []string{a6000}}, o.Prices.Gaps(atts))
+	assert.Equal(t, CostGaps{Sites: []string{"NYU"}, GPUTypes: []string{a6000}}, o.Prices.Gaps(o.Carbon, models(f)))
 
 	o.Prices = Prices{}
 	atts = AttributeFleet(f, MeasureIdleFloors(f, o), o)
 	assert.True(t, math.IsNaN(atts[0].CostPerH()), "no prices: no cost, not zero")
-	assert.Equal(t, CostGaps{Sites: []string{"NYU", "UNL"}, GPUTypes: []string{a100, a6000}}, o.Prices.Gaps(atts))
+	assert.Equal(t, CostGaps{Sites: []string{"NYU", "UNL"}, GPUTypes: []string{a100, a6000}}, o.Prices.Gaps(o.Carbon, models(f)))
 }
 
 func TestGroupsSumToTheFleet(t *testing.T) {
@@ -120,4 +120,69 @@ func TestGroupsSumToTheFleet(t *testing.T) {
 	assert.InDelta(t, 2.0, nyuGroup.GPUs, 1e-9, "a third of split's GPU-seconds")
 	assert.InDelta(t, 30.0/3, nyuGroup.TokensPerS, 1e-9, "and a third of its tokens")
 	assert.InDelta(t, 180.0, nyuGroup.PowerW, 1e-9, "its own power")
+}
+
+func models(f *Fleet) []*Model {
+	out := make([]*Model, len(f.Models))
+	for i := range f.Models {
+		out[i] = &f.Models[i]
+	}
+	return out
+}
+
+func TestGroupStepSeriesSumTheModelsSteps(t *testing.T) {
+	const n = 10
+	split := served("split", a100, unl, 4, 90, 2, ramp(n, 0, 40))
+	split.Placements = append(split.Placements, served("split", a100, nyu, 4, 90, 2, ramp(n, 0, 40)).Placements[0])
+	f := &Fleet{Grid: testGrid(n), Models: []Model{
+		split,
+		served("qwen", a100, unl, 8, 90, 3.5, ramp(n, 0, 20)),
+		parked("kimi", a6000, sdsc, 2, 30, n),
+	}}
+	f.Models[0].Namespace, f.Models[1].Namespace, f.Models[2].Namespace = "a", "a", "b"
+	o := pricedOptions()
+	o.Prices.GPUPerH[a6000] = 0.5
+	floors := MeasureIdleFloors(f, o)
+	ms := models(f)
+	for _, metric := range []StepMetric{MetricPowerW, MetricTokensPerS, MetricCO2GPerH, MetricCostPerH} {
+		perModel := make([]Series, len(ms))
+		for i, m := range ms {
+			perModel[i], _ = StepSeries(m, f.Grid, floors, o, metric)
+		}
+		byNS, err := GroupStepSeries(ms, GroupNamespace, f.Grid, floors, o, metric)
+		require.NoError(t, err)
+		require.Len(t, byNS, 2)
+		byNode, err := GroupStepSeries(ms, GroupNode, f.Grid, floors, o, metric)
+		require.NoError(t, err)
+		require.Len(t, byNode, 3, "UNL, NYU and SDSC")
+		for i := range n {
+			a := perModel[0][i] + perModel[1][i]
+			if metric == MetricTokensPerS {
+				assert.True(t, math.IsNaN(perModel[2][i]) || perModel[2][i] == 0, "kimi serves nothing")
+			} else {
+				assert.InDelta(t, perModel[2][i], byNS[1].Values[i], 1e-9, "%s b step %d", metric, i)
+			}
+			assert.InDelta(t, a, byNS[0].Values[i], 1e-9, "%s a step %d", metric, i)
+			nodes := 0.0
+			for _, g := range byNode {
+				if v := g.Values[i]; !math.IsNaN(v) {
+					nodes += v
+				}
+			}
+			total := a
+			if metric != MetricTokensPerS {
+				total += perModel[2][i]
+			}
+			assert.InDelta(t, total, nodes, 1e-9, "%s: the nodes add up at step %d", metric, i)
+		}
+	}
+	jPerToken, err := GroupStepSeries(ms, GroupNamespace, f.Grid, floors, o, MetricJPerToken)
+	require.NoError(t, err)
+	power, _ := GroupStepSeries(ms, GroupNamespace, f.Grid, floors, o, MetricPowerW)
+	tokens, _ := GroupStepSeries(ms, GroupNamespace, f.Grid, floors, o, MetricTokensPerS)
+	for i := range n {
+		if tokens[0].Values[i] >= o.IdleThresholdTokensPerS {
+			assert.InDelta(t, power[0].Values[i]/tokens[0].Values[i], jPerToken[0].Values[i], 1e-9, "a ratio of sums")
+		}
+	}
 }

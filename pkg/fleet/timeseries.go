@@ -14,14 +14,18 @@ const (
 	MetricJPerToken    StepMetric = "j_per_token"
 	MetricIdleFraction StepMetric = "idle_fraction"
 	MetricCO2GPerH     StepMetric = "co2_g_per_h"
+	// MetricCostPerH is what the GPUs cost per hour at each step: their power at the site's price (PUE
+	// included) and the GPUs held at their hourly cost; NaN where a price is missing.
+	MetricCostPerH StepMetric = "cost_per_h"
 )
 
 // StepMetrics lists every StepMetric.
-var StepMetrics = []StepMetric{MetricPowerW, MetricTokensPerS, MetricJPerToken, MetricIdleFraction, MetricCO2GPerH}
+var StepMetrics = []StepMetric{MetricPowerW, MetricTokensPerS, MetricJPerToken, MetricIdleFraction, MetricCO2GPerH, MetricCostPerH}
 
 // StepSeries is one metric of a model at every step of the grid (n steps): power_w; tokens_per_s;
 // j_per_token = power / tokens per step, NaN where the model is idle (below the idle threshold); idle_fraction
-// = idle power / power, 1 at idle steps; co2_g_per_h from each placement's power and its host's intensity.
+// = idle power / power, 1 at idle steps; co2_g_per_h from each placement's power and its host's intensity;
+// cost_per_h from each placement's power and GPUs at their prices (MetricCostPerH).
 // A step without data is NaN.
 func StepSeries(m *Model, g Grid, floors IdleFloors, o Options, metric StepMetric) (Series, error) {
 	s := newModelSteps(m, floors, &o)
@@ -59,6 +63,12 @@ func StepSeries(m *Model, g Grid, floors IdleFloors, o Options, metric StepMetri
 		}
 	case MetricCO2GPerH:
 		s.eachPlacementStep(g.N, out, func(p int, w, _, _ float64) float64 { return w * s.gPerJ[p] * 3600 }, tokens)
+	case MetricCostPerH:
+		perJ, perGPUS := make([]float64, len(m.Placements)), make([]float64, len(m.Placements))
+		for p, pl := range m.Placements {
+			perJ[p], perGPUS[p] = o.Prices.rates(o.Carbon.SiteName(pl.Host), pl.GPUType, o.Carbon.PUE)
+		}
+		s.eachPlacementStep(g.N, out, func(p int, w, gpus, _ float64) float64 { return (w*perJ[p] + gpus*perGPUS[p]) * 3600 }, tokens)
 	default:
 		return nil, fmt.Errorf("metric %q is not one of %v", metric, StepMetrics)
 	}

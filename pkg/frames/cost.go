@@ -30,7 +30,7 @@ func CurrencyUnit(code string) string {
 
 // WithCost sets the currency of the response's money fields and says which setting would fill the fields a
 // missing price leaves empty.
-func (c Context) WithCost(p fleet.Prices, atts []fleet.Attribution) Context {
+func (c Context) WithCost(p fleet.Prices, carbon fleet.Carbon, ms []*fleet.Model) Context {
 	c.CurrencyUnit = CurrencyUnit(p.Currency)
 	notice := func(text string) {
 		c.Notices = append(slices.Clip(c.Notices), data.Notice{Severity: data.NoticeSeverityInfo, Text: text})
@@ -40,7 +40,7 @@ func (c Context) WithCost(p fleet.Prices, atts []fleet.Attribution) Context {
 			"(or a default price per kWh) and the hourly cost per GPU type in the data source settings (Cost).")
 		return c
 	}
-	gaps := p.Gaps(atts)
+	gaps := p.Gaps(carbon, ms)
 	if len(gaps.Sites) > 0 {
 		sites := make([]string, len(gaps.Sites))
 		for i, s := range gaps.Sites {

@@ -95,7 +95,8 @@ func responses(t *testing.T) map[string]data.Frames {
 	po := testOptions()
 	po.Prices = fleet.Prices{Currency: "EUR", PerKWh: map[string]float64{"UNL": 0.3}, GPUPerH: map[string]float64{a100: 2.5}}
 	patts := fleet.AttributeFleet(f, floors, po)
-	pctx := ctx.WithCost(po.Prices, patts)
+	ms := []*fleet.Model{&f.Models[0], &f.Models[1], &f.Models[2]}
+	pctx := ctx.WithCost(po.Prices, po.Carbon, ms)
 	byNamespace := fleet.GroupAttributions(patts, fleet.GroupNamespace, f.Grid, po)
 	return map[string]data.Frames{
 		"idle-attribution-by-namespace": GroupTable(byNamespace, fleet.GroupNamespace, pctx),

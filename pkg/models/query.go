@@ -39,7 +39,7 @@ var GroupByChoices = []string{
 }
 
 // Metrics of fleet-timeseries.
-var TimeseriesMetrics = []string{"power_w", "tokens_per_s", "j_per_token", "idle_fraction", "co2_g_per_h"}
+var TimeseriesMetrics = []string{"power_w", "tokens_per_s", "j_per_token", "idle_fraction", "co2_g_per_h", "cost_per_h"}
 
 // Query is one query's options, defaults applied. Every option has a default, so {} with a queryType is valid.
 type Query struct {

@@ -42,5 +42,5 @@ func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attri
 		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
 		atts[i].WithFitSlope(fleet.EfficiencyCurve(m, floors, o).Fit)
 	}
-	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts).WithCost(o.Prices, atts), nil
+	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts).WithCost(o.Prices, o.Carbon, ms), nil
 }

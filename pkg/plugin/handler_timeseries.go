@@ -11,7 +11,8 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-// fleetTimeseries answers one metric per selected model over time, as TimeSeriesMulti (alertable as is).
+// fleetTimeseries answers one metric per selected model (or per group of them, groupBy) over time, as
+// TimeSeriesMulti (alertable as is).
 func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
 	o, err := fleetOptions(d.settings, q)
 	if err != nil {
@@ -24,6 +25,17 @@ func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet
 	if metric == fleet.MetricIdleFraction {
 		floors, floorTypes = fleet.MeasureIdleFloors(f, o), gpuTypes(ms)
 	}
+	c := frames.NewContext(f, floors, floorTypes)
+	if metric == fleet.MetricCostPerH {
+		c = c.WithCost(o.Prices, o.Carbon, ms)
+	}
+	if by := fleet.GroupKey(q.GroupBy); by != fleet.GroupModel {
+		groups, err := fleet.GroupStepSeries(ms, by, f.Grid, floors, o, metric)
+		if err != nil {
+			return nil, backend.PluginError(err)
+		}
+		return frames.GroupTimeSeries(f.Grid, metric, by, groups, c), nil
+	}
 	series := make([]frames.ModelSeries, 0, len(ms))
 	for _, m := range ms {
 		values, err := fleet.StepSeries(m, f.Grid, floors, o, metric)
@@ -32,5 +44,5 @@ func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet
 		}
 		series = append(series, frames.ModelSeries{Model: m.Name, GPUType: m.GPUType(), Values: values})
 	}
-	return frames.TimeSeries(f.Grid, metric, series, frames.NewContext(f, floors, floorTypes)), nil
+	return frames.TimeSeries(f.Grid, metric, series, c), nil
 }
