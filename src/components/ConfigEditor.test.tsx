@@ -137,6 +137,28 @@ describe('ConfigEditor', () => {
     expect(latest().jsonData.carbon?.sites).toBeUndefined();
   });
 
+  it('cost: a currency, a price per site and per GPU type; nothing priced until set', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    await user.click(screen.getByRole('button', { name: 'Expand section Cost' }));
+    expect(screen.getByLabelText('Default price per kWh')).toHaveAttribute('placeholder', 'none');
+
+    await fill(user, screen.getByLabelText('Currency'), 'usd');
+    expect(screen.getByText(/An ISO 4217 code in capitals/)).toBeInTheDocument();
+    await user.clear(screen.getByLabelText('Currency'));
+    await fill(user, screen.getByLabelText('Currency'), 'EUR');
+    expect(screen.queryByText(/An ISO 4217 code in capitals/)).not.toBeInTheDocument();
+    expect(latest().jsonData.cost?.currency).toBe('EUR');
+
+    await user.click(screen.getByRole('button', { name: 'Add GPU cost' }));
+    await fill(user, screen.getByLabelText('GPU costs, row 1, GPU type'), 'NVIDIA L40');
+    await fill(user, screen.getByLabelText('GPU costs, row 1, Cost per GPU-hour'), '1.2');
+    expect(latest().jsonData.cost?.gpus).toEqual([{ gpuType: 'NVIDIA L40', costPerHour: 1.2 }]);
+
+    await user.click(screen.getByRole('button', { name: 'Expand section Carbon' }));
+    await fill(user, screen.getByLabelText('Sites, row 1, Price per kWh'), '0.09');
+    expect(latest().jsonData.carbon?.sites?.[0]).toEqual({ ...DEFAULT_SITES[0], pricePerKWh: 0.09 });
+  });
+
   it('latency SLOs: the defaults as placeholders, 0 to leave one unchecked, ranges checked', async () => {
     const { user, settings: latest } = renderConfig(settings());
     await user.click(screen.getByRole('button', { name: 'Expand section Latency SLOs' }));

@@ -24,6 +24,15 @@ const SITE_COLUMNS: Array<Column<Site>> = [
     width: 12,
     validate: (intensity) => rangeError(intensity, 0, 2000, 'gCO₂/kWh'),
   },
+  // Cost: the site's electricity price, in the currency of the Cost section.
+  {
+    key: 'pricePerKWh',
+    label: 'Price per kWh',
+    type: 'number',
+    width: 12,
+    placeholder: 'default',
+    validate: (price) => rangeError(price, 0, 1e6, 'per kWh'),
+  },
 ];
 
 const CARBON_SETTINGS: Array<Setting<CarbonSettings>> = [
