@@ -53,7 +53,7 @@ const (
 
 func TestCostIsTheTruth(t *testing.T) {
 	t.Parallel()
-	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, pricedSettings(), models.QueryIdleAttribution, models.QueryFleetSummary)
+	got, truth := analyses(t, week, fleetSim, weekStart, weekEnd, pricedSettings(), models.QueryIdleAttribution, models.QueryFleetSummary, models.QueryRightSizing)
 	table := rows(t, got[models.QueryIdleAttribution][0])
 	unit, _ := got[models.QueryIdleAttribution][0].FieldByName("cost_per_h")
 	require.NotNil(t, unit)
@@ -86,6 +86,23 @@ func TestCostIsTheTruth(t *testing.T) {
 		require.NotNil(t, row)
 		assert.InEpsilon(t, prices.EnergyCost(truth.Unallocated.EnergyJByHost, pue)/windowH, row["energy_cost_per_h"], costTol)
 		assert.InEpsilon(t, row["cost_per_h"], row["idle_cost_per_h"], 1e-9, "all of it idle")
+	})
+	t.Run("right-sizing savings per month", func(t *testing.T) {
+		// The saved watts at the price the model's energy had (each host's price x PUE) and the freed GPUs'
+		// hours, over a month of 730.5 h.
+		oversized := 0
+		for model, row := range rows(t, got[models.QueryRightSizing][0]) {
+			m, ok := truth.Model(model)
+			if !ok || row["oversized"] != true {
+				continue
+			}
+			oversized++
+			perJ := prices.EnergyCost(m.EnergyJByHost, pue) / m.EnergyJ
+			want := (row["saving_w"].(float64)*3600*perJ + row["gpus_freed"].(float64)*prices.GPUPerH[m.GPUType]) * 730.5
+			assert.InEpsilon(t, want, row["savings_per_month"], costTol, model)
+			t.Logf("%s: %.0f W and %.0f GPUs saved: %.2f a month", model, row["saving_w"], row["gpus_freed"], row["savings_per_month"])
+		}
+		assert.Positive(t, oversized, "the default fleet has an oversized model")
 	})
 	t.Run("fleet summary", func(t *testing.T) {
 		summary := got[models.QueryFleetSummary][0]

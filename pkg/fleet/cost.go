@@ -93,6 +93,23 @@ func (p Prices) rates(site, gpuType string, pue float64) (perJ, perGPUS float64)
 	return p.perKWh(site) * max(pue, 1) / joulesPerKWh, p.gpuPerH(gpuType) / 3600
 }
 
+// HoursPerMonth is a twelfth of a Gregorian year: 365.25 x 24 / 12.
+const HoursPerMonth = 730.5
+
+// SavingsPerMonth is what a recommendation saves a month: savingW at the price the models' energy had over
+// the window (energyCost / energyJ, PUE and each site's price included) and gpusFreed GPUs of gpuType at their
+// hourly cost. 0 when nothing is saved; NaN when a price it needs is missing.
+func (p Prices) SavingsPerMonth(savingW, energyCost, energyJ float64, gpusFreed int, gpuType string) float64 {
+	if savingW == 0 && gpusFreed == 0 {
+		return 0
+	}
+	gpuPerH := 0.0
+	if gpusFreed > 0 {
+		gpuPerH = float64(gpusFreed) * p.gpuPerH(gpuType)
+	}
+	return (savingW*3600*energyCost/energyJ + gpuPerH) * HoursPerMonth
+}
+
 // AttributionPart is one placement's share of an attribution: what grouping by GPU type, site or node sums.
 type AttributionPart struct {
 	Host, Site, GPUType  string

@@ -186,3 +186,12 @@ func TestGroupStepSeriesSumTheModelsSteps(t *testing.T) {
 		}
 	}
 }
+
+func TestSavingsPerMonth(t *testing.T) {
+	p := Prices{Currency: "USD", PerKWh: map[string]float64{"": 0.2}, GPUPerH: map[string]float64{a100: 2}}
+	// 100 W at 0.2 per kWh x PUE 1.5 (what the models' energy cost: 0.3 per 3.6 MJ) and 2 A100 at 2 per hour.
+	assert.InDelta(t, (0.1*0.3+2*2)*730.5, p.SavingsPerMonth(100, 0.3, 3.6e6, 2, a100), 1e-9)
+	assert.Zero(t, p.SavingsPerMonth(0, 0.3, 3.6e6, 0, a100), "nothing saved")
+	assert.True(t, math.IsNaN(p.SavingsPerMonth(100, 0.3, 3.6e6, 2, a6000)), "no price for the freed GPUs")
+	assert.True(t, math.IsNaN(p.SavingsPerMonth(100, math.NaN(), 3.6e6, 0, a100)), "no price for the energy")
+}

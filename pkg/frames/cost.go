@@ -2,6 +2,7 @@ package frames
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -133,4 +134,14 @@ func GroupLong(name string, groups []fleet.Group, by fleet.GroupKey, c Context) 
 
 func idleCostPerDay[T interface{ IdleCostPerH() float64 }](rows []T, unit string) *data.Field {
 	return number("idle_cost_per_day", rows, func(r T) float64 { return r.IdleCostPerH() * 24 }, config("Idle cost per day", unit))
+}
+
+// savings is the savings_per_month field of recommendations: null throughout without prices.
+func savings[T any](rows []T, value func(T) float64, unit string) *data.Field {
+	return number("savings_per_month", rows, func(r T) float64 {
+		if unit == "" {
+			return math.NaN()
+		}
+		return value(r)
+	}, config("Savings per month", unit))
 }

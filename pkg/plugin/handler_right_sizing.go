@@ -40,7 +40,7 @@ func (d *Datasource) sizingInputs(q models.Query, f *fleet.Fleet) (sizingInputs,
 	if err != nil {
 		return sizingInputs{}, err
 	}
-	return sizingInputs{options: o, floors: floors, sizing: sizingOptions(d.settings, q), context: frames.NewContext(f, floors, gpuTypes(ms))}, nil
+	return sizingInputs{options: o, floors: floors, sizing: sizingOptions(d.settings, q), context: frames.NewContext(f, floors, gpuTypes(ms)).WithCost(o.Prices, o.Carbon, ms)}, nil
 }
 
 // sizingOptions are the right-sizing and consolidation options of a query, with the model sizes of the
