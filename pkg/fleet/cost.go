@@ -54,10 +54,6 @@ func (c Cost) plus(d Cost) Cost {
 	return Cost{c.Energy + d.Energy, c.IdleEnergy + d.IdleEnergy, c.GPU + d.GPU, c.IdleGPU + d.IdleGPU}
 }
 
-func (c Cost) times(f float64) Cost {
-	return Cost{c.Energy * f, c.IdleEnergy * f, c.GPU * f, c.IdleGPU * f}
-}
-
 // Money is a cost over a stretch of time and the tokens served in it, as rates.
 type Money struct {
 	Cost  Cost
