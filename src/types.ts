@@ -271,6 +271,8 @@ export interface Mapping {
   promptTokensMetric?: string;
   generationTokensMetric?: string;
   modelLabel?: string;
+  /** label of the token series naming the model's Kubernetes namespace (the team on NRP), for groupBy */
+  namespaceLabel?: string;
   joinLabels?: string[];
   joinMode?: 'auto' | 'direct' | 'exported';
   gpuModelLabel?: string;
@@ -338,6 +340,7 @@ export const DEFAULT_MAPPING: Required<Omit<Mapping, 'gpuModelLabel' | 'labelFil
   promptTokensMetric: 'vllm:prompt_tokens_total',
   generationTokensMetric: 'vllm:generation_tokens_total',
   modelLabel: 'model_name',
+  namespaceLabel: 'namespace',
   joinLabels: ['namespace', 'pod'],
   joinMode: 'auto',
 };
