@@ -34,11 +34,12 @@ func TimeSeries(g fleet.Grid, metric fleet.StepMetric, series []ModelSeries, c C
 	}, c)
 }
 
-// GroupTimeSeries is TimeSeries with one frame per group, labelled with the key it groups by.
+// GroupTimeSeries is TimeSeries with one frame per group, labelled with the key it groups by; the group without
+// a key (the unallocated GPUs by namespace) is shown as "(no namespace)".
 func GroupTimeSeries(g fleet.Grid, metric fleet.StepMetric, by fleet.GroupKey, series []fleet.GroupSeries, c Context) data.Frames {
 	return timeSeries(g, metric, len(series), func(i int) (string, data.Labels, fleet.Series) {
 		s := &series[i]
-		return s.Key, data.Labels{string(by): s.Key}, s.Values
+		return cmpOr(s.Key, "(no "+string(by)+")"), data.Labels{string(by): s.Key}, s.Values
 	}, c)
 }
 
