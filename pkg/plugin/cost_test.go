@@ -69,3 +69,26 @@ func TestTeamIdleCostAlertGetsIdleCostPerDayByNamespace(t *testing.T) {
 		assert.GreaterOrEqual(t, v.(float64), 0.0)
 	}
 }
+
+// Grouped idle attribution: a row per namespace for panels, idle_fraction by namespace for alerts.
+func TestIdleAttributionByNamespace(t *testing.T) {
+	settings := provisionedDemoSettings(t)
+	table := query(t, settings, false, models.QueryIdleAttribution, `{"groupBy":"namespace"}`)
+	require.Len(t, table, 1)
+	keys, _ := table[0].FieldByName("namespace")
+	require.NotNil(t, keys)
+	count, _ := table[0].FieldByName("models")
+	total := 0.0
+	for i := range table[0].Rows() {
+		v, _ := count.ConcreteAt(i)
+		total += v.(float64)
+	}
+	perModel := query(t, settings, false, models.QueryIdleAttribution, `{}`)
+	assert.Equal(t, float64(perModel[0].Rows()), total, "every model in one namespace")
+
+	alert := query(t, settings, true, models.QueryIdleAttribution, `{"groupBy":"namespace"}`)
+	require.Len(t, alert, 1)
+	assert.Equal(t, data.FrameTypeNumericLong, alert[0].Meta.Type)
+	assert.Equal(t, []string{"namespace", "idle_fraction"}, []string{alert[0].Fields[0].Name, alert[0].Fields[1].Name})
+	assert.Equal(t, table[0].Rows(), alert[0].Rows())
+}
