@@ -43,12 +43,13 @@ export const GROUP_BY_LABELS: Record<GroupBy, string> = {
   node: 'Node',
 };
 
-export const EVENT_KINDS = ['idle', 'restart'] as const;
+export const EVENT_KINDS = ['idle', 'restart', 'right-sizing'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 export const EVENT_LABELS: Record<EventKind, string> = {
   idle: 'Idle stretches',
   restart: 'Moves onto other GPUs',
+  'right-sizing': 'Right-sizing verdict changes',
 };
 
 export interface FleetQuery extends DataQuery {
@@ -151,7 +152,7 @@ export const QUERY_TYPE_INFO: Record<QueryType, QueryTypeInfo> = {
   },
   annotations: {
     label: 'Events',
-    description: 'When models went idle and woke up, and when their pods moved onto other GPUs (for annotations).',
+    description: 'When models went idle and woke up, when their pods moved onto other GPUs, and when a right-sizing verdict changed (for annotations).',
     options: [...COMMON_OPTIONS, 'events'],
   },
 };

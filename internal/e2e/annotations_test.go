@@ -39,7 +39,7 @@ func TestAnnotationsMarkTheRestartOfTheWeek(t *testing.T) {
 		return fl.At
 	}
 	kind, model, start, end, text := field("kind"), field("model"), field("time"), field("timeEnd"), field("text")
-	restarts, idle := 0, 0
+	restarts, idle, verdicts := 0, 0, 0
 	for i := range f.Rows() {
 		from, to := start(i).(time.Time), end(i).(time.Time)
 		switch kind(i) {
@@ -63,11 +63,18 @@ func TestAnnotationsMarkTheRestartOfTheWeek(t *testing.T) {
 				served := tokensServed(model(i).(string), first, s.Truncate(scrapeStep))
 				assert.Less(t, served, models.DefaultIdleThreshold*rateWindow.Seconds(), "%s at %s: %s", model(i), s, text(i))
 			}
+		case string(fleet.EventVerdict):
+			verdicts++
+			// Taken at UTC midnights with the 48 h a verdict needs behind them in the window.
+			assert.Equal(t, from, from.Truncate(fleet.VerdictEvery), "%s: %s", model(i), text(i))
+			assert.False(t, from.Before(weekStart.Add(fleet.DefaultMinHistory)), "%s: %s", model(i), text(i))
+			t.Logf("%s: %s", from, text(i))
 		default:
 			t.Errorf("unexpected kind %v", kind(i))
 		}
 	}
 	assert.Equal(t, 1, restarts, "the week holds one restart; the scrape gap moves nothing")
+	assert.Zero(t, verdicts, "every model's traffic is the same day after day: so are the daily verdicts")
 	t.Logf("%d idle stretches, step %s", idle, g.Step)
 
 	only := answer(t, p, settingsFor(prom.URL, nil), nil, query("B", models.QueryAnnotations, `,"events":["restart"],"models":["Qwen3-32B"]`, weekStart, weekEnd))["B"]

@@ -91,6 +91,13 @@ func BenchmarkAnalyses(b *testing.B) {
 			}
 		}
 	})
+	b.Run("verdict-changes", func(b *testing.B) {
+		b.ReportAllocs()
+		defer reportCPU(b)()
+		for b.Loop() {
+			Events(f, []EventKind{EventVerdict}, func(string) bool { return true }, floors, o, DefaultSizingOptions())
+		}
+	})
 	b.Run("timeseries-j_per_token", func(b *testing.B) {
 		b.ReportAllocs()
 		defer reportCPU(b)()

@@ -14,10 +14,12 @@ const (
 	EventIdle EventKind = "idle"
 	// EventRestart is a model's pods moving onto other GPUs: its placements or GPU count changed.
 	EventRestart EventKind = "restart"
+	// EventVerdict is a model's right-sizing recommendation changing from one daily verdict to the next.
+	EventVerdict EventKind = "right-sizing"
 )
 
 // EventKinds are every kind of event, in the order editors show them.
-var EventKinds = []EventKind{EventIdle, EventRestart}
+var EventKinds = []EventKind{EventIdle, EventRestart, EventVerdict}
 
 // Holding is the GPUs a model holds of one type on one host at a step.
 type Holding struct {
@@ -40,6 +42,8 @@ type Event struct {
 	Ongoing  bool
 	// Restart: what the model held before and after.
 	From, To []Holding
+	// Verdict: what right-sizing recommended before and after.
+	Verdict *VerdictChange
 }
 
 // settleSteps is how many consecutive steps with data a new placement must hold before it counts: a step that
@@ -48,8 +52,9 @@ const settleSteps = 2
 
 // Events are the events of the kinds asked for, of the models keep selects, ordered by start. Idle stretches
 // are the runs of at least o.ParkedMinSteps idle steps the idle floors are measured on, so one quiet step is no
-// event. An idle stretch starts where its first step's interval does (the last busy step's time).
-func Events(f *Fleet, kinds []EventKind, keep func(model string) bool, o Options) []Event {
+// event. An idle stretch starts where its first step's interval does (the last busy step's time). Verdict
+// changes need the fleet's idle floors and the right-sizing options.
+func Events(f *Fleet, kinds []EventKind, keep func(model string) bool, floors IdleFloors, o Options, so SizingOptions) []Event {
 	var out []Event
 	if slices.Contains(kinds, EventIdle) {
 		var power, gpus Series
@@ -71,6 +76,9 @@ func Events(f *Fleet, kinds []EventKind, keep func(model string) bool, o Options
 				out = append(out, placementChanges(m, f.Grid)...)
 			}
 		}
+	}
+	if slices.Contains(kinds, EventVerdict) {
+		out = append(out, verdictChanges(f, keep, floors, o, so)...)
 	}
 	slices.SortStableFunc(out, func(a, b Event) int { return a.Start.Compare(b.Start) })
 	return out

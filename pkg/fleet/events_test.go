@@ -29,7 +29,7 @@ func TestIdleEventsAreTheParkedStretches(t *testing.T) {
 		parked("kimi", a100, nyu, 8, 90, n),
 		unallocated(a100, unl, 4, 60, n),
 	}}
-	events := Events(f, []EventKind{EventIdle}, func(m string) bool { return m == "gemma" }, testOptions())
+	events := Events(f, []EventKind{EventIdle}, func(m string) bool { return m == "gemma" }, nil, testOptions(), DefaultSizingOptions())
 	require.Len(t, events, 2, "the 3-step lull is shorter than ParkedMinSteps; kimi is filtered out")
 
 	first := events[0]
@@ -46,7 +46,7 @@ func TestIdleEventsAreTheParkedStretches(t *testing.T) {
 	assert.Equal(t, 8*time.Minute, last.Duration)
 	assert.True(t, last.Ongoing, "still idle at the end of the window")
 
-	kimi := Events(f, []EventKind{EventIdle, EventRestart}, func(m string) bool { return m == "kimi" }, testOptions())
+	kimi := Events(f, []EventKind{EventIdle, EventRestart}, func(m string) bool { return m == "kimi" }, nil, testOptions(), DefaultSizingOptions())
 	require.Len(t, kimi, 1, "parked all window, never moved")
 	assert.Equal(t, n*time.Minute, kimi[0].Duration)
 	assert.InDelta(t, 8*90.0, kimi[0].PowerW, 1e-9)
@@ -71,7 +71,7 @@ func moved(n int) Model {
 func TestRestartEventSpansTheMoveOntoOtherGPUs(t *testing.T) {
 	const n = 30
 	f := &Fleet{Grid: testGrid(n), Models: []Model{moved(n), served("steady", a100, unl, 1, 90, 0.2, constant(n, 100))}}
-	events := Events(f, []EventKind{EventRestart}, all, testOptions())
+	events := Events(f, []EventKind{EventRestart}, all, nil, testOptions(), DefaultSizingOptions())
 	require.Len(t, events, 1, "the straddling step is no event of its own; the steady model never moved")
 	e := events[0]
 	assert.Equal(t, "gemma", e.Model)
@@ -90,11 +90,11 @@ func TestGPUCountChangeIsAnEventAndABlipIsNot(t *testing.T) {
 		gpus[i] = 4
 	}
 	f := &Fleet{Grid: testGrid(n), Models: []Model{m}}
-	events := Events(f, []EventKind{EventRestart}, all, testOptions())
+	events := Events(f, []EventKind{EventRestart}, all, nil, testOptions(), DefaultSizingOptions())
 	require.Len(t, events, 1)
 	assert.Equal(t, t0.Add(11*time.Minute), events[0].Start)
 	assert.Equal(t, t0.Add(12*time.Minute), events[0].End)
 	assert.Equal(t, 4.0, events[0].To[0].GPUs)
 
-	assert.Empty(t, Events(f, nil, all, testOptions()), "no kinds asked, no events")
+	assert.Empty(t, Events(f, nil, all, nil, testOptions(), DefaultSizingOptions()), "no kinds asked, no events")
 }

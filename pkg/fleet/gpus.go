@@ -1,7 +1,6 @@
 package fleet
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -84,12 +83,9 @@ func (c GPUCatalog) Lookup(modelName string) (GPUSpec, bool) {
 	return best, bestLen >= 0
 }
 
-var nonAlnum = regexp.MustCompile(`[^a-z0-9]+`)
-
 // normalizeGPUName lowercases, drops vendor words and folds punctuation to single spaces.
 func normalizeGPUName(s string) string {
-	s = nonAlnum.ReplaceAllString(strings.ToLower(s), " ")
-	fields := strings.Fields(s)
+	fields := alnumFields(s)
 	out := fields[:0]
 	for _, f := range fields {
 		if f == "nvidia" || f == "tesla" || f == "geforce" {

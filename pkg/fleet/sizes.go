@@ -184,11 +184,20 @@ type SizeOverride struct {
 type ModelSizes struct {
 	known     []KnownModel
 	overrides []SizeOverride
+	// knownTokens and overrideTokens are the names' tokens, split once: every verdict looks names up.
+	knownTokens, overrideTokens [][]string
 }
 
 // NewModelSizes is a size finder over a catalog and the settings' overrides.
 func NewModelSizes(known []KnownModel, overrides []SizeOverride) ModelSizes {
-	return ModelSizes{known: known, overrides: overrides}
+	s := ModelSizes{known: known, overrides: overrides}
+	for _, k := range known {
+		s.knownTokens = append(s.knownTokens, nameTokens(k.Name))
+	}
+	for _, o := range overrides {
+		s.overrideTokens = append(s.overrideTokens, nameTokens(o.Model))
+	}
+	return s
 }
 
 // DefaultSizes knows the built-in catalog and no overrides.
@@ -212,7 +221,7 @@ func (s ModelSizes) Lookup(served string) ModelSize {
 	}
 	entry, hasEntry := s.catalogEntry(tokens, fromName)
 
-	if i, ok := bestMatch(tokens, len(s.overrides), func(i int) string { return s.overrides[i].Model }); ok {
+	if i, ok := bestMatch(tokens, s.overrideTokens); ok {
 		o := s.overrides[i]
 		size := ModelSize{ParamsB: o.ParamsB, Source: SizeSetting, Entry: o.Model}
 		switch {
@@ -289,7 +298,7 @@ func (m ModelSize) ActiveWeightsGB() float64 {
 // catalogEntry is the longest catalog name matching the served name's tokens, unless a size in the name
 // says it is another model.
 func (s ModelSizes) catalogEntry(tokens []string, fromName NameSize) (KnownModel, bool) {
-	i, ok := bestMatch(tokens, len(s.known), func(i int) string { return s.known[i].Name })
+	i, ok := bestMatch(tokens, s.knownTokens)
 	if !ok {
 		return KnownModel{}, false
 	}
@@ -304,10 +313,9 @@ func (s ModelSizes) catalogEntry(tokens []string, fromName NameSize) (KnownModel
 // (so "openai/gpt-oss-120b", "GPT-OSS-120B" and "gpt-oss-120b-FP8" all match "gpt-oss-120b"); the candidate
 // with the most tokens wins ("Kimi-K2.5" over "Kimi-K2"), and among equals the later one (settings appended
 // last win).
-func bestMatch(tokens []string, n int, name func(i int) string) (int, bool) {
+func bestMatch(tokens []string, candidates [][]string) (int, bool) {
 	best, bestLen := -1, 0
-	for i := range n {
-		want := nameTokens(name(i))
+	for i, want := range candidates {
 		if len(want) >= bestLen && len(want) > 0 && isSubsequence(want, tokens) {
 			best, bestLen = i, len(want)
 		}
@@ -325,8 +333,6 @@ func isSubsequence(want, have []string) bool {
 	return j == len(want)
 }
 
-var nameSeparators = regexp.MustCompile(`[^a-z0-9]+`)
-
 // nameTokens lowercases a served name, drops its organization prefix ("openai/") and splits it into words
 // and numbers: "Qwen/Qwen3.5-397B-A17B-FP8" -> qwen3 5 397b a17b fp8.
 func nameTokens(served string) []string {
@@ -334,7 +340,13 @@ func nameTokens(served string) []string {
 	if i := strings.LastIndex(s, "/"); i >= 0 {
 		s = s[i+1:]
 	}
-	return strings.Fields(nameSeparators.ReplaceAllString(s, " "))
+	return alnumFields(s)
+}
+
+// alnumFields are the runs of ASCII letters and digits of s, lowercased: names are looked up at every verdict,
+// so without a regexp.
+func alnumFields(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return (r < 'a' || r > 'z') && (r < '0' || r > '9') })
 }
 
 // NameSize is a size read from a served model name.

@@ -49,6 +49,12 @@ func describe(e fleet.Event) (string, string) {
 			title = e.Model + " changed its GPU count"
 		}
 		return title, fmt.Sprintf("%s moved from %s to %s", e.Model, held(e.From), held(e.To))
+	case fleet.EventVerdict:
+		if v := e.Verdict; v != nil {
+			gpu := fleet.ShortGPUName(v.GPUType)
+			return fmt.Sprintf("%s right-sizing: %d → %d %s", e.Model, v.From, v.To, gpu),
+				fmt.Sprintf("%s holds %d %s; right-sizing now recommends %d (was %d): %s", e.Model, v.Held, gpu, v.To, v.From, v.Reason)
+		}
 	}
 	return e.Model, string(e.Kind)
 }

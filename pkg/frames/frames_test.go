@@ -106,7 +106,7 @@ func responses(t *testing.T) map[string]data.Frames {
 		"idle-attribution":              IdleAttribution(atts, ctx.WithGaps(atts)),
 		"efficiency-curve":              EfficiencyCurves(f.Grid, curves[:2], ctx),
 		"fleet-summary":                 FleetSummary(fleet.Summarize(atts, f.Grid, o), ctx.WithGaps(atts)),
-		"annotations":                   Annotations(fleet.Events(f, fleet.EventKinds, func(string) bool { return true }, o), ctx),
+		"annotations":                   Annotations(fleet.Events(f, fleet.EventKinds, func(string) bool { return true }, fleet.MeasureIdleFloors(f, o), o, fleet.DefaultSizingOptions()), ctx),
 	}
 }
 

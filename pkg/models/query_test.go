@@ -78,9 +78,9 @@ func TestEventsOption(t *testing.T) {
 	q, err := ParseQuery(backend.DataQuery{RefID: "A", JSON: []byte(`{"queryType":"annotations","events":["restart"]}`)})
 	require.NoError(t, err)
 	assert.Equal(t, []fleet.EventKind{fleet.EventRestart}, q.Events)
-	assert.Equal(t, []fleet.EventKind{fleet.EventIdle, fleet.EventRestart}, fleet.EventKinds, "decoding leaves the kinds alone")
+	assert.Equal(t, []fleet.EventKind{fleet.EventIdle, fleet.EventRestart, fleet.EventVerdict}, fleet.EventKinds, "decoding leaves the kinds alone")
 	_, err = ParseQuery(backend.DataQuery{RefID: "A", JSON: []byte(`{"queryType":"annotations","events":["oom"]}`)})
-	require.ErrorContains(t, err, `events: "oom" is not one of [idle restart]`)
+	require.ErrorContains(t, err, `events: "oom" is not one of [idle restart right-sizing]`)
 }
 
 func TestParseQueryErrorsNameTheOption(t *testing.T) {

@@ -1,6 +1,6 @@
-// Package plugin is the data source as Grafana sees it: instance lifecycle, query handlers (one per query
-// type behind a QueryTypeMux), health check and resources. Handlers fetch through pkg/source, compute with
-// pkg/fleet and answer with pkg/frames; nothing here computes.
+// Package plugin is the data source as Grafana sees it: instance lifecycle, the request path of queries
+// (handler_querydata.go, one handler_<type>.go per query type), health check and resources. Handlers read
+// through pkg/source (or pkg/demo), compute with pkg/fleet and answer with pkg/frames; nothing here computes.
 package plugin
 
 import (
@@ -9,11 +9,11 @@ import (
 	"net/http"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/httpclient"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/instancemgmt"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/resource/httpadapter"
 
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/demo"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
@@ -33,8 +33,11 @@ type Datasource struct {
 	settingsErr error
 	source      source.Source
 	httpClient  *http.Client
-	mux         *datasource.QueryTypeMux
-	resources   backend.CallResourceHandler
+	// analyses answer the query types (handler_querydata.go).
+	analyses map[string]analysis
+	// options are the analyses' options the settings decide, built once for every query of the instance.
+	options   analysisOptions
+	resources backend.CallResourceHandler
 	// sanitize cleans every answer: errors quote what servers say.
 	sanitize sanitizer
 }
@@ -43,7 +46,7 @@ type Datasource struct {
 // whenever the settings change.
 func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (inst instancemgmt.Instance, err error) {
 	d := &Datasource{sanitize: sanitizerOf(s)}
-	d.mux = d.newQueryTypeMux()
+	d.analyses = d.analysesByType()
 	d.resources = httpadapter.New(d.newResourceMux())
 	defer func() {
 		// The SDK's reading of the HTTP settings asserts the types of some jsonData fields (serverName,
@@ -61,9 +64,13 @@ func NewDatasource(ctx context.Context, s backend.DataSourceInstanceSettings) (i
 		d.settingsErr = fmt.Errorf("the data source settings are not valid: %w", err)
 		return d, nil
 	}
+	if d.options, err = newAnalysisOptions(cfg); err != nil {
+		d.settingsErr = fmt.Errorf("the data source settings are not valid: %w", err)
+		return d, nil
+	}
 	d.settings = cfg
 	if cfg.Mode == models.ModeDemo {
-		d.source = source.NewDemo(cfg)
+		d.source = demo.New(cfg)
 		return d, nil
 	}
 	opts, err := s.HTTPClientOptions(ctx)

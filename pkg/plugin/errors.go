@@ -8,8 +8,8 @@ import (
 
 // Whose fault an error is decides its source and status, as the SDK's guidance asks: the user's and the
 // configuration's mistakes (settings, query JSON, query type, time range) are downstream with 400; faults of
-// Prometheus (marked downstream by pkg/source) are downstream with 502; anything else is a bug of ours:
-// plugin, 500.
+// Prometheus (marked downstream by pkg/promclient and pkg/source) are downstream with 502; anything else is a
+// bug of ours: plugin, 500.
 type userError struct{ error }
 
 func (e userError) Unwrap() error { return e.error }

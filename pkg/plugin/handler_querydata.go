@@ -1,16 +1,12 @@
 package plugin
 
 import (
-	"cmp"
 	"context"
-	"errors"
 	"fmt"
-	"maps"
 	"runtime/debug"
 	"sync"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/grafana/grafana-plugin-sdk-go/backend/datasource"
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
@@ -18,63 +14,64 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-// analysis answers one parsed query from the fleet read for it.
-type analysis func(ctx context.Context, q models.Query, f *fleet.Fleet, dq backend.DataQuery) (data.Frames, error)
+// analysis answers one parsed query from the fleet read for its window. fromAlert says an alert rule asks: it
+// must get only frames the alerting engine reads (TimeSeriesMulti, NumericLong, NumericWide).
+type analysis func(q models.Query, f *fleet.Fleet, fromAlert bool) (data.Frames, error)
 
-func (d *Datasource) newQueryTypeMux() *datasource.QueryTypeMux {
-	mux := datasource.NewQueryTypeMux()
-	mux.Handle(models.QueryFleetTimeseries, d.handler(d.fleetTimeseries))
-	mux.Handle(models.QueryEfficiencyCurve, d.handler(d.efficiencyCurve))
-	mux.Handle(models.QueryIdleAttribution, d.handler(d.idleAttribution))
-	mux.Handle(models.QueryRightSizing, d.handler(d.rightSizing))
-	mux.Handle(models.QueryConsolidation, d.handler(d.consolidation))
-	mux.Handle(models.QueryFleetSummary, d.handler(d.fleetSummary))
-	mux.Handle(models.QueryAnnotations, d.handler(d.annotations))
-	mux.HandleFunc("", unknownQueryType)
-	return mux
+// analysesByType are the analyses of the query types, one handler_<type>.go each.
+func (d *Datasource) analysesByType() map[string]analysis {
+	return map[string]analysis{
+		models.QueryFleetTimeseries: d.fleetTimeseries,
+		models.QueryEfficiencyCurve: d.efficiencyCurve,
+		models.QueryIdleAttribution: d.idleAttribution,
+		models.QueryRightSizing:     d.rightSizing,
+		models.QueryConsolidation:   d.consolidation,
+		models.QueryFleetSummary:    d.fleetSummary,
+		models.QueryAnnotations:     d.annotations,
+	}
 }
 
-// QueryData answers every query of a request. A dashboard panel sends several query types at once; the fleet
-// is read once per request window and shared by all of them. The mux runs the query types one after another,
-// so each type goes to it in a request of its own, all at once: a window that times out must not hold the
-// query types after it until their share of the timeout is gone.
+// maxConcurrentQueries bounds the queries of one request answered at a time. Their reads are shared per window
+// and bounded by the source; the analyses are CPU work, and a dashboard sends a dozen queries at most.
+const maxConcurrentQueries = 8
+
+// parsedQuery is one query of a request on its way through: parsed and planned once, then answered.
+type parsedQuery struct {
+	dq  backend.DataQuery
+	q   models.Query
+	run analysis
+	// read is the request's read of the query's window.
+	read *fleetRead
+	// err is the query's answer when it could not be parsed or planned.
+	err error
+}
+
+// QueryData answers every query of a request, one way through: parse each query once, plan one read per
+// distinct window with every quantity its queries need (plan.go), then answer all queries at once, each reading
+// its window (the first to ask reads, through the source's shared reads) and running its analysis. The SDK's
+// QueryTypeMux is not used: it runs the query types one after another, so a window that times out would hold
+// the query types after it until their share of the timeout is gone.
 func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
 	ctx, cancel := d.withDeadline(ctx)
 	defer cancel()
-	ctx, memo := d.withFleetMemo(ctx, req)
-	defer memo.release()
-	ctx = withFromAlert(ctx, req)
+	_, fromAlert := req.Headers[backend.FromAlertHeaderName]
+	queries := d.parse(req)
+	d.plan(req, queries, fromAlert)
 
-	byType := map[string]*backend.QueryDataRequest{}
-	for _, q := range req.Queries {
-		sub, ok := byType[q.QueryType]
-		if !ok {
-			sub = &backend.QueryDataRequest{PluginContext: req.PluginContext, Headers: req.Headers}
-			byType[q.QueryType] = sub
-		}
-		sub.Queries = append(sub.Queries, q)
-	}
-	resp := backend.NewQueryDataResponse()
-	var (
-		mu    sync.Mutex
-		wg    sync.WaitGroup
-		first error
-	)
-	for _, sub := range byType {
+	answers := make([]backend.DataResponse, len(queries))
+	sem := make(chan struct{}, maxConcurrentQueries)
+	var wg sync.WaitGroup
+	for i := range queries {
 		wg.Go(func() {
-			r, err := d.mux.QueryData(ctx, sub)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				first = cmp.Or(first, err)
-				return
-			}
-			maps.Copy(resp.Responses, r.Responses)
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			answers[i] = d.sanitize.response(d.answer(ctx, &queries[i], fromAlert))
 		})
 	}
 	wg.Wait()
-	if first != nil {
-		return nil, first
+	resp := backend.NewQueryDataResponse()
+	for i, q := range queries {
+		resp.Responses[q.dq.RefID] = answers[i]
 	}
 	return resp, nil
 }
@@ -88,58 +85,56 @@ func (d *Datasource) withDeadline(ctx context.Context) (context.Context, context
 	return context.WithTimeout(ctx, d.settings.Timeout())
 }
 
-// handler runs an analysis for every query of its type, concurrently, each with its own response.
-func (d *Datasource) handler(run analysis) backend.QueryDataHandler {
-	return backend.QueryDataHandlerFunc(func(ctx context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-		resp := backend.NewQueryDataResponse()
-		var mu sync.Mutex
-		var wg sync.WaitGroup
-		for _, dq := range req.Queries {
-			wg.Go(func() {
-				r := d.sanitize.response(d.runQuery(ctx, req, dq, run))
-				mu.Lock()
-				resp.Responses[dq.RefID] = r
-				mu.Unlock()
-			})
+// parse finds each query's analysis and parses its JSON; a query that fails keeps its error as its answer.
+func (d *Datasource) parse(req *backend.QueryDataRequest) []parsedQuery {
+	queries := make([]parsedQuery, len(req.Queries))
+	for i, dq := range req.Queries {
+		p := &queries[i]
+		p.dq = dq
+		run, ok := d.analyses[dq.QueryType]
+		switch {
+		case !ok:
+			p.err = userErr(unknownQueryType(dq.QueryType))
+		case d.settingsErr != nil:
+			p.err = userErr(d.settingsErr)
+		default:
+			p.run = run
+			q, err := models.ParseQuery(dq)
+			if err != nil {
+				p.err = userErr(err)
+			}
+			p.q = q
 		}
-		wg.Wait()
-		return resp, nil
-	})
+	}
+	return queries
 }
 
-func (d *Datasource) runQuery(ctx context.Context, req *backend.QueryDataRequest, dq backend.DataQuery, run analysis) (res backend.DataResponse) {
+func unknownQueryType(queryType string) error {
+	if queryType == "" {
+		return fmt.Errorf("the query has no queryType; use one of %v", models.QueryTypes)
+	}
+	return fmt.Errorf("unknown query type %q; use one of %v", queryType, models.QueryTypes)
+}
+
+// answer reads the query's window and runs its analysis. A panic becomes this query's error: the others of the
+// request still answer.
+func (d *Datasource) answer(ctx context.Context, p *parsedQuery, fromAlert bool) (res backend.DataResponse) {
 	defer func() {
 		if r := recover(); r != nil {
-			log.DefaultLogger.FromContext(ctx).Error("query panicked", "refId", dq.RefID, "queryType", dq.QueryType, "panic", d.sanitize.text(fmt.Sprint(r)), "stack", string(debug.Stack()))
-			res = errorResponse(backend.PluginErrorf("internal error while answering %s query %s: %v (please report it)", dq.QueryType, dq.RefID, r))
+			log.DefaultLogger.FromContext(ctx).Error("query panicked", "refId", p.dq.RefID, "queryType", p.dq.QueryType, "panic", d.sanitize.text(fmt.Sprint(r)), "stack", string(debug.Stack()))
+			res = errorResponse(backend.PluginErrorf("internal error while answering %s query %s: %v (please report it)", p.dq.QueryType, p.dq.RefID, r))
 		}
 	}()
-	if d.settingsErr != nil {
-		return errorResponse(userErr(d.settingsErr))
+	if p.err != nil {
+		return errorResponse(p.err)
 	}
-	q, err := models.ParseQuery(dq)
-	if err != nil {
-		return errorResponse(userErr(err))
-	}
-	f, err := d.readFleet(ctx, req, dq, q)
+	f, err := p.read.fleet(ctx, d.source)
 	if err != nil {
 		return errorResponse(err)
 	}
-	frames, err := run(ctx, q, f, dq)
+	frames, err := p.run(p.q, f, fromAlert)
 	if err != nil {
 		return errorResponse(err)
 	}
 	return backend.DataResponse{Frames: frames}
-}
-
-func unknownQueryType(_ context.Context, req *backend.QueryDataRequest) (*backend.QueryDataResponse, error) {
-	resp := backend.NewQueryDataResponse()
-	for _, dq := range req.Queries {
-		msg := fmt.Sprintf("unknown query type %q; use one of %v", dq.QueryType, models.QueryTypes)
-		if dq.QueryType == "" {
-			msg = fmt.Sprintf("the query has no queryType; use one of %v", models.QueryTypes)
-		}
-		resp.Responses[dq.RefID] = errorResponse(userErr(errors.New(msg)))
-	}
-	return resp, nil
 }

@@ -3,6 +3,7 @@ package plugin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -55,10 +56,9 @@ func dataQuery(refID, queryType, json string) backend.DataQuery {
 
 func TestEveryBadQueryFailsAloneWithAReadableError(t *testing.T) {
 	d := newTestDatasource(t, &countingSource{})
-	ok := d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+	d.analyses["test-ok"] = func(models.Query, *fleet.Fleet, bool) (data.Frames, error) {
 		return data.Frames{data.NewFrame("ok")}, nil
-	})
-	d.mux.Handle("test-ok", ok)
+	}
 
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
 		dataQuery("A", "test-ok", `{}`),
@@ -87,14 +87,14 @@ func TestEveryBadQueryFailsAloneWithAReadableError(t *testing.T) {
 
 func TestPanicInAnAnalysisBecomesThatQuerysError(t *testing.T) {
 	d := newTestDatasource(t, &countingSource{})
-	d.mux.Handle("test-panic", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+	d.analyses["test-panic"] = func(models.Query, *fleet.Fleet, bool) (data.Frames, error) {
 		var m map[string]int
 		m["boom"]++ //nolint:staticcheck // the nil map write is the runtime panic under test
 		return nil, nil
-	}))
-	d.mux.Handle("test-ok", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+	}
+	d.analyses["test-ok"] = func(models.Query, *fleet.Fleet, bool) (data.Frames, error) {
 		return data.Frames{data.NewFrame("ok")}, nil
-	}))
+	}
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
 		dataQuery("A", "test-panic", `{}`), dataQuery("B", "test-ok", `{}`),
 	}})
@@ -110,14 +110,14 @@ func TestQueriesOfOneRequestShareOneFleetRead(t *testing.T) {
 	src := &countingSource{}
 	d := newTestDatasource(t, src)
 	var seen atomic.Int32
-	d.mux.Handle("test-a", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+	d.analyses["test-a"] = func(models.Query, *fleet.Fleet, bool) (data.Frames, error) {
 		seen.Add(1)
 		return nil, nil
-	}))
-	d.mux.Handle("test-b", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+	}
+	d.analyses["test-b"] = func(models.Query, *fleet.Fleet, bool) (data.Frames, error) {
 		seen.Add(1)
 		return nil, nil
-	}))
+	}
 	_, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{
 		dataQuery("A", "test-a", `{}`), dataQuery("B", "test-b", `{}`), dataQuery("C", "test-a", `{"tokens":"generation"}`),
 	}})
@@ -129,9 +129,9 @@ func TestQueriesOfOneRequestShareOneFleetRead(t *testing.T) {
 func TestDownstreamFaultsKeepTheirSource(t *testing.T) {
 	src := &countingSource{err: backend.DownstreamError(errors.New("Prometheus at http://prom:9090 answered 503 for the power query"))}
 	d := newTestDatasource(t, src)
-	d.mux.Handle("test-a", d.handler(func(context.Context, models.Query, *fleet.Fleet, backend.DataQuery) (data.Frames, error) {
+	d.analyses["test-a"] = func(models.Query, *fleet.Fleet, bool) (data.Frames, error) {
 		return nil, nil
-	}))
+	}
 	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{dataQuery("A", "test-a", `{}`)}})
 	require.NoError(t, err)
 	r := resp.Responses["A"]
@@ -209,4 +209,53 @@ func TestAWindowThatTimesOutDoesNotHoldTheOtherQueryTypes(t *testing.T) {
 	assert.Less(t, time.Since(began), 4*time.Second, "bounded by the data source timeout")
 	require.ErrorIs(t, resp.Responses["A"].Error, context.DeadlineExceeded)
 	assert.NoError(t, resp.Responses["B"].Error, "the other window answers within the same timeout")
+}
+
+// concurrencySource notes how many reads run at once; each read waits until that many run, or briefly.
+type concurrencySource struct {
+	countingSource
+	mu           sync.Mutex
+	now, most    int
+	full         chan struct{}
+	fullOnce     sync.Once
+	waitForCount int
+}
+
+func (s *concurrencySource) Fleet(ctx context.Context, r source.Request) (*fleet.Fleet, error) {
+	s.mu.Lock()
+	s.now++
+	s.most = max(s.most, s.now)
+	if s.now >= s.waitForCount {
+		s.fullOnce.Do(func() { close(s.full) })
+	}
+	s.mu.Unlock()
+	select {
+	case <-s.full:
+	case <-time.After(500 * time.Millisecond): // the last reads of the request never fill the bound
+	}
+	s.mu.Lock()
+	s.now--
+	s.mu.Unlock()
+	return s.countingSource.Fleet(ctx, r)
+}
+
+// A request of many windows answers them all, never more at once than its bound: one fan-out, not one per
+// query type and query.
+func TestTheQueriesOfARequestRunAtOnceWithinOneBound(t *testing.T) {
+	src := &concurrencySource{full: make(chan struct{}), waitForCount: maxConcurrentQueries + 1}
+	d := newTestDatasource(t, src)
+	var queries []backend.DataQuery
+	for i := range 2*maxConcurrentQueries + 1 {
+		q := dataQuery(fmt.Sprint("Q", i), models.QueryFleetTimeseries, `{"metric":"power_w"}`)
+		q.TimeRange.To = q.TimeRange.To.Add(-time.Duration(i) * time.Hour) // a window each
+		queries = append(queries, q)
+	}
+	resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: queries})
+	require.NoError(t, err)
+	require.Len(t, resp.Responses, len(queries))
+	for refID, r := range resp.Responses {
+		assert.NoError(t, r.Error, refID)
+	}
+	assert.Equal(t, int32(len(queries)), src.reads.Load(), "a read per window")
+	assert.Equal(t, maxConcurrentQueries, src.most, "as many at once as the bound allows, no more")
 }

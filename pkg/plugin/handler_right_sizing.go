@@ -1,10 +1,8 @@
 package plugin
 
 import (
-	"context"
 	"time"
 
-	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
@@ -14,13 +12,10 @@ import (
 
 // rightSizing answers the right-sizing table of the selected models and the saving_w frame for alerts; an
 // alert rule gets the saving_w frame only.
-func (d *Datasource) rightSizing(ctx context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	in, err := d.sizingInputs(q, f)
-	if err != nil {
-		return nil, err
-	}
+func (d *Datasource) rightSizing(q models.Query, f *fleet.Fleet, fromAlert bool) (data.Frames, error) {
+	in := d.sizingInputs(q, f)
 	rows := fleet.RightSizeFleet(f, q.Selects, in.floors, in.options, in.sizing)
-	if fromAlert(ctx) {
+	if fromAlert {
 		return in.context.Apply(data.Frames{frames.SavingLong(rows)}), nil
 	}
 	return frames.RightSizing(rows, in.context), nil
@@ -35,30 +30,33 @@ type sizingInputs struct {
 	context frames.Context
 }
 
-func (d *Datasource) sizingInputs(q models.Query, f *fleet.Fleet) (sizingInputs, error) {
-	o, floors, ms, err := d.prepare(q, f)
-	if err != nil {
-		return sizingInputs{}, err
-	}
-	return sizingInputs{options: o, floors: floors, sizing: sizingOptions(d.settings, q), context: frames.NewContext(f, floors, gpuTypes(ms)).WithCost(o.Prices, o.Carbon, ms)}, nil
+func (d *Datasource) sizingInputs(q models.Query, f *fleet.Fleet) sizingInputs {
+	o, floors, ms := d.prepare(q, f)
+	return sizingInputs{options: o, floors: floors, sizing: d.options.sizingFor(q), context: frames.NewContext(f, floors, gpuTypes(ms)).WithCost(o.Prices, o.Carbon, ms)}
 }
 
-// sizingOptions are the right-sizing and consolidation options of a query, with the model sizes of the
-// settings on top of the built-in catalog.
-func sizingOptions(s *models.Settings, q models.Query) fleet.SizingOptions {
+// sizingOptions are the right-sizing and consolidation options of the settings: their model sizes on top of the
+// built-in catalog.
+func sizingOptions(s *models.Settings) fleet.SizingOptions {
 	so := fleet.DefaultSizingOptions()
+	overrides := make([]fleet.SizeOverride, len(s.ModelSizes))
+	for i, m := range s.ModelSizes {
+		overrides[i] = fleet.SizeOverride{Model: m.Model, ParamsB: m.ParamsB, Dtype: m.Dtype}
+	}
+	so.Sizes = fleet.NewModelSizes(fleet.DefaultModelSizes, overrides)
+	return so
+}
+
+// sizingFor are the right-sizing and consolidation options of a query, on top of the instance's.
+func (a analysisOptions) sizingFor(q models.Query) fleet.SizingOptions {
+	so := a.sizing
 	so.KVHeadroom = q.KVHeadroom
 	so.TrafficMargin = q.TrafficMargin
 	so.MinHistory = time.Duration(q.MinHistoryHours * float64(time.Hour))
 	so.SpinDownIdleShare = q.SpinDownIdleShare
 	so.ContextTokens = q.ContextTokens
 	so.FreedGPUs = fleet.FreedGPUs(q.FreedGPUs)
-	so.SLO = sloOf(s.SLO, q)
-	overrides := make([]fleet.SizeOverride, len(s.ModelSizes))
-	for i, m := range s.ModelSizes {
-		overrides[i] = fleet.SizeOverride{Model: m.Model, ParamsB: m.ParamsB, Dtype: m.Dtype}
-	}
-	so.Sizes = fleet.NewModelSizes(fleet.DefaultModelSizes, overrides)
+	so.SLO = sloOf(a.slo, q)
 	return so
 }
 

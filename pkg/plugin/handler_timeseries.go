@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"context"
-
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
@@ -13,11 +11,8 @@ import (
 
 // fleetTimeseries answers one metric per selected model (or per group of them, groupBy) over time, as
 // TimeSeriesMulti (alertable as is).
-func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet.Fleet, _ backend.DataQuery) (data.Frames, error) {
-	o, err := fleetOptions(d.settings, q)
-	if err != nil {
-		return nil, err
-	}
+func (d *Datasource) fleetTimeseries(q models.Query, f *fleet.Fleet, _ bool) (data.Frames, error) {
+	o := d.options.forQuery(q)
 	metric := fleet.StepMetric(q.Metric)
 	ms := selected(f, q)
 	var floors fleet.IdleFloors // only idle_fraction depends on the idle floors

@@ -8,12 +8,26 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-// fleetOptions are the analyses' options for one query: which tokens count and the idle threshold from the
-// query; idle floor overrides, GPU catalog additions and the carbon table from the data source settings.
-func fleetOptions(s *models.Settings, q models.Query) (fleet.Options, error) {
+// analysisOptions are the analyses' options that the data source settings decide, built once per instance
+// (compiled carbon patterns, catalogs with the settings' additions); each query adds its own on top.
+type analysisOptions struct {
+	fleet  fleet.Options
+	sizing fleet.SizingOptions
+	slo    models.SLOSettings
+}
+
+func newAnalysisOptions(s *models.Settings) (analysisOptions, error) {
+	o, err := fleetOptions(s)
+	if err != nil {
+		return analysisOptions{}, err
+	}
+	return analysisOptions{fleet: o, sizing: sizingOptions(s), slo: s.SLO}, nil
+}
+
+// fleetOptions are the analyses' options of the settings: idle floor overrides, GPU catalog additions and the
+// carbon table.
+func fleetOptions(s *models.Settings) (fleet.Options, error) {
 	o := fleet.DefaultOptions()
-	o.Tokens = q.Tokens
-	o.IdleThresholdTokensPerS = q.IdleThreshold
 	if len(s.IdleFloors) > 0 {
 		o.IdleFloorOverridesW = make(map[string]float64, len(s.IdleFloors))
 		for _, f := range s.IdleFloors {
@@ -23,11 +37,20 @@ func fleetOptions(s *models.Settings, q models.Query) (fleet.Options, error) {
 	o.GPUs = gpuCatalog(s.GPUs)
 	carbon, err := carbonOf(s.Carbon)
 	if err != nil {
-		return fleet.Options{}, userErr(err) // the settings' carbon table
+		return fleet.Options{}, err
 	}
 	o.Carbon = carbon
 	o.Prices = pricesOf(s)
 	return o, nil
+}
+
+// forQuery are the options of one query: which tokens count and the idle threshold. The catalogs and the carbon
+// table are shared, read only, by every query of the instance.
+func (a analysisOptions) forQuery(q models.Query) fleet.Options {
+	o := a.fleet
+	o.Tokens = q.Tokens
+	o.IdleThresholdTokensPerS = q.IdleThreshold
+	return o
 }
 
 // gpuCatalog is the built-in catalog with the settings' GPU types added on top. An override that leaves a
@@ -69,12 +92,9 @@ func carbonOf(c models.CarbonSettings) (fleet.Carbon, error) {
 
 // prepare is what every analysis of a query starts from: its options, the idle floors pooled over the whole
 // fleet, and the models the query selects.
-func (d *Datasource) prepare(q models.Query, f *fleet.Fleet) (fleet.Options, fleet.IdleFloors, []*fleet.Model, error) {
-	o, err := fleetOptions(d.settings, q)
-	if err != nil {
-		return fleet.Options{}, nil, nil, err
-	}
-	return o, fleet.MeasureIdleFloors(f, o), selected(f, q), nil
+func (d *Datasource) prepare(q models.Query, f *fleet.Fleet) (fleet.Options, fleet.IdleFloors, []*fleet.Model) {
+	o := d.options.forQuery(q)
+	return o, fleet.MeasureIdleFloors(f, o), selected(f, q)
 }
 
 // selected are the fleet's models the query keeps, in the fleet's order. The analyses that pool over the

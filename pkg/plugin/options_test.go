@@ -23,8 +23,9 @@ func TestFleetOptionsFromSettingsAndQuery(t *testing.T) {
 	q := models.DefaultQuery()
 	q.Tokens, q.IdleThreshold = fleet.TokensGeneration, 5
 
-	o, err := fleetOptions(s, q)
+	opts, err := newAnalysisOptions(s)
 	require.NoError(t, err)
+	o := opts.forQuery(q)
 
 	assert.Equal(t, fleet.TokensGeneration, o.Tokens)
 	assert.Equal(t, 5.0, o.IdleThresholdTokensPerS)
@@ -39,6 +40,10 @@ func TestFleetOptionsFromSettingsAndQuery(t *testing.T) {
 	assert.Equal(t, 393.0, o.Carbon.GPerKWh("c001.TACC.utexas.edu"))
 	assert.Equal(t, 386.0, o.Carbon.GPerKWh("node.example.org"))
 	assert.Equal(t, fleet.DefaultIdleFloorPercentile, o.IdleFloorPercentile)
+
+	other := opts.forQuery(models.DefaultQuery())
+	assert.Equal(t, fleet.TokensTotal, other.Tokens, "each query its own tokens")
+	assert.Same(t, o.Carbon.Sites[0].Host, other.Carbon.Sites[0].Host, "the carbon patterns are compiled once per instance")
 }
 
 func TestSLOFromSettingsAndQuery(t *testing.T) {

@@ -8,6 +8,13 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
+)
+
+// seriesSink and pointSink are where the client's streamed answers go, by their short names here.
+type (
+	seriesSink = promclient.SeriesSink
+	pointSink  = promclient.PointSink
 )
 
 // placementKey is the grain of fleet.Placement. Model "" is the GPUs no pod holds.

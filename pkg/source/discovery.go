@@ -12,6 +12,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // discoveryTTL is how long what the source learned about the engine's data is reused: the mapping's optional
@@ -23,7 +24,7 @@ type discovered struct {
 	join      join
 	hasEnergy bool
 	hasLimit  bool
-	engine    engine
+	engine    promclient.Engine
 	// recorded are the recorded series' names present in the window (recording rules).
 	recorded map[string]bool
 	// intervals are the scrape intervals found in the data (0 where unknown).
@@ -50,48 +51,48 @@ func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discov
 	m := p.cfg.Mapping
 	s := newSchema(p.cfg, join{}, false, false)
 	var (
-		families result[[]string]
-		labels   result[map[string]bool]
-		bi       buildInfo
+		families promclient.Result[[]string]
+		labels   promclient.Result[map[string]bool]
+		bi       promclient.BuildInfo
 	)
 	tasks := []func(context.Context) error{
 		func(ctx context.Context) (err error) {
 			names := append([]string{m.EnergyMetric, m.PowerLimitMetric}, p.recordedNames().all()...)
 			names = append(names, ServingMetricsFor(m).families()...)
-			families, err = p.client.labelValues(ctx, "the lookup of the energy, power limit and recorded metrics", "__name__", s.familiesSelector(names...), start, end)
+			families, err = p.client.LabelValues(ctx, "the lookup of the energy, power limit and recorded metrics", "__name__", s.familiesSelector(names...), start, end)
 			return err
 		},
 		func(ctx context.Context) (err error) {
-			labels, err = p.client.labelNames(ctx, "the lookup of the power metric's labels", s.selector(m.PowerMetric), start, end)
+			labels, err = p.client.LabelNames(ctx, "the lookup of the power metric's labels", s.selector(m.PowerMetric), start, end)
 			return err
 		},
 	}
 	if p.cfg.Engine == models.EngineAuto {
 		tasks = append(tasks, func(ctx context.Context) (err error) {
-			bi, err = p.client.buildInfo(ctx)
+			bi, err = p.client.BuildInfo(ctx)
 			return err
 		})
 	}
 	if err := runAll(ctx, len(tasks), tasks); err != nil {
 		return discovered{}, nil, err
 	}
-	d := discovered{join: resolveJoin(m, labels.value), engine: identify(p.cfg.Engine, bi), recorded: map[string]bool{}}
+	d := discovered{join: resolveJoin(m, labels.Value), engine: promclient.Identify(p.cfg.Engine, bi), recorded: map[string]bool{}}
 	// After the engine is known: Thanos wants its own parameters on every query.
 	at := end
 	if now := p.now(); now.Before(at) {
 		at = now
 	}
 	// Optional: without them the rate windows follow the setting, as they did before there was a probe.
-	scrape, err := p.scrapeIntervals(ctx, s, d.engine.params(intervalProbe, true, false), at)
+	scrape, err := p.scrapeIntervals(ctx, s, d.engine.Params(intervalProbe, true, false), at)
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return discovered{}, nil, err
 	case err != nil:
-		scrape.notices = append(scrape.notices, fmt.Sprintf("The scrape intervals could not be read from the data (%v): rate windows follow the setting (%s).", err, p.cfg.Scrape()))
+		scrape.Notices = append(scrape.Notices, fmt.Sprintf("The scrape intervals could not be read from the data (%v): rate windows follow the setting (%s).", err, p.cfg.Scrape()))
 	}
-	d.intervals = scrape.value
+	d.intervals = scrape.Value
 	serving, has := ServingMetricsFor(m), map[string]bool{}
-	for _, f := range families.value {
+	for _, f := range families.Value {
 		has[f] = true
 		switch {
 		case f == m.EnergyMetric:
@@ -104,10 +105,10 @@ func (p *Prometheus) discover(ctx context.Context, start, end time.Time) (discov
 	}
 	d.serving = serving.present(has)
 	// A window without power series teaches nothing about the labelling: the next read asks again.
-	if len(labels.value) > 0 {
+	if len(labels.Value) > 0 {
 		p.disc.val, p.disc.at = d, p.now()
 	}
-	return d, append(append(families.notices, labels.notices...), scrape.notices...), nil
+	return d, append(append(families.Notices, labels.Notices...), scrape.Notices...), nil
 }
 
 // runAll runs tasks with at most limit at a time. The first failure cancels the others and is returned.

@@ -9,12 +9,12 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // Build info answers as the engines give them.
@@ -50,11 +50,11 @@ func TestIdentifyTheEngine(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := &fakeProm{t: t, buildInfo: tt.buildInfo, header: tt.header}
 			p, _ := newTestSource(t, testSettings(t, f.start().URL, func(s *models.Settings) { s.Engine = tt.setting }), testNow)
-			bi, err := p.client.buildInfo(context.Background())
+			bi, err := p.client.BuildInfo(context.Background())
 			require.NoError(t, err)
-			e := identify(tt.setting, bi)
-			assert.Equal(t, tt.want, e.kind)
-			assert.Equal(t, tt.version, e.version)
+			e := promclient.Identify(tt.setting, bi)
+			assert.Equal(t, tt.want, e.Kind)
+			assert.Equal(t, tt.version, e.Version)
 		})
 	}
 }
@@ -122,7 +122,7 @@ func TestThanosPartialAnswersAreNoticesNeverCompleteData(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, f.Models, "the answer of the stores that answered")
 	assert.Contains(t, f.Notices, "Prometheus warned about the power_w query: "+thanosStoreDown, "the store that failed is named")
-	assert.Contains(t, f.Notices, engine{kind: models.EngineThanos}.partialNotice())
+	assert.Contains(t, f.Notices, promclient.Engine{Kind: models.EngineThanos}.PartialNotice())
 	for _, q := range fp.queries {
 		assert.Equal(t, "true", q.form.Get("dedup"), q.query)
 		assert.Equal(t, "true", q.form.Get("partial_response"), q.query)
@@ -148,19 +148,4 @@ func TestThanosPartialAnswersAreNoticesNeverCompleteData(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, backend.IsDownstreamError(err))
 	assert.Contains(t, err.Error(), "rpc error: code = Unavailable")
-}
-
-func TestVictoriaMetricsPartialAnswersAreWarned(t *testing.T) {
-	body := `{"status":"success","isPartial":true,"data":{"resultType":"vector","result":[]}}`
-	warnings, _, err := decodeStream(strings.NewReader(body), model.ValVector, func(m model.Metric) (pointSink, error) { return nil, nil })
-	require.NoError(t, err)
-	assert.Equal(t, []string{"the answer is partial (isPartial): some storage nodes did not answer"}, []string(warnings))
-}
-
-func TestEngineParamsOnlyForThanos(t *testing.T) {
-	for _, kind := range []models.Engine{models.EnginePrometheus, models.EngineMimir, models.EngineVictoriaMetrics} {
-		assert.Nil(t, engine{kind: kind}.params(time.Hour, false, false), kind)
-	}
-	alert := engine{kind: models.EngineThanos}.params(5*time.Minute, false, true)
-	assert.Equal(t, "false", alert.Get("partial_response"), "alert rules never take a partial answer")
 }

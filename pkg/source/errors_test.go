@@ -18,6 +18,7 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // isPowerQuery picks the power_w query out of a fleet read (the GPU count query starts with count).
@@ -316,7 +317,7 @@ func TestRetries(t *testing.T) {
 		wantOK       bool
 	}{
 		{"a gateway without a backend for a moment", 2, answer(503, "no healthy upstream"), 3, true},
-		{"a gateway that stays down", 9, answer(502, "bad gateway"), maxAttempts, false},
+		{"a gateway that stays down", 9, answer(502, "bad gateway"), promclient.MaxAttempts, false},
 		{"the engine's own query timeout is not repeated", 9, answer(503, `{"status":"error","errorType":"timeout","error":"query timed out"}`), 1, false},
 		{"a server error is not repeated", 9, answer(500, "panic"), 1, false},
 		{"a rate limit with a short Retry-After", 1, answer(429, "", "Retry-After", "0"), 2, true},
@@ -365,6 +366,6 @@ func TestRetries(t *testing.T) {
 		p, ct := newTestSource(t, testSettings(t, closed.URL, nil), testNow)
 		_, err := p.Values(context.Background(), ValueModels)
 		require.Error(t, err)
-		assert.Equal(t, int64(maxAttempts), ct.total.Load())
+		assert.Equal(t, int64(promclient.MaxAttempts), ct.total.Load())
 	})
 }

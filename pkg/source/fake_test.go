@@ -222,7 +222,7 @@ func newTestSource(t *testing.T, cfg *models.Settings, now time.Time) (*Promethe
 	p, err := NewPrometheus(cfg, &http.Client{Transport: ct})
 	require.NoError(t, err)
 	p.now = func() time.Time { return now }
-	p.client.backoff = time.Millisecond
+	p.client.Backoff = time.Millisecond
 	return p, ct
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 const (
@@ -87,7 +88,7 @@ func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error
 	}
 	plan := s.plan(q, grid, rateWindow, window, needs)
 	for i := range plan {
-		plan[i].params = d.engine.params(grid.Step, plan[i].instant, req.FromAlert)
+		plan[i].params = d.engine.Params(grid.Step, plan[i].instant, req.FromAlert)
 		plan[i].recorded = useRecorded
 	}
 	res, err := p.run(ctx, plan, grid)
@@ -115,7 +116,7 @@ func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error
 	}
 	if res.warned {
 		// Never kept as if it were the whole answer.
-		f.Notices = append(f.Notices, d.engine.partialNotice())
+		f.Notices = append(f.Notices, d.engine.PartialNotice())
 		return f, nil
 	}
 	p.fleets.put(req, f, p.now())
@@ -160,10 +161,10 @@ type fleetQuery struct {
 // executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
 func (q fleetQuery) executed(grid fleet.Grid) string {
 	if q.instant {
-		return fmt.Sprintf("# %s: instant query at %s%s\n%s", q.quantity, grid.End().UTC().Format(time.RFC3339), describeParams(q.params), q.promql)
+		return fmt.Sprintf("# %s: instant query at %s%s\n%s", q.quantity, grid.End().UTC().Format(time.RFC3339), promclient.DescribeParams(q.params), q.promql)
 	}
 	return fmt.Sprintf("# %s: range query from %s to %s, step %s%s\n%s", q.quantity,
-		grid.Start.UTC().Format(time.RFC3339), grid.End().UTC().Format(time.RFC3339), promDuration(grid.Step), describeParams(q.params), q.promql)
+		grid.Start.UTC().Format(time.RFC3339), grid.End().UTC().Format(time.RFC3339), promDuration(grid.Step), promclient.DescribeParams(q.params), q.promql)
 }
 
 // fetched holds the decoded answers of one fleet read.
@@ -285,9 +286,9 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 			}
 			warned := false
 			ctx, observed := p.obs.query(ctx, q)
-			res, err := call(ctx, p.client, what, func(ctx context.Context) (func(*fetched), v1.Warnings, v1.Infos, error) {
+			res, err := promclient.Call(ctx, p.client, what, func(ctx context.Context) (func(*fetched), v1.Warnings, v1.Infos, error) {
 				sink, apply := q.read(grid)
-				warnings, infos, err := p.client.streamQuery(ctx, q.promql, rng, q.params, limited(observed.attempt(sink), steps, what))
+				warnings, infos, err := p.client.StreamQuery(ctx, q.promql, rng, q.params, limited(observed.attempt(sink), steps, what))
 				warned = len(warnings) > 0
 				return apply, warnings, infos, err
 			})
@@ -295,7 +296,7 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 			mu.Lock()
 			defer mu.Unlock()
 			out.warned = out.warned || warned
-			out.notices = append(out.notices, res.notices...)
+			out.notices = append(out.notices, res.Notices...)
 			switch {
 			case err != nil && q.optional && ctx.Err() == nil:
 				out.notices = append(out.notices, fmt.Sprintf("Left out %s: %v", q.quantity, err))
@@ -303,7 +304,7 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 			case err != nil:
 				return err
 			}
-			res.value(out)
+			res.Value(out)
 			return nil
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // answerSeries is one series of a canned answer: labels and values at step offsets (strings as Prometheus
@@ -306,7 +307,7 @@ func TestFleetBounds(t *testing.T) {
 			want  int64
 		}{
 			{"one read: eight queries, four at a time", 1, maxConcurrentQueries},
-			{"six reads of different windows at once: sixteen at a time", 6, maxConcurrentRequests},
+			{"six reads of different windows at once: sixteen at a time", 6, promclient.MaxConcurrentRequests},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // family is one metric family of the mapping as the health check names it.
@@ -35,26 +36,26 @@ func (p *Prometheus) families() []family {
 // counters, or labels that make the join impossible, are an error; missing optional families are noted.
 func (p *Prometheus) Health(ctx context.Context) Health {
 	m := p.cfg.Mapping
-	details := map[string]any{"url": p.client.url}
+	details := map[string]any{"url": p.client.URL()}
 	var msg []string
-	bi, err := p.client.buildInfo(ctx)
+	bi, err := p.client.BuildInfo(ctx)
 	if err != nil {
 		return Health{Message: err.Error(), Details: details}
 	}
-	e := identify(p.cfg.Engine, bi)
-	details["engine"], details["engineSource"] = string(e.kind), e.how
-	details["version"] = bi.version
+	e := promclient.Identify(p.cfg.Engine, bi)
+	details["engine"], details["engineSource"] = string(e.Kind), e.How
+	details["version"] = bi.Version
 	switch {
-	case !bi.served:
+	case !bi.Served:
 		details["version"] = "unknown (the engine serves no build info)"
-		msg = append(msg, fmt.Sprintf("Connected to %s (engine %s: %s).", p.client.url, engineNames[e.kind], e.how))
+		msg = append(msg, fmt.Sprintf("Connected to %s (engine %s: %s).", p.client.URL(), promclient.EngineName(e.Kind), e.How))
 	default:
-		msg = append(msg, fmt.Sprintf("Connected to %s (%s).", e.Name(), e.how))
+		msg = append(msg, fmt.Sprintf("Connected to %s (%s).", e.Name(), e.How))
 	}
-	if looks := identify(models.EngineAuto, bi); p.cfg.Engine != models.EngineAuto && bi.served && looks.kind != e.kind {
-		msg = append(msg, fmt.Sprintf("Its build info looks like %s, not %s as set in the settings.", engineNames[looks.kind], engineNames[e.kind]))
+	if looks := promclient.Identify(models.EngineAuto, bi); p.cfg.Engine != models.EngineAuto && bi.Served && looks.Kind != e.Kind {
+		msg = append(msg, fmt.Sprintf("Its build info looks like %s, not %s as set in the settings.", promclient.EngineName(looks.Kind), promclient.EngineName(e.Kind)))
 	}
-	msg = append(msg, engineNotes(e, p.cfg.TenantID)...)
+	msg = append(msg, promclient.EngineNotes(e, p.cfg.TenantID)...)
 
 	end := p.now()
 	start := end.Add(-valuesLookback)
@@ -65,25 +66,25 @@ func (p *Prometheus) Health(ctx context.Context) Health {
 		metrics[i] = f.metric
 	}
 	var (
-		present                  result[[]string]
-		powerLabels, tokenLabels result[map[string]bool]
-		intervals                result[ScrapeIntervals]
+		present                  promclient.Result[[]string]
+		powerLabels, tokenLabels promclient.Result[map[string]bool]
+		intervals                promclient.Result[ScrapeIntervals]
 	)
 	err = runAll(ctx, 3, []func(context.Context) error{
 		func(ctx context.Context) (err error) {
-			present, err = p.client.labelValues(ctx, "the lookup of the mapping's metrics", "__name__", s.familiesSelector(metrics...), start, end)
+			present, err = p.client.LabelValues(ctx, "the lookup of the mapping's metrics", "__name__", s.familiesSelector(metrics...), start, end)
 			return err
 		},
 		func(ctx context.Context) (err error) {
-			powerLabels, err = p.client.labelNames(ctx, "the lookup of the power metric's labels", s.selector(m.PowerMetric), start, end)
+			powerLabels, err = p.client.LabelNames(ctx, "the lookup of the power metric's labels", s.selector(m.PowerMetric), start, end)
 			return err
 		},
 		func(ctx context.Context) (err error) {
-			tokenLabels, err = p.client.labelNames(ctx, "the lookup of the token counters' labels", s.selector(m.GenerationTokensMetric), start, end)
+			tokenLabels, err = p.client.LabelNames(ctx, "the lookup of the token counters' labels", s.selector(m.GenerationTokensMetric), start, end)
 			return err
 		},
 		func(ctx context.Context) (err error) {
-			intervals, err = p.scrapeIntervals(ctx, s, e.params(intervalProbe, true, false), end)
+			intervals, err = p.scrapeIntervals(ctx, s, e.Params(intervalProbe, true, false), end)
 			return err
 		},
 	})
@@ -96,7 +97,7 @@ func (p *Prometheus) Health(ctx context.Context) Health {
 	for _, f := range fams {
 		name := fmt.Sprintf("%s (%s)", f.what, f.metric)
 		switch {
-		case slices.Contains(present.value, f.metric):
+		case slices.Contains(present.Value, f.metric):
 			found = append(found, f.metric)
 			foundWhat = append(foundWhat, f.what)
 		case f.ifMissing == "":
@@ -123,16 +124,16 @@ func (p *Prometheus) Health(ctx context.Context) Health {
 		msg = append(msg, fmt.Sprintf("Found %s.", strings.Join(foundWhat, ", ")))
 	}
 	if slices.Contains(found, m.PowerMetric) && slices.Contains(found, m.GenerationTokensMetric) {
-		msg = append(msg, p.checkLabels(powerLabels.value, tokenLabels.value, details, &problems, &noted)...)
+		msg = append(msg, p.checkLabels(powerLabels.Value, tokenLabels.Value, details, &problems, &noted)...)
 	}
 	energy := fleet.EnergyFromGauge
 	if slices.Contains(found, m.EnergyMetric) {
 		energy = fleet.EnergyFromCounter
 	}
 	details["energySource"] = energy
-	msg = append(msg, p.checkIntervals(intervals.value, details)...)
+	msg = append(msg, p.checkIntervals(intervals.Value, details)...)
 	msg = append(msg, noted...)
-	if n := append(present.notices, append(powerLabels.notices, tokenLabels.notices...)...); len(n) > 0 {
+	if n := append(present.Notices, append(powerLabels.Notices, tokenLabels.Notices...)...); len(n) > 0 {
 		details["notices"] = n
 	}
 	return Health{OK: len(problems) == 0, Message: strings.Join(msg, " "), Details: details}

@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // intervalProbe is the span over which the scrape intervals are counted: long enough that the count of one
@@ -28,7 +30,7 @@ type ScrapeIntervals struct {
 // samples of any series scraped regularly through it, whatever its scrape offset, so the span over a series'
 // sample count is its interval. The median across series ignores series that started or ended within the
 // hour. Two instant queries: the newest sample of each family, then the count in the hour before it.
-func (p *Prometheus) scrapeIntervals(ctx context.Context, s schema, params url.Values, at time.Time) (result[ScrapeIntervals], error) {
+func (p *Prometheus) scrapeIntervals(ctx context.Context, s schema, params url.Values, at time.Time) (promclient.Result[ScrapeIntervals], error) {
 	families := []struct{ name, metric string }{{"gpu", s.m.PowerMetric}, {"tokens", s.m.GenerationTokensMetric}}
 	byFamily := func(probe func(family, metric string) string) string {
 		var qs []string
@@ -42,26 +44,26 @@ func (p *Prometheus) scrapeIntervals(ctx context.Context, s schema, params url.V
 	instant := func(ctx context.Context, q string) (map[string]float64, v1.Warnings, v1.Infos, error) {
 		out, dropped := map[string]float64{}, 0
 		family := func(m model.Metric) (string, bool) { return string(m["family"]), true }
-		warnings, infos, err := p.client.streamQuery(ctx, q, v1.Range{End: at}, params, valuesInto(family, out, &dropped))
+		warnings, infos, err := p.client.StreamQuery(ctx, q, v1.Range{End: at}, params, valuesInto(family, out, &dropped))
 		return out, warnings, infos, err
 	}
-	newest, err := call(ctx, p.client, "the lookup of the newest samples", func(ctx context.Context) (map[string]float64, v1.Warnings, v1.Infos, error) {
+	newest, err := promclient.Call(ctx, p.client, "the lookup of the newest samples", func(ctx context.Context) (map[string]float64, v1.Warnings, v1.Infos, error) {
 		return instant(ctx, byFamily(func(_, metric string) string { return fmt.Sprintf("max(timestamp(%s))", s.selector(metric)) }))
 	})
-	if err != nil || len(newest.value) == 0 {
-		return result[ScrapeIntervals]{notices: newest.notices}, err
+	if err != nil || len(newest.Value) == 0 {
+		return promclient.Result[ScrapeIntervals]{Notices: newest.Notices}, err
 	}
-	counts, err := call(ctx, p.client, "the lookup of the scrape intervals", func(ctx context.Context) (map[string]float64, v1.Warnings, v1.Infos, error) {
+	counts, err := promclient.Call(ctx, p.client, "the lookup of the scrape intervals", func(ctx context.Context) (map[string]float64, v1.Warnings, v1.Infos, error) {
 		return instant(ctx, byFamily(func(family, metric string) string {
-			last, ok := newest.value[family]
+			last, ok := newest.Value[family]
 			if !ok {
 				return ""
 			}
 			return fmt.Sprintf("quantile(0.5, count_over_time(%s[%s] @ %s))", s.selector(metric), promDuration(gaugeRange(intervalProbe)), strconv.FormatFloat(last, 'f', 3, 64))
 		}))
 	})
-	out := result[ScrapeIntervals]{value: ScrapeIntervals{GPU: intervalOf(counts.value["gpu"]), Tokens: intervalOf(counts.value["tokens"])}}
-	out.notices = append(newest.notices, counts.notices...)
+	out := promclient.Result[ScrapeIntervals]{Value: ScrapeIntervals{GPU: intervalOf(counts.Value["gpu"]), Tokens: intervalOf(counts.Value["tokens"])}}
+	out.Notices = append(newest.Notices, counts.Notices...)
 	return out, err
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // valuesLookback is how far back the editor's lists and the health check look for series.
@@ -18,7 +19,7 @@ const valuesLookback = 24 * time.Hour
 // Prometheus reads the fleet from a Prometheus-compatible HTTP API.
 type Prometheus struct {
 	cfg    *models.Settings
-	client *promClient
+	client *promclient.Client
 	now    func() time.Time
 	disc   discoveryCache
 	fleets *sharedReads
@@ -27,12 +28,12 @@ type Prometheus struct {
 
 // NewPrometheus is a source reading from the URL in cfg with client (the SDK's client: auth, TLS, headers).
 func NewPrometheus(cfg *models.Settings, client *http.Client) (*Prometheus, error) {
-	c, err := newPromClient(cfg, client)
+	c, err := promclient.New(cfg, client)
 	if err != nil {
 		return nil, err
 	}
 	ttl := time.Duration(cfg.CacheTTLSeconds * float64(time.Second))
-	left := func(ctx context.Context) error { return c.failure(ctx, "the fleet's queries", &exchange{}, ctx.Err()) }
+	left := func(ctx context.Context) error { return c.Failure(ctx, "the fleet's queries", ctx.Err()) }
 	return &Prometheus{cfg: cfg, client: c, now: time.Now, fleets: newSharedReads(ttl, cfg.Timeout(), left), obs: defaultObserver()}, nil
 }
 
@@ -66,11 +67,11 @@ func (p *Prometheus) Values(ctx context.Context, kind ValueKind) ([]string, erro
 		return nil, backend.DownstreamErrorf("unknown list %q; use one of %s, %s, %s", kind, ValueModels, ValueGPUTypes, ValueNamespaces)
 	}
 	end := p.now()
-	res, err := p.client.labelValues(ctx, what, label, match, end.Add(-valuesLookback), end)
+	res, err := p.client.LabelValues(ctx, what, label, match, end.Add(-valuesLookback), end)
 	if err != nil {
 		return nil, err
 	}
-	values := slices.DeleteFunc(res.value, func(v string) bool { return v == "" })
+	values := slices.DeleteFunc(res.Value, func(v string) bool { return v == "" })
 	slices.Sort(values)
 	return values, nil
 }

@@ -154,6 +154,13 @@ func simSource(t *testing.T, name string, mutate func(*models.Settings)) (*Prome
 // simSourceAt reads one variant from the engine at url.
 func simSourceAt(t *testing.T, url, name string, mutate func(*models.Settings)) (*Prometheus, *sim.Sim) {
 	t.Helper()
+	p, s, _ := countedSimSource(t, url, name, mutate)
+	return p, s
+}
+
+// countedSimSource is simSourceAt with the transport that counts its requests to the engine.
+func countedSimSource(t *testing.T, url, name string, mutate func(*models.Settings)) (*Prometheus, *sim.Sim, *countingTransport) {
+	t.Helper()
 	v := variants[name]
 	cfg := testSettings(t, url, func(s *models.Settings) {
 		s.ScrapeInterval = simScrape.String()
@@ -165,10 +172,10 @@ func simSourceAt(t *testing.T, url, name string, mutate func(*models.Settings)) 
 			mutate(s)
 		}
 	})
-	p, _ := newTestSource(t, cfg, v.to)
+	p, ct := newTestSource(t, cfg, v.to)
 	s, err := sim.New(sim.DefaultFleet(simEpoch, true), sim.DefaultSeed)
 	require.NoError(t, err)
-	return p, s
+	return p, s, ct
 }
 
 // simStep is the step of the integration reads: 2017 points over the week.

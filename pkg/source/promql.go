@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // exportedPrefix is what Prometheus puts before a target's own label name when it scrapes with
@@ -63,7 +64,7 @@ type schema struct {
 	hasLimit  bool
 	scrape    time.Duration
 	// engine decides the ranges of counters.
-	engine engine
+	engine promclient.Engine
 	// keep are labels every sum keeps besides the placement's (recording rules keep the label filter's).
 	keep []string
 	// serving are the serving engine's signals that have series (discovery).
@@ -115,9 +116,9 @@ func (s schema) selector(metric string, matchers ...string) string {
 // PromQL ranges are closed on the left in Prometheus 2 and open in Prometheus 3, so a sample exactly on a step
 // boundary (backfilled history, targets scraped in step with the query) would count in one and not the other.
 // A gauge's range is a millisecond short of its window, so (t-window, t] holds its samples in both; a counter's
-// a millisecond long (engine.counterRange), so the sample at t-window starts the increase in both, and
+// a millisecond long (promclient.Engine.CounterRange), so the sample at t-window starts the increase in both, and
 // increase and rate are exact.
-const boundary = time.Millisecond
+const boundary = promclient.Boundary
 
 func gaugeRange(window time.Duration) time.Duration { return window - boundary }
 
@@ -186,7 +187,7 @@ func (s schema) stepMean(metric string, step, joinWindow time.Duration) string {
 func (s schema) PowerW(step, joinWindow time.Duration) string {
 	perGPU := s.stepMean(s.m.PowerMetric, step, joinWindow)
 	if s.hasEnergy {
-		counter := s.rangeFn("rate", s.m.EnergyMetric, s.engine.counterRange(step))
+		counter := s.rangeFn("rate", s.m.EnergyMetric, s.engine.CounterRange(step))
 		fromCounter := func(matchers ...string) string { return fmt.Sprintf("(%s / 1000 > 0)", counter(matchers...)) }
 		perGPU = fmt.Sprintf("sum by %s (%s) or %s", by(s.gpuBy()), s.toModels(fromCounter, joinWindow), perGPU)
 	}
@@ -206,7 +207,7 @@ func (s schema) PowerLimitW(step, joinWindow time.Duration) string {
 // TokensPerS is the rate of one token counter per model and serving pod (the join's workload labels, so the
 // replicas can be counted); rate() handles counter resets.
 func (s schema) TokensPerS(metric string, rateWindow time.Duration) string {
-	return fmt.Sprintf("sum by %s (%s)", by(s.tokenBy()), s.rangeFn("rate", metric, s.engine.counterRange(rateWindow))())
+	return fmt.Sprintf("sum by %s (%s)", by(s.tokenBy()), s.rangeFn("rate", metric, s.engine.CounterRange(rateWindow))())
 }
 
 // tokenBy are the labels a token rate keeps: the model, its namespace and the workload labels of the join.
@@ -225,14 +226,14 @@ func (s schema) tokenBy() []string {
 // lost nor counted twice. Placements without the counter take their energy from the steps' power
 // (fetched.energyFromSteps), which needs no scrape interval.
 func (s schema) EnergyJ(window time.Duration) string {
-	counter := s.rangeFn("increase", s.m.EnergyMetric, s.engine.counterRange(window))
+	counter := s.rangeFn("increase", s.m.EnergyMetric, s.engine.CounterRange(window))
 	energy := func(matchers ...string) string { return fmt.Sprintf("(%s / 1000)", counter(matchers...)) }
 	return fmt.Sprintf("sum by %s (%s)", by(s.placementBy()), s.toModels(energy, window))
 }
 
 // Tokens is one token counter's increase per model over the whole window, evaluated at its end.
 func (s schema) Tokens(metric string, window time.Duration) string {
-	return fmt.Sprintf("sum by (%s) (%s)", s.m.ModelLabel, s.rangeFn("increase", metric, s.engine.counterRange(window))())
+	return fmt.Sprintf("sum by (%s) (%s)", s.m.ModelLabel, s.rangeFn("increase", metric, s.engine.CounterRange(window))())
 }
 
 // familiesSelector matches every series of the given metric names, for the health check.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -71,7 +72,7 @@ func (g goldenMapping) schema(t *testing.T) schema {
 		present[l] = true
 	}
 	s := newSchema(cfg, resolveJoin(cfg.Mapping, present), g.hasEnergy, g.hasLimit)
-	s.engine = engine{kind: g.engine}
+	s.engine = promclient.Engine{Kind: g.engine}
 	return s
 }
 
@@ -164,7 +165,7 @@ func TestPromQLProperties(t *testing.T) {
 					assert.NotRegexp(t, fn+`\([^\[]*\[\d+s\]`, q.promql, name)
 				}
 				for _, fn := range []string{"rate", "increase"} {
-					if s.engine.kind == models.EngineVictoriaMetrics {
+					if s.engine.Kind == models.EngineVictoriaMetrics {
 						assert.NotRegexp(t, fn+`\([^\[]*\[\d+ms\]`, q.promql, name)
 					} else {
 						assert.NotRegexp(t, fn+`\([^\[]*\[\d+s\]`, q.promql, name)
@@ -173,8 +174,8 @@ func TestPromQLProperties(t *testing.T) {
 			}
 		}
 		assert.Equal(t, "299999ms", promDuration(gaugeRange(5*time.Minute)))
-		assert.Equal(t, "300001ms", promDuration(engine{kind: models.EnginePrometheus}.counterRange(5*time.Minute)))
-		assert.Equal(t, "300s", promDuration(engine{kind: models.EngineVictoriaMetrics}.counterRange(5*time.Minute)), "VictoriaMetrics starts from the sample before the range")
+		assert.Equal(t, "300001ms", promDuration(promclient.Engine{Kind: models.EnginePrometheus}.CounterRange(5*time.Minute)))
+		assert.Equal(t, "300s", promDuration(promclient.Engine{Kind: models.EngineVictoriaMetrics}.CounterRange(5*time.Minute)), "VictoriaMetrics starts from the sample before the range")
 	})
 	t.Run("the window totals join against every pod of the window, not only those alive at its end", func(t *testing.T) {
 		assert.Contains(t, byName["default"].EnergyJ(window), "last_over_time(vllm:generation_tokens_total[605100s])")

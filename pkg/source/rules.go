@@ -16,6 +16,7 @@ import (
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // Recording rules precompute, once a minute, what a fleet read needs per placement and per model, with the
@@ -207,22 +208,22 @@ func (p *Prometheus) useRecorded(ctx context.Context, d discovered, req Request)
 	}
 	s := newSchema(p.cfg, join{}, false, false)
 	edge := max(req.Step, 5*RecordInterval)
-	var atStart, atEnd result[[]string]
+	var atStart, atEnd promclient.Result[[]string]
 	err := runAll(ctx, 2, []func(context.Context) error{
 		func(ctx context.Context) (err error) {
-			atStart, err = p.client.labelValues(ctx, "the lookup of the recorded series at the window's start", "__name__", s.familiesSelector(need...), req.Start.Add(-req.Step), req.Start.Add(-req.Step).Add(edge))
+			atStart, err = p.client.LabelValues(ctx, "the lookup of the recorded series at the window's start", "__name__", s.familiesSelector(need...), req.Start.Add(-req.Step), req.Start.Add(-req.Step).Add(edge))
 			return err
 		},
 		func(ctx context.Context) (err error) {
-			atEnd, err = p.client.labelValues(ctx, "the lookup of the recorded series at the window's end", "__name__", s.familiesSelector(need...), req.End.Add(-edge), req.End)
+			atEnd, err = p.client.LabelValues(ctx, "the lookup of the recorded series at the window's end", "__name__", s.familiesSelector(need...), req.End.Add(-edge), req.End)
 			return err
 		},
 	})
 	if err != nil {
 		return false, nil, err
 	}
-	notices := append(atStart.notices, atEnd.notices...)
-	if len(atStart.value) < len(need) || len(atEnd.value) < len(need) {
+	notices := append(atStart.Notices, atEnd.Notices...)
+	if len(atStart.Value) < len(need) || len(atEnd.Value) < len(need) {
 		return false, append(notices, fmt.Sprintf("Read the raw series: the recorded series (%s) do not cover this window's start and end; the recording rules record only from the time they were loaded.", p.cfg.RecordedPrefix+":*")), nil
 	}
 	return true, append(notices, fmt.Sprintf("Read the recorded series of the recording rules (%s) instead of the raw GPU and token series.", strings.Join(need, ", "))), nil

@@ -119,10 +119,10 @@ func (s schema) ServingQueries(sm ServingMetrics, step, rateWindow, window time.
 		for i, n := range names {
 			buckets[i] = n + "_bucket"
 		}
-		return fmt.Sprintf("histogram_quantile(0.95, sum by (%s, le) (rate(%s[%s])))", model, s.anyOf(buckets...), promDuration(s.engine.counterRange(rateWindow)))
+		return fmt.Sprintf("histogram_quantile(0.95, sum by (%s, le) (rate(%s[%s])))", model, s.anyOf(buckets...), promDuration(s.engine.CounterRange(rateWindow)))
 	}
 	total := func(name string) string {
-		return fmt.Sprintf("sum by (%s) (increase(%s[%s]))", model, s.selector(name), promDuration(s.engine.counterRange(window)))
+		return fmt.Sprintf("sum by (%s) (increase(%s[%s]))", model, s.selector(name), promDuration(s.engine.CounterRange(window)))
 	}
 	var out []ServingQuery
 	add := func(quantity, promql string, instant bool) {

@@ -257,19 +257,13 @@ func TestKeptReadsAreBounded(t *testing.T) {
 func TestPanelsAskingARealPrometheusAtOnceCostOneRead(t *testing.T) {
 	const panels = 16
 	req := Request{Start: simEpoch.Add(3 * 24 * time.Hour), End: simEpoch.Add(3*24*time.Hour + 6*time.Hour), Step: simStep}
-	counted := func(p *Prometheus) *countingTransport {
-		ct := &countingTransport{next: p.client.http.Transport}
-		p.client.http.Transport = ct // the API client and the streamed queries share this client
-		return ct
-	}
-	alone, _ := simSource(t, "plain", func(s *models.Settings) { s.CacheTTLSeconds = 0 })
-	aloneRequests := counted(alone)
+	// The counting transport serves the API client and the streamed queries alike.
+	alone, _, aloneRequests := countedSimSource(t, simProm.Server(t).URL, "plain", func(s *models.Settings) { s.CacheTTLSeconds = 0 })
 	want, err := alone.Fleet(context.Background(), req)
 	require.NoError(t, err)
 	require.NotEmpty(t, want.Models)
 
-	shared, _ := simSource(t, "plain", nil)
-	sharedRequests := counted(shared)
+	shared, _, sharedRequests := countedSimSource(t, simProm.Server(t).URL, "plain", nil)
 	start := make(chan struct{})
 	answers := make([]answered, panels)
 	var wg sync.WaitGroup

@@ -1,5 +1,5 @@
-// Package source reads the fleet: the only package that knows PromQL and the Prometheus HTTP API. A Source
-// turns a time range into a fleet.Fleet; the demo source answers from the simulated fleet in-process.
+// Package source reads the fleet: the only package that knows PromQL, which it sends through pkg/promclient. A
+// Source turns a time range into a fleet.Fleet; the demo source (pkg/demo) answers from the simulated fleet.
 package source
 
 import (

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // BenchmarkDecodeStream decodes a range answer of 1000 placements x 1000 steps onto the grid, as the power
@@ -37,7 +38,7 @@ func BenchmarkDecodeStream(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		out, dropped := map[placementKey]fleet.Series{}, 0
-		if _, _, err := decodeStream(strings.NewReader(body), model.ValMatrix, seriesInto(grid, s.placementOf, out, &dropped)); err != nil {
+		if _, _, err := promclient.DecodeStream(strings.NewReader(body), model.ValMatrix, seriesInto(grid, s.placementOf, out, &dropped)); err != nil {
 			b.Fatal(err)
 		}
 		if len(out) != 1000 {

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // FuzzDecodeStream feeds the decoder of query answers, the plugin's parser of what the network sends, with
@@ -40,7 +41,7 @@ func FuzzDecodeStream(f *testing.F) {
 		if instant {
 			want, sink = model.ValVector, valuesInto(key, values, &dropped)
 		}
-		_, _, err := decodeStream(bytes.NewReader(body), want, limited(sink, grid.N, "the query"))
+		_, _, err := promclient.DecodeStream(bytes.NewReader(body), want, limited(sink, grid.N, "the query"))
 		if err != nil {
 			require.NotEmpty(t, err.Error())
 			return

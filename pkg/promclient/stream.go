@@ -1,4 +1,4 @@
-package source
+package promclient
 
 import (
 	"context"
@@ -22,18 +22,18 @@ import (
 // read never holds a whole response body or a decoded matrix beside the series it keeps. (client_golang's
 // Query and QueryRange buffer the body and then decode all of it.)
 
-// pointSink takes the samples of one series: time in milliseconds and value.
-type pointSink func(tMS int64, v float64)
+// PointSink takes the samples of one series: time in milliseconds and value.
+type PointSink func(tMS int64, v float64)
 
-// seriesSink is told each series' labels and says where its samples go (nil: skip them). An error stops the read.
-type seriesSink func(metric model.Metric) (pointSink, error)
+// SeriesSink is told each series' labels and says where its samples go (nil: skip them). An error stops the read.
+type SeriesSink func(metric model.Metric) (PointSink, error)
 
 // maxErrorBody bounds how much of an error answer is read.
 const maxErrorBody = 64 << 10
 
-// streamQuery runs a range query (r.Step > 0) or an instant query at r.End, with the engine's own params, and
+// StreamQuery runs a range query (r.Step > 0) or an instant query at r.End, with the engine's own params, and
 // feeds each series to sink.
-func (c *promClient) streamQuery(ctx context.Context, q string, r v1.Range, params url.Values, sink seriesSink) (v1.Warnings, v1.Infos, error) {
+func (c *Client) StreamQuery(ctx context.Context, q string, r v1.Range, params url.Values, sink SeriesSink) (v1.Warnings, v1.Infos, error) {
 	form := url.Values{"query": {q}, "timeout": {strconv.FormatFloat(c.timeout.Seconds(), 'f', -1, 64) + "s"}}
 	for k, v := range params {
 		form[k] = v
@@ -56,11 +56,11 @@ func (c *promClient) streamQuery(ctx context.Context, q string, r v1.Range, para
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		return nil, nil, statusError(resp.StatusCode, body)
 	}
-	return decodeStream(resp.Body, want, sink)
+	return DecodeStream(resp.Body, want, sink)
 }
 
 // post sends the form as Prometheus' API accepts it, falling back to GET where a proxy refuses POST.
-func (c *promClient) post(ctx context.Context, path string, form url.Values) (*http.Response, error) {
+func (c *Client) post(ctx context.Context, path string, form url.Values) (*http.Response, error) {
 	u := c.base.JoinPath(path)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form.Encode()))
 	if err != nil {
@@ -104,8 +104,8 @@ func statusError(status int, body []byte) error {
 	return &v1.Error{Type: typ, Msg: fmt.Sprintf("status %d", status), Detail: string(body)}
 }
 
-// decodeStream reads a query answer, feeding the series of data.result to sink as they arrive.
-func decodeStream(r io.Reader, want model.ValueType, sink seriesSink) (v1.Warnings, v1.Infos, error) {
+// DecodeStream reads a query answer, feeding the series of data.result to sink as they arrive.
+func DecodeStream(r io.Reader, want model.ValueType, sink SeriesSink) (v1.Warnings, v1.Infos, error) {
 	body := &endReader{r: r}
 	it := jsoniter.Parse(jsoniter.ConfigDefault, body, 64<<10)
 	var (
@@ -176,7 +176,7 @@ func (e errUnexpectedResult) Error() string {
 	return fmt.Sprintf("expected %s, got a %s", map[string]string{"matrix": "a range result (matrix)", "vector": "an instant result (vector)"}[e.want], e.got)
 }
 
-func decodeData(it *jsoniter.Iterator, want model.ValueType, sink seriesSink) error {
+func decodeData(it *jsoniter.Iterator, want model.ValueType, sink SeriesSink) error {
 	var (
 		resultType string
 		err        error
@@ -207,10 +207,10 @@ func decodeData(it *jsoniter.Iterator, want model.ValueType, sink seriesSink) er
 
 // decodeSeries1 reads one {"metric": {...}, "values": [[t, "v"], ...]} or {"metric": {...}, "value": [t, "v"]}.
 // Prometheus writes the metric first; samples that come before it are held until it is known.
-func decodeSeries1(it *jsoniter.Iterator, sink seriesSink) error {
+func decodeSeries1(it *jsoniter.Iterator, sink SeriesSink) error {
 	var (
 		metric  model.Metric
-		points  pointSink
+		points  PointSink
 		pending [][2]float64
 		err     error
 	)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
@@ -14,57 +15,60 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
 
-// fleetMemo shares reads of the fleet between the queries of one request: each distinct window is read once,
-// with every quantity any of its queries needs, however many queries and query types ask for it. Analyses
-// never modify a Fleet, so sharing is safe.
-type fleetMemo struct {
-	// needs are, per window, the quantities the request's queries of that window need.
-	needs map[source.Request]source.Quantities
-	mu    sync.Mutex
-	reads map[source.Request]*fleetRead
-}
-
+// fleetRead is the read of one window of a request, with every quantity the request's queries of that window
+// need: the first query to ask reads it, the others of the window wait for that read. Analyses never modify a
+// Fleet, so sharing it is safe.
 type fleetRead struct {
-	once  sync.Once
-	fleet *fleet.Fleet
-	err   error
+	req  source.Request
+	once sync.Once
+	f    *fleet.Fleet
+	err  error
 }
 
-type fleetMemoKey struct{}
-
-// withFleetMemo gives the request a memo that knows what each of its windows must be read for. Queries that
-// do not parse or plan are left out: they fail on their own.
-func (d *Datasource) withFleetMemo(ctx context.Context, req *backend.QueryDataRequest) (context.Context, *fleetMemo) {
-	memo := &fleetMemo{needs: map[source.Request]source.Quantities{}, reads: map[source.Request]*fleetRead{}}
-	if d.settings != nil {
-		for _, dq := range req.Queries {
-			q, err := models.ParseQuery(dq)
-			if err != nil {
-				continue
-			}
-			if r, err := d.window(req, dq); err == nil {
-				memo.needs[r] |= needs(q)
-			}
+// plan gives each parsed query the read of its window; a query whose time range does not plan keeps that error.
+// Reads are per request: the source shares them across requests (pkg/source/shared.go).
+func (d *Datasource) plan(req *backend.QueryDataRequest, queries []parsedQuery, fromAlert bool) {
+	reads := map[source.Request]*fleetRead{}
+	for i := range queries {
+		p := &queries[i]
+		if p.err != nil {
+			continue
 		}
+		window, err := d.window(req, p.dq, fromAlert)
+		if err != nil {
+			p.err = err
+			continue
+		}
+		read, ok := reads[window]
+		if !ok {
+			read = &fleetRead{req: window}
+			reads[window] = read
+		}
+		read.req.Needs |= needs(p.q)
+		p.read = read
 	}
-	return context.WithValue(ctx, fleetMemoKey{}, memo), memo
 }
 
-// release lets go of the fleets once every query has its frames, so they are garbage while the SDK encodes
-// the frames (at 1000 models a fleet is tens of MB).
-func (m *fleetMemo) release() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	clear(m.reads)
+// fleet is the window's fleet, read by the first query that asks.
+func (r *fleetRead) fleet(ctx context.Context, src source.Source) (*fleet.Fleet, error) {
+	r.once.Do(func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.err = backend.PluginErrorf("internal error while reading the fleet: %v (please report it)", p)
+			}
+		}()
+		r.f, r.err = src.Fleet(ctx, r.req)
+	})
+	return r.f, r.err
 }
 
 // window is the aligned window a query reads, with what it needs still open.
-func (d *Datasource) window(req *backend.QueryDataRequest, dq backend.DataQuery) (source.Request, error) {
+func (d *Datasource) window(req *backend.QueryDataRequest, dq backend.DataQuery, fromAlert bool) (source.Request, error) {
 	r, err := source.Plan(dq.TimeRange.From, dq.TimeRange.To, dq.Interval, dq.MaxDataPoints, d.settings.Scrape())
 	if err != nil {
 		return source.Request{}, userErr(err) // the panel's time range
 	}
-	_, r.FromAlert = req.Headers[backend.FromAlertHeaderName]
+	r.FromAlert = fromAlert
 	r.Identity = identity(req)
 	return r, nil
 }
@@ -89,37 +93,6 @@ func identity(req *backend.QueryDataRequest) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// readFleet reads the fleet for a query's window through the request's memo.
-func (d *Datasource) readFleet(ctx context.Context, req *backend.QueryDataRequest, dq backend.DataQuery, q models.Query) (*fleet.Fleet, error) {
-	r, err := d.window(req, dq)
-	if err != nil {
-		return nil, err
-	}
-	memo, _ := ctx.Value(fleetMemoKey{}).(*fleetMemo)
-	if memo == nil {
-		r.Needs = needs(q)
-		return d.source.Fleet(ctx, r)
-	}
-	window := r
-	r.Needs = memo.needs[window] | needs(q)
-	memo.mu.Lock()
-	read, ok := memo.reads[window]
-	if !ok {
-		read = &fleetRead{}
-		memo.reads[window] = read
-	}
-	memo.mu.Unlock()
-	read.once.Do(func() {
-		defer func() {
-			if p := recover(); p != nil {
-				read.err = backend.PluginErrorf("internal error while reading the fleet: %v (please report it)", p)
-			}
-		}()
-		read.fleet, read.err = d.source.Fleet(ctx, r)
-	})
-	return read.fleet, read.err
-}
-
 // needs are the fleet quantities a query's analysis reads. Every fleet-timeseries metric reads power (it gives
 // each model its GPU type label) and token rates (they list the models without GPUs); idle fractions and
 // efficiency curves measure idle floors from GPU counts; annotations follow GPU counts (moves) and token rates
@@ -130,6 +103,9 @@ func needs(q models.Query) source.Quantities {
 	switch {
 	case q.QueryType == models.QueryFleetTimeseries && q.Metric != string(fleet.MetricIdleFraction):
 		return perStep
+	case q.QueryType == models.QueryAnnotations && slices.Contains(q.Events, fleet.EventVerdict):
+		// Verdicts are taken on parts of the window, whose totals the window's cannot give.
+		return source.NeedAll &^ source.NeedWindowTotals
 	case q.QueryType == models.QueryFleetTimeseries, q.QueryType == models.QueryAnnotations:
 		return perStep | source.NeedGPUs
 	case q.QueryType == models.QueryEfficiencyCurve:

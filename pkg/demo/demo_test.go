@@ -1,4 +1,4 @@
-package source_test
+package demo_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/demo"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
@@ -26,7 +27,7 @@ func demoSettings(t testing.TB) *models.Settings {
 }
 
 func TestDemoFleetIsTheSimulatorsTruth(t *testing.T) {
-	d := source.NewDemoAt(demoSettings(t), demoNow)
+	d := demo.NewAt(demoSettings(t), demoNow)
 	req, err := source.Plan(demoNow.Add(-7*24*time.Hour), demoNow, time.Minute, 2000, 30*time.Second)
 	require.NoError(t, err)
 	began := time.Now()
@@ -34,7 +35,7 @@ func TestDemoFleetIsTheSimulatorsTruth(t *testing.T) {
 	require.NoError(t, err)
 	t.Logf("7 days at %s: %d steps in %s", req.Step, f.Grid.N, time.Since(began))
 
-	assert.Contains(t, f.Notices, source.DemoNotice)
+	assert.Contains(t, f.Notices, demo.Notice)
 	assert.Equal(t, max(req.Step, 2*time.Minute), f.RateWindow, "rate window: max(step, 4 x 30 s scrape)")
 	assert.Equal(t, fleet.EnergyFromCounter, f.EnergySource)
 	assert.Equal(t, req.Start, f.Grid.Start)
@@ -87,7 +88,7 @@ func TestDemoFleetIsTheSimulatorsTruth(t *testing.T) {
 }
 
 func TestDemoShowsRestartAndGap(t *testing.T) {
-	d := source.NewDemoAt(demoSettings(t), demoNow)
+	d := demo.NewAt(demoSettings(t), demoNow)
 	s := d.Sim()
 	r := s.Spec().Mess.Restarts[0]
 	g := s.Spec().Mess.Gaps[0]
@@ -123,14 +124,14 @@ func TestDemoShowsRestartAndGap(t *testing.T) {
 func TestDemoNowPinsTheFleetToItsDay(t *testing.T) {
 	cfg, err := models.LoadSettings(backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo","demoNow":"2026-11-20T15:04:00Z"}`)})
 	require.NoError(t, err)
-	pinned := source.NewDemo(cfg).Sim().Spec()
+	pinned := demo.New(cfg).Sim().Spec()
 	assert.Equal(t, sim.DemoFleet(demoNow), pinned)
 	assert.Equal(t, demoNow.Truncate(24*time.Hour).Add(-sim.DemoHistory), pinned.Epoch)
-	assert.NotEqual(t, pinned.Epoch, source.NewDemo(demoSettings(t)).Sim().Spec().Epoch, "unpinned, the demo follows the clock")
+	assert.NotEqual(t, pinned.Epoch, demo.New(demoSettings(t)).Sim().Spec().Epoch, "unpinned, the demo follows the clock")
 }
 
 func TestDemoValuesAndHealth(t *testing.T) {
-	d := source.NewDemoAt(demoSettings(t), demoNow)
+	d := demo.NewAt(demoSettings(t), demoNow)
 	ctx := context.Background()
 	names, err := d.Values(ctx, source.ValueModels)
 	require.NoError(t, err)
@@ -161,7 +162,7 @@ func index(f *fleet.Fleet, name string) int {
 
 // BenchmarkDemoWeekAtOneMinute is a dashboard's week at 1-minute steps, each run a window the cache has not seen.
 func BenchmarkDemoWeekAtOneMinute(b *testing.B) {
-	d := source.NewDemoAt(demoSettings(b), demoNow)
+	d := demo.NewAt(demoSettings(b), demoNow)
 	req := source.Request{Start: demoNow.Add(-7 * 24 * time.Hour), End: demoNow, Step: time.Minute}
 	for i := 0; b.Loop(); i++ {
 		req.End = demoNow.Add(time.Duration(i) * time.Minute)

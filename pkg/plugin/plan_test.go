@@ -48,6 +48,9 @@ func TestARequestReadsTheQuantitiesItsQueriesNeed(t *testing.T) {
 			dataQuery("A", models.QueryFleetTimeseries, `{}`), dataQuery("B", models.QueryIdleAttribution, `{}`),
 		}, source.NeedAll &^ source.NeedServing},
 		{"right-sizing weighs the serving signals too", []backend.DataQuery{dataQuery("A", models.QueryRightSizing, `{}`)}, source.NeedAll},
+		{"annotations: idle stretches and moves", []backend.DataQuery{dataQuery("A", models.QueryAnnotations, `{"events":["idle","restart"]}`)}, perStep | source.NeedGPUs},
+		{"annotations: verdicts as right-sizing takes them, on parts of the window", []backend.DataQuery{dataQuery("A", models.QueryAnnotations, `{}`)},
+			source.NeedAll &^ source.NeedWindowTotals},
 		{"a broken query changes nothing", []backend.DataQuery{
 			dataQuery("A", models.QueryFleetTimeseries, `{}`), dataQuery("B", models.QueryRightSizing, `{"kvHeadroom":`),
 		}, perStep},

@@ -1,4 +1,6 @@
-package source
+// Package demo is the demo source: the fleet of the simulator (pkg/sim) answered in-process, with no Prometheus.
+// It is the only package of the plugin that imports the simulator.
+package demo
 
 import (
 	"cmp"
@@ -12,58 +14,59 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
 )
 
-// DemoNotice is on every fleet the demo source returns.
-const DemoNotice = "Demo data: simulated fleet, not a real cluster"
+// Notice is on every fleet the demo source returns.
+const Notice = "Demo data: simulated fleet, not a real cluster"
 
 // demoCacheSize bounds the windows kept: a dashboard asks for a handful of (range, step) pairs.
 const demoCacheSize = 16
 
-// Demo answers from the built-in simulated fleet, in-process, with what the Prometheus path reads: per step t
+// Source answers from the built-in simulated fleet, in-process, with what the Prometheus path reads: per step t
 // (standing for (t-step, t]), power averaged over the step and GPUs held at t per placement, token rates over
 // the rate window ending at t; window totals of energy per placement and tokens over the span the grid
 // covers; models sorted by name, the unallocated GPUs last.
-type Demo struct {
+type Source struct {
 	cfg *models.Settings
 	sim *sim.Sim
 	err error
 
 	mu    sync.Mutex
-	cache map[Request]*fleet.Fleet
+	cache map[source.Request]*fleet.Fleet
 }
 
-// NewDemo is the demo source: the demo fleet of today (sim.DemoFleet), or of the settings' demoNow when set.
-func NewDemo(cfg *models.Settings) *Demo {
+// New is the demo source: the demo fleet of today (sim.DemoFleet), or of the settings' demoNow when set.
+func New(cfg *models.Settings) *Source {
 	now, ok := cfg.DemoTime()
 	if !ok {
 		now = time.Now()
 	}
-	return NewDemoAt(cfg, now)
+	return NewAt(cfg, now)
 }
 
-// NewDemoAt is NewDemo as if it were now.
-func NewDemoAt(cfg *models.Settings, now time.Time) *Demo {
+// NewAt is New as if it were now.
+func NewAt(cfg *models.Settings, now time.Time) *Source {
 	spec := sim.DemoFleet(now)
 	seed := cfg.DemoSeed
 	if seed == 0 {
 		seed = sim.DefaultSeed
 	}
 	s, err := sim.New(spec, seed)
-	return &Demo{cfg: cfg, sim: s, err: err, cache: map[Request]*fleet.Fleet{}}
+	return &Source{cfg: cfg, sim: s, err: err, cache: map[source.Request]*fleet.Fleet{}}
 }
 
 // Sim is the simulated fleet behind the demo, for tests that compare with its truth.
-func (d *Demo) Sim() *sim.Sim { return d.sim }
+func (d *Source) Sim() *sim.Sim { return d.sim }
 
-func (d *Demo) Fleet(_ context.Context, req Request) (*fleet.Fleet, error) {
+func (d *Source) Fleet(_ context.Context, req source.Request) (*fleet.Fleet, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
 	if req.Step <= 0 || req.End.Before(req.Start) {
 		return nil, fmt.Errorf("the demo fleet needs a positive step and an end after the start (got step %s)", req.Step)
 	}
-	key := Request{Start: req.Start, End: req.End, Step: req.Step}
+	key := source.Request{Start: req.Start, End: req.End, Step: req.Step}
 	d.mu.Lock()
 	f, ok := d.cache[key]
 	d.mu.Unlock()
@@ -81,14 +84,14 @@ func (d *Demo) Fleet(_ context.Context, req Request) (*fleet.Fleet, error) {
 }
 
 // read builds the fleet of one window.
-func (d *Demo) read(req Request) *fleet.Fleet {
+func (d *Source) read(req source.Request) *fleet.Fleet {
 	s := d.sim
-	grid := GridOf(req)
+	grid := source.GridOf(req)
 	f := &fleet.Fleet{
 		Grid:         grid,
 		EnergySource: fleet.EnergyFromCounter,
-		RateWindow:   RateWindow(req.Step, d.cfg.Scrape()),
-		Notices:      []string{DemoNotice},
+		RateWindow:   source.RateWindow(req.Step, d.cfg.Scrape()),
+		Notices:      []string{Notice},
 	}
 	from := grid.End().Add(-grid.Span()) // the window the grid covers
 	names := s.Models()
@@ -116,7 +119,7 @@ func (d *Demo) read(req Request) *fleet.Fleet {
 	}
 	if ps := d.placements(sim.Unallocated, grid, from); len(ps) > 0 {
 		f.Models = append(f.Models, fleet.Model{
-			Name: UnallocatedModel, Unallocated: true, Placements: ps,
+			Name: source.UnallocatedModel, Unallocated: true, Placements: ps,
 			PromptTokensPerS: fleet.NewSeries(grid.N), GenerationTokensPerS: fleet.NewSeries(grid.N),
 			PromptTokens: math.NaN(), GenerationTokens: math.NaN(),
 		})
@@ -126,7 +129,7 @@ func (d *Demo) read(req Request) *fleet.Fleet {
 
 // placements are the model's GPUs per (host, GPU type), sorted: held at each step, power averaged over the
 // step, energy over (from, end of the grid].
-func (d *Demo) placements(model string, grid fleet.Grid, from time.Time) []fleet.Placement {
+func (d *Source) placements(model string, grid fleet.Grid, from time.Time) []fleet.Placement {
 	s := d.sim
 	var out []fleet.Placement
 	for _, p := range s.Placements(model) {
@@ -163,42 +166,42 @@ func gpuCapW(spec sim.Spec, gpuType string) float64 {
 	return spec.GPUTypes[i].PowerCapW
 }
 
-func (d *Demo) Values(_ context.Context, kind ValueKind) ([]string, error) {
+func (d *Source) Values(_ context.Context, kind source.ValueKind) ([]string, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
 	spec := d.sim.Spec()
 	var out []string
 	switch kind {
-	case ValueModels:
+	case source.ValueModels:
 		for _, m := range spec.Models {
 			out = append(out, m.Name)
 		}
-	case ValueNamespaces:
+	case source.ValueNamespaces:
 		for _, m := range spec.Models {
 			out = append(out, m.Namespace)
 		}
-	case ValueGPUTypes:
+	case source.ValueGPUTypes:
 		for _, n := range spec.Nodes {
 			out = append(out, n.GPUType)
 		}
 	default:
-		return nil, fmt.Errorf("unknown list %q: ask for %q, %q or %q", kind, ValueModels, ValueGPUTypes, ValueNamespaces)
+		return nil, fmt.Errorf("unknown list %q: ask for %q, %q or %q", kind, source.ValueModels, source.ValueGPUTypes, source.ValueNamespaces)
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
 }
 
-func (d *Demo) Health(context.Context) Health {
+func (d *Source) Health(context.Context) source.Health {
 	if d.err != nil {
-		return Health{Message: "The demo fleet could not be built: " + d.err.Error()}
+		return source.Health{Message: "The demo fleet could not be built: " + d.err.Error()}
 	}
 	spec := d.sim.Spec()
 	gpus := 0
 	for _, n := range spec.Nodes {
 		gpus += n.GPUs
 	}
-	return Health{
+	return source.Health{
 		OK: true,
 		Message: fmt.Sprintf("Demo mode: answering from a built-in simulated fleet (%d models on %d GPUs), not a real cluster; no Prometheus is queried.",
 			len(spec.Models), gpus),

@@ -1,4 +1,8 @@
-package source
+// Package promclient is the plugin's client of a Prometheus-compatible HTTP API: requests bounded per data source
+// instance and retried on transient faults, failures in a user's terms with their error source, what differs per
+// engine (Thanos, Mimir, VictoriaMetrics) and the streamed decoding of query answers. It knows no PromQL of
+// its own and nothing of the fleet: pkg/source builds the queries and says where each series goes.
+package promclient
 
 import (
 	"context"
@@ -20,9 +24,9 @@ import (
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 )
 
-// promClient calls the Prometheus HTTP API and turns every failure into an error that names what failed in a
+// Client calls the Prometheus HTTP API and turns every failure into an error that names what failed in a
 // user's terms, marked downstream when Prometheus is at fault and plugin when the settings or we are.
-type promClient struct {
+type Client struct {
 	api v1.API
 	// http and base serve the streamed query endpoints.
 	http *http.Client
@@ -33,13 +37,14 @@ type promClient struct {
 	timeout time.Duration
 	// filter is the label filter as the user wrote it, named when Prometheus rejects a query.
 	filter string
-	// backoff is the wait before the first retry.
-	backoff time.Duration
+	// Backoff is the wait before the first retry (tests shorten it).
+	Backoff time.Duration
 	// slots bounds the requests in flight from this data source instance, over all its reads.
 	slots chan struct{}
 }
 
-func newPromClient(cfg *models.Settings, client *http.Client) (*promClient, error) {
+// New is a client of the Prometheus API at cfg.URL through client (the SDK's client: auth, TLS, headers).
+func New(cfg *models.Settings, client *http.Client) (*Client, error) {
 	if client == nil {
 		client = &http.Client{}
 	}
@@ -57,8 +62,8 @@ func newPromClient(cfg *models.Settings, client *http.Client) (*promClient, erro
 	if err != nil {
 		return nil, backend.DownstreamErrorf("the Prometheus URL %s is not usable: %v", models.RedactURL(cfg.URL), err)
 	}
-	return &promClient{api: v1.NewAPI(apiClient), http: &c, base: base, url: models.RedactURL(cfg.URL), timeout: cfg.Timeout(),
-		filter: cfg.Mapping.LabelFilter, backoff: 200 * time.Millisecond, slots: make(chan struct{}, maxConcurrentRequests)}, nil
+	return &Client{api: v1.NewAPI(apiClient), http: &c, base: base, url: models.RedactURL(cfg.URL), timeout: cfg.Timeout(),
+		filter: cfg.Mapping.LabelFilter, Backoff: 200 * time.Millisecond, slots: make(chan struct{}, MaxConcurrentRequests)}, nil
 }
 
 // exchange is what the HTTP layer saw of one API call: the status code client_golang does not return.
@@ -89,33 +94,33 @@ func (t *exchangeRecorder) RoundTrip(req *http.Request) (*http.Response, error) 
 	return resp, err
 }
 
-// result is a decoded answer with the warnings and infos Prometheus attached to it.
-type result[T any] struct {
-	value   T
-	notices []string
+// Result is a decoded answer with the warnings and infos Prometheus attached to it.
+type Result[T any] struct {
+	Value   T
+	Notices []string
 }
 
 const (
-	// maxAttempts bounds the tries of one read: a transient fault (a restarting server, a proxy without a
+	// MaxAttempts bounds the tries of one read: a transient fault (a restarting server, a proxy without a
 	// backend for a moment, a rate limit) is tried again after a backoff that doubles.
-	maxAttempts = 3
+	MaxAttempts = 3
 	// maxRetryAfter is the longest Retry-After the plugin waits for; longer ones fail at once.
 	maxRetryAfter = 2 * time.Second
-	// maxConcurrentRequests bounds the requests one data source instance has in flight: a dashboard of many
+	// MaxConcurrentRequests bounds the requests one data source instance has in flight: a dashboard of many
 	// panels reads the fleet once per panel, and together they must stay below Prometheus' default
 	// --query.max-concurrency of 20 rather than fill its queue.
-	maxConcurrentRequests = 16
+	MaxConcurrentRequests = 16
 )
 
-// call runs one read described by what ("the power_w query"), retries it on transient faults and classifies
+// Call runs one read described by what ("the power_w query"), retries it on transient faults and classifies
 // its failure. Every call of this client is an idempotent read.
-func call[T any](ctx context.Context, c *promClient, what string, fn func(ctx context.Context) (T, v1.Warnings, v1.Infos, error)) (result[T], error) {
+func Call[T any](ctx context.Context, c *Client, what string, fn func(ctx context.Context) (T, v1.Warnings, v1.Infos, error)) (Result[T], error) {
 	for attempt := 1; ; attempt++ {
 		ex := &exchange{}
 		select {
 		case c.slots <- struct{}{}:
 		case <-ctx.Done():
-			return result[T]{}, c.failure(ctx, what, ex, ctx.Err())
+			return Result[T]{}, c.failure(ctx, what, ex, ctx.Err())
 		}
 		v, warnings, infos, err := fn(context.WithValue(ctx, exchangeKey{}, ex))
 		<-c.slots
@@ -127,26 +132,26 @@ func call[T any](ctx context.Context, c *promClient, what string, fn func(ctx co
 			notices = append(notices, fmt.Sprintf("Prometheus noted about %s: %s", what, i))
 		}
 		if err == nil {
-			return result[T]{value: v, notices: notices}, nil
+			return Result[T]{Value: v, Notices: notices}, nil
 		}
 		wait, again := c.retryAfter(ctx, ex, err, attempt)
 		if !again {
-			return result[T]{notices: notices}, c.failure(ctx, what, ex, err)
+			return Result[T]{Notices: notices}, c.failure(ctx, what, ex, err)
 		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return result[T]{notices: notices}, c.failure(ctx, what, ex, ctx.Err())
+			return Result[T]{Notices: notices}, c.failure(ctx, what, ex, ctx.Err())
 		}
 	}
 }
 
 // retryAfter says whether a failed attempt is worth repeating, and after how long.
-func (c *promClient) retryAfter(ctx context.Context, ex *exchange, err error, attempt int) (time.Duration, bool) {
-	if attempt >= maxAttempts || ctx.Err() != nil {
+func (c *Client) retryAfter(ctx context.Context, ex *exchange, err error, attempt int) (time.Duration, bool) {
+	if attempt >= MaxAttempts || ctx.Err() != nil {
 		return 0, false
 	}
-	wait := c.backoff << (attempt - 1)
+	wait := c.Backoff << (attempt - 1)
 	var apiErr *v1.Error
 	switch {
 	case ex.status == http.StatusTooManyRequests:
@@ -167,8 +172,9 @@ func (c *promClient) retryAfter(ctx context.Context, ex *exchange, err error, at
 	return wait, errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF)
 }
 
-func (c *promClient) labelValues(ctx context.Context, what, label, match string, start, end time.Time) (result[[]string], error) {
-	return call(ctx, c, what, func(ctx context.Context) ([]string, v1.Warnings, v1.Infos, error) {
+// LabelValues are the values of label on the series match selects in [start, end].
+func (c *Client) LabelValues(ctx context.Context, what, label, match string, start, end time.Time) (Result[[]string], error) {
+	return Call(ctx, c, what, func(ctx context.Context) ([]string, v1.Warnings, v1.Infos, error) {
 		vs, w, i, err := c.api.LabelValues(ctx, label, []string{match}, start, end)
 		out := make([]string, len(vs))
 		for k, v := range vs {
@@ -178,8 +184,9 @@ func (c *promClient) labelValues(ctx context.Context, what, label, match string,
 	})
 }
 
-func (c *promClient) labelNames(ctx context.Context, what, match string, start, end time.Time) (result[map[string]bool], error) {
-	return call(ctx, c, what, func(ctx context.Context) (map[string]bool, v1.Warnings, v1.Infos, error) {
+// LabelNames are the label names of the series match selects in [start, end].
+func (c *Client) LabelNames(ctx context.Context, what, match string, start, end time.Time) (Result[map[string]bool], error) {
+	return Call(ctx, c, what, func(ctx context.Context) (map[string]bool, v1.Warnings, v1.Infos, error) {
 		names, w, i, err := c.api.LabelNames(ctx, []string{match}, start, end)
 		out := make(map[string]bool, len(names))
 		for _, n := range names {
@@ -189,8 +196,17 @@ func (c *promClient) labelNames(ctx context.Context, what, match string, start, 
 	})
 }
 
+// URL is the Prometheus URL without credentials, for messages.
+func (c *Client) URL() string { return c.url }
+
+// Failure is the error of a read described by what that ended with err outside any exchange (a shared read
+// every request gave up), in a user's terms.
+func (c *Client) Failure(ctx context.Context, what string, err error) error {
+	return c.failure(ctx, what, &exchange{}, err)
+}
+
 // failure turns an error of client_golang into one a user can act on.
-func (c *promClient) failure(ctx context.Context, what string, ex *exchange, err error) error {
+func (c *Client) failure(ctx context.Context, what string, ex *exchange, err error) error {
 	at := "Prometheus at " + c.url
 	var apiErr *v1.Error
 	var unexpected errUnexpectedResult
@@ -219,7 +235,7 @@ func (c *promClient) failure(ctx context.Context, what string, ex *exchange, err
 	return backend.DownstreamErrorf("could not reach %s for %s: %v", at, what, err)
 }
 
-func (c *promClient) apiFailure(at, what string, ex *exchange, e *v1.Error) error {
+func (c *Client) apiFailure(at, what string, ex *exchange, e *v1.Error) error {
 	switch e.Type {
 	case v1.ErrBadData:
 		if strings.Contains(e.Msg, "parse error") && strings.TrimSpace(c.filter) != "" {
