@@ -17,6 +17,7 @@ func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet
 	if err != nil {
 		return nil, err
 	}
+	o.Carbon = o.Carbon.WithLive(f.Intensity)
 	metric := fleet.StepMetric(q.Metric)
 	ms := selected(f, q)
 	var floors fleet.IdleFloors // only idle_fraction depends on the idle floors
@@ -32,5 +33,9 @@ func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet
 		}
 		series = append(series, frames.ModelSeries{Model: m.Name, GPUType: m.GPUType(), Values: values})
 	}
-	return frames.TimeSeries(f.Grid, metric, series, frames.NewContext(f, floors, floorTypes)), nil
+	c := frames.NewContext(f, floors, floorTypes)
+	if metric == fleet.MetricCO2GPerH {
+		c = c.WithIntensity(d.settings.Carbon.LiveIntensity(), fleet.LiveIntensityShare(ms, f.Grid, o.Carbon))
+	}
+	return frames.TimeSeries(f.Grid, metric, series, c), nil
 }

@@ -61,8 +61,9 @@ func carbonOf(c models.CarbonSettings) (fleet.Carbon, error) {
 		if err != nil {
 			return fleet.Carbon{}, fmt.Errorf("carbon site %d (%s): host pattern %q does not compile: %w", i, s.Name, s.HostPattern, err)
 		}
-		out.Sites = append(out.Sites, fleet.CarbonSite{Name: s.Name, Host: re, GPerKWh: s.GPerKWh})
+		out.Sites = append(out.Sites, fleet.CarbonSite{Name: s.Name, Host: re, GPerKWh: s.GPerKWh, PUE: s.PUE})
 	}
+	out.Embodied = embodiedOf(c.GridCarbonSettings)
 	return out, nil
 }
 
@@ -73,6 +74,7 @@ func (d *Datasource) prepare(q models.Query, f *fleet.Fleet) (fleet.Options, fle
 	if err != nil {
 		return fleet.Options{}, nil, nil, err
 	}
+	o.Carbon = o.Carbon.WithLive(f.Intensity)
 	return o, fleet.MeasureIdleFloors(f, o), selected(f, q), nil
 }
 
