@@ -128,6 +128,8 @@ func (d *Datasource) readFleet(ctx context.Context, req *backend.QueryDataReques
 func needs(q models.Query) source.Quantities {
 	perStep := source.NeedPowerW | source.NeedTokenRates
 	switch {
+	case q.QueryType == models.QueryFleetTimeseries && q.Metric == string(fleet.MetricCO2GPerH):
+		return perStep | source.NeedIntensity
 	case q.QueryType == models.QueryFleetTimeseries && q.Metric != string(fleet.MetricIdleFraction):
 		return perStep
 	case q.QueryType == models.QueryFleetTimeseries, q.QueryType == models.QueryAnnotations:
