@@ -18,9 +18,11 @@ const (
 	IntensityMixed IntensitySource = "mixed"
 )
 
-// IntensitySourceOf names the source of a figure whose live share of steps is share (NaN: no steps).
+// IntensitySourceOf names the source of a figure whose live share of steps is share; none for NaN (no steps).
 func IntensitySourceOf(share float64) IntensitySource {
 	switch {
+	case math.IsNaN(share):
+		return ""
 	case share == 1:
 		return IntensityLive
 	case share > 0:

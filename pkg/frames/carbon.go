@@ -2,7 +2,6 @@ package frames
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 
@@ -44,7 +43,7 @@ func (c Context) WithIntensity(live bool, liveShare float64) Context {
 		text = "CO2 follows the grid's live intensity at every step."
 	case src == fleet.IntensityMixed:
 		text = fmt.Sprintf("CO2 follows the grid's live intensity at %.0f%% of steps; the site table's static intensity at the others (sites or hours without a live series).", liveShare*100)
-	case !math.IsNaN(liveShare):
+	case src == fleet.IntensityTable:
 		text = "CO2 uses the site table's static intensity: the live intensity query answered no series for these models' sites in this window."
 	default:
 		return c

@@ -1,8 +1,10 @@
 package plugin
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -180,69 +182,46 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 	})
 
 	t.Run("window CO2, live share, dirtiest hours and SCI against the truth", func(t *testing.T) {
-		frames := run(t, "idle-attribution", `{}`)
-		table := frames[0]
+		table := run(t, "idle-attribution", `{}`)[0]
 		for name, host := range models {
-			row := rowOf(t, table, name)
-			var co2G, dirtyJ, liveSteps, steps, gpuHours float64
-			var ticks, powers []float64
-			_, pue := truth.site(host)
-			// The grid's steps from gridFrom to gridTo, each standing for the minute up to it.
-			for at := gridFrom; !at.After(gridTo); at = at.Add(gridStep) {
-				p := s.ModelPowerW(name, at)
-				g, live := truth.gPerKWh(host, at)
-				if v, stale := truth.stale(host, at); stale {
-					g, live = v, true // what Prometheus still answers
-				}
-				co2G += p * gridStep.Seconds() / 3.6e6 * g * pue
-				steps++
-				if live {
-					liveSteps++
-				}
-				ticks, powers = append(ticks, g), append(powers, p)
-				gpuHours += float64(s.GPUsAt(name, at)) * gridStep.Hours()
-			}
-			hours := steps * gridStep.Hours()
+			row, want := rowOf(t, table, name), truth.window(name, host)
 			// The plugin weighs the energy counter's window energy by the steps' intensities, which are the
 			// truth's samples; increase() extrapolates the counter over at most the window's first minute, one
 			// of 1441 steps whose power is within a few percent of the mean: well under 0.1%.
-			assert.InEpsilon(t, co2G/hours, row["co2_g_per_h"], 1e-3, "%s: CO2", name)
-			t.Logf("%s: CO2 %.2f g/h (truth %.2f), live share %v, SCI %v mg/token", name, row["co2_g_per_h"], co2G/hours, row["live_intensity_share"], row["sci_mg_per_token"])
-			assert.InDelta(t, liveSteps/steps, row["live_intensity_share"], 1.0/1440, "%s: live share", name)
-			wantSource := map[bool]string{true: "mixed", false: "live"}[liveSteps < steps]
-			if liveSteps == 0 {
+			assert.InEpsilon(t, want.co2G/want.hours, row["co2_g_per_h"], 1e-3, "%s: CO2", name)
+			t.Logf("%s: CO2 %.2f g/h (%+.1e of the truth), live share %.3f, SCI %v mg/token", name, row["co2_g_per_h"],
+				row["co2_g_per_h"].(float64)/(want.co2G/want.hours)-1, row["live_intensity_share"], row["sci_mg_per_token"])
+			assert.InDelta(t, want.liveSteps/want.steps, row["live_intensity_share"], 1.0/1440, "%s: live share", name)
+			wantSource := map[bool]string{true: "mixed", false: "live"}[want.liveSteps < want.steps]
+			if want.liveSteps == 0 {
 				wantSource = "table"
 			}
 			assert.Equal(t, wantSource, row["intensity_source"], name)
 
 			// MiniMax idles all day: its idle energy in the dirtiest quarter of New York's minutes.
 			if name == "MiniMax-M2.5" {
-				order := make([]int, len(ticks))
+				order := make([]int, len(want.gPerKWh))
 				for i := range order {
 					order[i] = i
 				}
-				slices.SortFunc(order, func(a, b int) int { return -cmpFloat(ticks[a], ticks[b]) })
-				for _, i := range order[:len(order)/4] {
-					dirtyJ += powers[i]
-				}
-				sum := 0.0
-				for _, p := range powers {
-					sum += p
+				slices.SortFunc(order, func(a, b int) int { return cmp.Compare(want.gPerKWh[b], want.gPerKWh[a]) })
+				dirtyW, allW := 0.0, 0.0
+				for rank, i := range order {
+					if rank < len(order)/4 {
+						dirtyW += want.powerW[i]
+					}
+					allW += want.powerW[i]
 				}
 				// Ties at the quartile's edge (the curve is symmetric about its peak) may add a minute: 1/1440.
-				assert.InDelta(t, dirtyJ/sum, row["idle_dirty_share"], 2.0/1440, "idle energy in New York's dirtiest hours")
+				assert.InDelta(t, dirtyW/allW, row["idle_dirty_share"], 2.0/1440, "idle energy in New York's dirtiest hours")
 			}
 
-			// SCI: (operational + embodied) per token, embodied = GPU-hours x kg x 1000 / life hours.
-			kg := gridEmbodiedKg[s.Spec().Models[slices.IndexFunc(s.Spec().Models, func(m sim.ModelSpec) bool { return m.Name == name })].GPUType]
-			embodiedG := gpuHours * kg * 1000 / (gridLifeYears * 365.25 * 24)
-			assert.InEpsilon(t, embodiedG/hours, row["embodied_gco2_per_h"], 1e-9, "%s: embodied", name)
-			tokens := s.Tokens(name, sim.TokensTotal, gridFrom.Add(-gridStep), gridTo)
-			if tokens > 0.1*hours*3600 {
+			assert.InEpsilon(t, want.embodiedG/want.hours, row["embodied_gco2_per_h"], 1e-9, "%s: embodied", name)
+			if want.tokens > 0.1*want.hours*3600 {
 				// Tokens come from increase() over the window, extrapolated over its first minute (one of 1441,
 				// whose rate is within the traffic's noise of the mean): within 0.1%; with CO2's, SCI within 0.2%.
-				assert.InEpsilon(t, (co2G+embodiedG)*1000/tokens, row["sci_mg_per_token"], 2e-3, "%s: SCI", name)
-				assert.InEpsilon(t, co2G*1000/tokens, row["co2_mg_per_token"], 2e-3, "%s: operational CO2 per token", name)
+				assert.InEpsilon(t, (want.co2G+want.embodiedG)*1000/want.tokens, row["sci_mg_per_token"], 2e-3, "%s: SCI", name)
+				assert.InEpsilon(t, want.co2G*1000/want.tokens, row["co2_mg_per_token"], 2e-3, "%s: operational CO2 per token", name)
 			} else {
 				assert.Nil(t, row["sci_mg_per_token"], "%s served nothing", name)
 			}
@@ -251,16 +230,70 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 		assert.False(t, h100, "no embodied figure for the H100: empty")
 		assert.Contains(t, noticeTexts(table), "NVIDIA H100 80GB HBM3")
 	})
+
+	t.Run("the fleet summary sums the models' CO2, embodied CO2 and tokens", func(t *testing.T) {
+		names := slices.Sorted(maps.Keys(models))
+		selection, err := json.Marshal(map[string]any{"models": names})
+		require.NoError(t, err)
+		row := rowOf1(t, run(t, "fleet-summary", string(selection))[0])
+		var sum gridWindow
+		for _, name := range names {
+			w := truth.window(name, models[name])
+			sum.co2G, sum.embodiedG, sum.tokens = sum.co2G+w.co2G, sum.embodiedG+w.embodiedG, sum.tokens+w.tokens
+			sum.liveSteps, sum.steps, sum.hours = sum.liveSteps+w.liveSteps, sum.steps+w.steps, w.hours
+		}
+		// The tolerances of the models' figures: CO2 and embodied CO2 as above, tokens within 0.1%.
+		assert.InEpsilon(t, sum.co2G/sum.hours*24/1000, row["co2_kg_per_day"], 1e-3)
+		assert.InEpsilon(t, sum.embodiedG/sum.hours*24/1000, row["embodied_kg_per_day"], 1e-9)
+		assert.InEpsilon(t, (sum.co2G+sum.embodiedG)*1000/sum.tokens, row["sci_mg_per_token"], 2e-3)
+		assert.InDelta(t, sum.liveSteps/sum.steps, row["live_intensity_share"], 1.0/1440)
+	})
 }
 
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
+// gridWindow is the truth of one model over the test's day: per step its power and the intensity CO2 should use
+// (what Prometheus answers: the grid's, the table's, or the last sample within the lookback), and the totals.
+type gridWindow struct {
+	powerW, gPerKWh                                  []float64
+	co2G, embodiedG, tokens, liveSteps, steps, hours float64
+}
+
+// window is the truth of model name on host over the grid's steps from gridFrom to gridTo, each standing for
+// the minute up to it.
+func (g gridTruth) window(name, host string) gridWindow {
+	var w gridWindow
+	_, pue := g.site(host)
+	spec := g.s.Spec().Models[slices.IndexFunc(g.s.Spec().Models, func(m sim.ModelSpec) bool { return m.Name == name })]
+	// Embodied: GPU-hours x kgCO2e x 1000 / life hours.
+	gPerGPUHour := gridEmbodiedKg[spec.GPUType] * 1000 / (gridLifeYears * 365.25 * 24)
+	for at := gridFrom; !at.After(gridTo); at = at.Add(gridStep) {
+		p := g.s.ModelPowerW(name, at)
+		i, live := g.gPerKWh(host, at)
+		if v, stale := g.stale(host, at); stale {
+			i, live = v, true
+		}
+		w.co2G += p * gridStep.Seconds() / 3.6e6 * i * pue
+		w.embodiedG += float64(g.s.GPUsAt(name, at)) * gridStep.Hours() * gPerGPUHour
+		w.steps++
+		if live {
+			w.liveSteps++
+		}
+		w.powerW, w.gPerKWh = append(w.powerW, p), append(w.gPerKWh, i)
 	}
-	return 0
+	w.hours = w.steps * gridStep.Hours()
+	w.tokens = g.s.Tokens(name, sim.TokensTotal, gridFrom.Add(-gridStep), gridTo)
+	return w
+}
+
+// rowOf1 is the one row of a NumericWide frame.
+func rowOf1(t *testing.T, f *data.Frame) map[string]float64 {
+	t.Helper()
+	row := map[string]float64{}
+	for _, field := range f.Fields {
+		v, ok := field.ConcreteAt(0)
+		require.True(t, ok, field.Name)
+		row[field.Name] = v.(float64)
+	}
+	return row
 }
 
 func noticeTexts(f *data.Frame) string {
