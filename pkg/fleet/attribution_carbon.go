@@ -120,23 +120,29 @@ type SummaryCarbon struct {
 // summarizeCarbon sums the grid carbon of atts over a window of windowS seconds, with co2G and tokens the
 // window's operational CO2 and tokens; served says the tokens are above the idle threshold.
 func summarizeCarbon(atts []Attribution, windowS, co2G, tokens float64, served bool) SummaryCarbon {
-	var live, steps int
 	embodiedG := 0.0
 	for _, a := range atts {
-		if a.CoveredS == 0 {
-			continue
+		if a.CoveredS > 0 {
+			embodiedG += a.EmbodiedG
 		}
-		live += a.LiveSteps
-		steps += a.IntensitySteps
-		embodiedG += a.EmbodiedG
 	}
-	s := SummaryCarbon{LiveIntensityShare: math.NaN(), EmbodiedKgPerDay: embodiedG / 1000 / windowS * 86400, SCIMgPerToken: math.NaN()}
-	if steps > 0 {
-		s.LiveIntensityShare = float64(live) / float64(steps)
-	}
-	s.IntensitySource = IntensitySourceOf(s.LiveIntensityShare)
+	share := LiveShareOf(atts)
+	s := SummaryCarbon{LiveIntensityShare: share, IntensitySource: IntensitySourceOf(share),
+		EmbodiedKgPerDay: embodiedG / 1000 / windowS * 86400, SCIMgPerToken: math.NaN()}
 	if served {
 		s.SCIMgPerToken = (co2G + embodiedG) * 1000 / tokens
 	}
 	return s
+}
+
+// LiveShareOf is the share of the node-steps of atts whose CO2 used the grid's live intensity; NaN without steps.
+func LiveShareOf(atts []Attribution) float64 {
+	var live, steps int
+	for _, a := range atts {
+		live, steps = live+a.LiveSteps, steps+a.IntensitySteps
+	}
+	if steps == 0 {
+		return math.NaN()
+	}
+	return float64(live) / float64(steps)
 }

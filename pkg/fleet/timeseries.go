@@ -21,8 +21,8 @@ var StepMetrics = []StepMetric{MetricPowerW, MetricTokensPerS, MetricJPerToken, 
 
 // StepSeries is one metric of a model at every step of the grid (n steps): power_w; tokens_per_s;
 // j_per_token = power / tokens per step, NaN where the model is idle (below the idle threshold); idle_fraction
-// = idle power / power, 1 at idle steps; co2_g_per_h from each placement's power and its site's PUE and grid intensity at the step.
-// A step without data is NaN.
+// = idle power / power, 1 at idle steps; co2_g_per_h from each placement's power and its site's PUE and grid
+// intensity at the step. A step without data is NaN.
 func StepSeries(m *Model, g Grid, floors IdleFloors, o Options, metric StepMetric) (Series, error) {
 	s := newModelSteps(m, floors, &o)
 	tokens, power, buf := s.load(g.N)

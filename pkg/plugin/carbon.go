@@ -1,8 +1,6 @@
 package plugin
 
 import (
-	"math"
-
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/frames"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
@@ -23,13 +21,5 @@ func embodiedOf(g models.GridCarbonSettings) fleet.Embodied {
 // withCarbon adds to c what the carbon figures of atts rest on: the grid intensity used and why embodied
 // carbon is empty.
 func (d *Datasource) withCarbon(c frames.Context, o fleet.Options, atts []fleet.Attribution) frames.Context {
-	live, steps := 0, 0
-	for _, a := range atts {
-		live, steps = live+a.LiveSteps, steps+a.IntensitySteps
-	}
-	share := math.NaN()
-	if steps > 0 {
-		share = float64(live) / float64(steps)
-	}
-	return c.WithIntensity(d.settings.Carbon.LiveIntensity(), share).WithEmbodied(o.Carbon.Embodied.Set(), atts)
+	return c.WithIntensity(d.settings.Carbon.LiveIntensity(), fleet.LiveShareOf(atts)).WithEmbodied(o.Carbon.Embodied.Set(), atts)
 }
