@@ -61,6 +61,19 @@ func (c Carbon) WithLive(perSite map[string]Series) Carbon {
 	return c
 }
 
+// UnmatchedSites are the sites of perSite (Fleet.Intensity) that name no site of c, sorted: their series are
+// left out, most likely a site label whose values are not the table's site names.
+func (c Carbon) UnmatchedSites(perSite map[string]Series) []string {
+	var out []string
+	for name := range perSite {
+		if !slices.ContainsFunc(c.Sites, func(cs CarbonSite) bool { return strings.EqualFold(cs.Name, name) }) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // dirtiestFrom is the intensity of the step at the top quartile of live (table where missing): the steps at or
 // above it are the window's dirtiest quarter. NaN when they all are equal.
 func dirtiestFrom(live Series, tableGPerKWh float64) float64 {

@@ -70,3 +70,13 @@ func (c Context) WithEmbodied(set bool, atts []fleet.Attribution) Context {
 	}
 	return c
 }
+
+// WithUnmatchedSites warns that the live intensity series of sites (label values) name no site of the table.
+func (c Context) WithUnmatchedSites(sites []string) Context {
+	if len(sites) == 0 {
+		return c
+	}
+	c.Notices = append(slices.Clip(c.Notices), data.Notice{Severity: data.NoticeSeverityWarning, Text: fmt.Sprintf(
+		"Live grid intensity series for %s name no site of the carbon table and were left out: name the sites after them, or give each site its own intensity query.", strings.Join(sites, ", "))})
+	return c
+}

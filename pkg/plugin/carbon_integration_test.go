@@ -52,7 +52,7 @@ const (
 
 var gridEmbodiedKg = map[string]float64{sim.A100SXM80.Name: 1500, sim.A100PCIe80.Name: 1400, sim.L40.Name: 900, sim.RTXA6000.Name: 800}
 
-func gridSettings(t *testing.T) []byte {
+func gridSettings(t *testing.T, siteLabel string) []byte {
 	sites := []map[string]any{}
 	for _, s := range gridSites {
 		sites = append(sites, map[string]any{"name": s.name, "hostPattern": s.pattern, "intensity": s.tableGPerKWh, "pue": s.pue, "intensityQuery": s.query})
@@ -65,7 +65,7 @@ func gridSettings(t *testing.T) []byte {
 		"mode": "prometheus", "scrapeInterval": gridStep.String(),
 		"carbon": map[string]any{
 			"pue": gridFleetPUE, "sites": sites,
-			"intensityQuery": "grid_intensity_carbon_actual", "intensitySiteLabel": "region",
+			"intensityQuery": "grid_intensity_carbon_actual", "intensitySiteLabel": siteLabel,
 			"embodied": embodied, "serviceLifeYears": gridLifeYears,
 		},
 	})
@@ -125,11 +125,15 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 	require.NoError(t, f.Close())
 	srv := promtest.Start(t, promtest.Options{Backfill: path})
 
-	inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{URL: srv.URL, JSONData: gridSettings(t)})
-	require.NoError(t, err)
-	d := inst.(*Datasource)
-	require.NoError(t, d.settingsErr)
-	runAt := func(t *testing.T, step time.Duration, queryType, json string) data.Frames {
+	datasource := func(siteLabel string) *Datasource {
+		inst, err := NewDatasource(context.Background(), backend.DataSourceInstanceSettings{URL: srv.URL, JSONData: gridSettings(t, siteLabel)})
+		require.NoError(t, err)
+		d := inst.(*Datasource)
+		require.NoError(t, d.settingsErr)
+		return d
+	}
+	d := datasource("region")
+	runOn := func(t *testing.T, d *Datasource, step time.Duration, queryType, json string) data.Frames {
 		resp, err := d.QueryData(context.Background(), &backend.QueryDataRequest{Queries: []backend.DataQuery{{
 			RefID: "A", QueryType: queryType, JSON: []byte(json), Interval: step, MaxDataPoints: 100000,
 			TimeRange: backend.TimeRange{From: gridFrom, To: gridTo},
@@ -138,7 +142,7 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 		require.NoError(t, resp.Responses["A"].Error)
 		return resp.Responses["A"].Frames
 	}
-	run := func(t *testing.T, queryType, json string) data.Frames { return runAt(t, gridStep, queryType, json) }
+	run := func(t *testing.T, queryType, json string) data.Frames { return runOn(t, d, gridStep, queryType, json) }
 	truth := gridTruth{s}
 	// One model per site: California (own expression), Texas (shared expression, with the outage), New York
 	// (shared, idle all day), UNL (no series).
@@ -184,7 +188,7 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 
 	t.Run("at coarser steps, the intensity at the step's end within its change over the step", func(t *testing.T) {
 		const step = 5 * time.Minute
-		frames := runAt(t, step, "fleet-timeseries", `{"metric":"co2_g_per_h"}`)
+		frames := runOn(t, d, step, "fleet-timeseries", `{"metric":"co2_g_per_h"}`)
 		checked, worst := 0, 0.0
 		for _, fr := range frames {
 			host, ok := models[fr.Name]
@@ -219,6 +223,14 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 		t.Logf("%d five-minute steps, worst relative error %.2g (the issue's bound: 1%%)", checked, worst)
 		assert.GreaterOrEqual(t, checked, 4*288-4)
 		assert.Less(t, worst, 0.01)
+	})
+
+	t.Run("a site label whose values are no site's name is said, and the table applies", func(t *testing.T) {
+		// The provider label's value is "simulated" for every region.
+		table := runOn(t, datasource("provider"), gridStep, "idle-attribution", `{}`)[0]
+		assert.Contains(t, noticeTexts(table), "Live grid intensity series for "+sim.GridProvider+" name no site")
+		assert.Equal(t, "table", rowOf(t, table, "Llama-3.1-8B-Instruct")["intensity_source"], "Texas: no series of its own")
+		assert.Equal(t, "live", rowOf(t, table, "Qwen3.5-397B-A17B-FP8")["intensity_source"], "California: its own query")
 	})
 
 	t.Run("window CO2, live share, dirtiest hours and SCI against the truth", func(t *testing.T) {
@@ -266,6 +278,7 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 				assert.Nil(t, row["sci_mg_per_token"], "%s served nothing", name)
 			}
 		}
+		assert.NotContains(t, noticeTexts(table), "name no site", "the shared query's series of California, which has its own, are no mistake")
 		_, h100 := rowOf(t, table, "Qwen3-32B")["embodied_gco2_per_h"].(float64)
 		assert.False(t, h100, "no embodied figure for the H100: empty")
 		assert.Contains(t, noticeTexts(table), "NVIDIA H100 80GB HBM3")

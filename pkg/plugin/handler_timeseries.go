@@ -35,7 +35,8 @@ func (d *Datasource) fleetTimeseries(_ context.Context, q models.Query, f *fleet
 	}
 	c := frames.NewContext(f, floors, floorTypes)
 	if metric == fleet.MetricCO2GPerH {
-		c = c.WithIntensity(d.settings.Carbon.LiveIntensity(), fleet.LiveIntensityShare(ms, f.Grid, o.Carbon))
+		c = c.WithIntensity(d.settings.Carbon.LiveIntensity(), fleet.LiveIntensityShare(ms, f.Grid, o.Carbon)).
+			WithUnmatchedSites(d.unmatchedSites(f, o))
 	}
 	return frames.TimeSeries(f.Grid, metric, series, c), nil
 }
