@@ -210,7 +210,7 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 					co2 += s.ModelPowerW(fr.Name, at) * g * pue / 1000 * gridStep.Seconds() / step.Seconds()
 					lo, hi = min(lo, g), max(hi, g)
 				}
-				if v == nil || !(allLive || noneLive) {
+				if v == nil || (!allLive && !noneLive) {
 					continue // a step across the outage's edge: part live, part table
 				}
 				// The plugin takes the intensity sampled at the step's end for the whole step: it can be off by
