@@ -258,6 +258,11 @@ export interface CarbonSettings {
   /** gCO2/kWh */
   defaultIntensity?: number;
   sites?: Site[];
+  /** PromQL of the grid's live intensity (gCO2/kWh), one series per site named by intensitySiteLabel */
+  intensityQuery?: string;
+  intensitySiteLabel?: string;
+  embodied?: EmbodiedGPU[];
+  serviceLifeYears?: number;
 }
 
 export interface Site {
@@ -265,6 +270,16 @@ export interface Site {
   hostPattern: string;
   /** gCO2/kWh */
   intensity: number;
+  /** the site's own PUE; absent: the fleet's */
+  pue?: number;
+  /** PromQL of this site's live intensity (gCO2/kWh); wins over intensityQuery */
+  intensityQuery?: string;
+}
+
+/** Embodied carbon of one GPU of a type, for the SCI. */
+export interface EmbodiedGPU {
+  gpuType: string;
+  kgCO2e?: number;
 }
 
 // Numbers of a row being typed may still be empty; the backend reads them as 0 and says which row is incomplete.
@@ -329,6 +344,7 @@ export const SETTINGS_DEFAULTS = {
   recordedPrefix: 'fleet',
   pue: 1,
   defaultIntensity: 198,
+  intensitySiteLabel: 'site',
   ttftP95Seconds: 2,
   itlP95Seconds: 0.2,
 };

@@ -39,8 +39,10 @@ type Attribution struct {
 
 	CO2GPerH     float64
 	CO2IdleGPerH float64
-	// CO2MgPerToken is window CO2 / window tokens; NaN like JPerToken.
+	// CO2MgPerToken is window CO2 / window tokens; NaN like JPerToken. It is the SCI's operational part.
 	CO2MgPerToken float64
+	// GridCarbon: the live share of the intensity, idle power in the dirtiest hours, embodied carbon, SCI.
+	GridCarbon
 
 	// Window totals, so sums over models (the fleet summary, savings) stay ratios of sums.
 	EnergyJ     float64
@@ -58,7 +60,8 @@ type Attribution struct {
 
 // Attribute is the idle attribution of one model over the grid g. Energy per placement comes from the energy
 // counter where the source had one, else from the power samples; idle energy is the idle share of the samples
-// applied to that energy. CO2 weighs each placement's energy by its host's intensity and the PUE.
+// applied to that energy. CO2 weighs each placement's energy by its site's PUE and grid intensity, step by
+// step where the grid's live intensity is known (see GridCarbon).
 func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	s := newModelSteps(m, floors, &o)
 	a := Attribution{Model: m.Name, GPUType: m.GPUType(), Unallocated: m.Unallocated}
@@ -101,13 +104,16 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 		floorW := s.floorW[p]
 		gpus := fitLen(pl.GPUs, g.N)
 		var sampledW, idleSampledW float64
+		var cs carbonSums
 		for i, w := range fitLen(pl.PowerW, g.N) {
 			if w != w {
 				continue
 			}
 			n := gpus[i]
+			idleW := placementIdleW(w, n, floorW, s.idle(tokens[i]))
 			sampledW += w
-			idleSampledW += placementIdleW(w, n, floorW, s.idle(tokens[i]))
+			idleSampledW += idleW
+			cs.add(s.carbon[p], i, w, idleW, n)
 		}
 		// Energy from the counter where there is one; the samples say which share of it was idle.
 		e, idle := pl.EnergyJ, idleSampledW*dt
@@ -118,8 +124,7 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 		}
 		a.EnergyJ += e
 		a.IdleEnergyJ += idle
-		a.CO2G += e * s.gPerJ[p]
-		a.CO2IdleG += idle * s.gPerJ[p]
+		a.addCarbon(cs, s.carbon[p], e, idle, sampledW, idleSampledW, pl.GPUType, o.Carbon.Embodied, dt)
 	}
 	a.Tokens = m.Tokens(o.Tokens)
 	if math.IsNaN(a.Tokens) {
@@ -141,6 +146,7 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	a.TokensPerS = a.Tokens / a.CoveredS
 	a.CO2GPerH = a.CO2G / hours
 	a.CO2IdleGPerH = a.CO2IdleG / hours
+	a.finishCarbon(hours, !o.isIdle(a.TokensPerS), o.Carbon.Embodied.Set())
 	a.JPerToken, a.MarginalJPerToken, a.CO2MgPerToken, a.FitKJPerToken = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 	if !o.isIdle(a.TokensPerS) {
 		a.JPerToken = a.EnergyJ / a.Tokens
@@ -158,6 +164,7 @@ func (a Attribution) noData() Attribution {
 	a.GPUs, a.PowerW, a.IdleW, a.ProductiveW, a.IdleFraction = nan, nan, nan, nan, nan
 	a.TokensPerS, a.JPerToken, a.MarginalJPerToken, a.FitKJPerToken = nan, nan, nan, nan
 	a.CO2GPerH, a.CO2IdleGPerH, a.CO2MgPerToken, a.IdleStepShare = nan, nan, nan, nan
+	a.finishCarbon(math.NaN(), false, false)
 	return a
 }
 

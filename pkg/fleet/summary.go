@@ -18,6 +18,8 @@ type Summary struct {
 	// IdleGPUs is the same sum over models that served nothing above the idle threshold, plus unallocated GPUs.
 	IdleGPUs float64
 	Models   int
+	// SummaryCarbon: the live share of the grid intensity, embodied carbon and the SCI.
+	SummaryCarbon
 }
 
 // Summarize sums attributions over a grid's window.
@@ -47,5 +49,6 @@ func Summarize(atts []Attribution, g Grid, o Options) Summary {
 		s.JPerToken = energyJ / tokens
 	}
 	s.CO2KgPerDay = co2G / 1000 / windowS * 86400
+	s.SummaryCarbon = summarizeCarbon(atts, windowS, co2G, tokens, !o.isIdle(s.TokensPerS))
 	return s
 }

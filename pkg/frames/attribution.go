@@ -16,7 +16,7 @@ func IdleAttribution(atts []fleet.Attribution, c Context) data.Frames {
 
 // AttributionTable is one row per model with the fields of the query contract, units and display names set.
 func AttributionTable(atts []fleet.Attribution) *data.Frame {
-	return data.NewFrame("idle-attribution",
+	f := data.NewFrame("idle-attribution",
 		text("model", atts, func(a attribution) string { return a.Model }, config("Model", "")),
 		text("gpu_type", atts, func(a attribution) string { return a.GPUType }, config("GPU type", "")),
 		number("gpus", atts, func(a attribution) float64 { return a.GPUs }, config("GPUs", UnitCount)),
@@ -35,7 +35,9 @@ func AttributionTable(atts []fleet.Attribution) *data.Frame {
 		number("co2_g_per_h", atts, func(a attribution) float64 { return a.CO2GPerH }, config("CO2", UnitGPerH)),
 		number("co2_idle_g_per_h", atts, func(a attribution) float64 { return a.CO2IdleGPerH }, config("Idle CO2", UnitGPerH)),
 		number("co2_mg_per_token", atts, func(a attribution) float64 { return a.CO2MgPerToken }, config("CO2 per token", UnitMgPerToken)),
-	).SetMeta(tableMeta())
+	)
+	f.Fields = append(f.Fields, attributionCarbonFields(atts)...)
+	return f.SetMeta(tableMeta())
 }
 
 // IdleFractionLong is a dataplane NumericLong (v0.1) frame: idle_fraction by model, with model and gpu_type as

@@ -27,5 +27,5 @@ func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attri
 		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
 		atts[i].WithFitSlope(fleet.EfficiencyCurve(m, floors, o).Fit)
 	}
-	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts)
+	return atts, o, d.withCarbon(frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts), f, o, atts)
 }

@@ -12,6 +12,7 @@ import (
 // fleetTimeseries answers one metric per selected model over time, as TimeSeriesMulti (alertable as is).
 func (d *Datasource) fleetTimeseries(q models.Query, f *fleet.Fleet, _ bool) (data.Frames, error) {
 	o := d.options.forQuery(q)
+	o.Carbon = o.Carbon.WithLive(f.Intensity)
 	metric := fleet.StepMetric(q.Metric)
 	ms := selected(f, q)
 	var floors fleet.IdleFloors // only idle_fraction depends on the idle floors
@@ -27,5 +28,10 @@ func (d *Datasource) fleetTimeseries(q models.Query, f *fleet.Fleet, _ bool) (da
 		}
 		series = append(series, frames.ModelSeries{Model: m.Name, GPUType: m.GPUType(), Values: values})
 	}
-	return frames.TimeSeries(f.Grid, metric, series, frames.NewContext(f, floors, floorTypes)), nil
+	c := frames.NewContext(f, floors, floorTypes)
+	if metric == fleet.MetricCO2GPerH {
+		c = c.WithIntensity(d.settings.Carbon.LiveIntensity(), fleet.LiveIntensityShare(ms, f.Grid, o.Carbon)).
+			WithUnmatchedSites(d.unmatchedSites(f, o))
+	}
+	return frames.TimeSeries(f.Grid, metric, series, c), nil
 }
