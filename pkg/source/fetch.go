@@ -160,6 +160,8 @@ type fleetQuery struct {
 	params url.Values
 	// recorded says the PromQL reads the recorded series of the recording rules, for logs and spans.
 	recorded bool
+	// setting names the setting a user wrote the PromQL in; empty for the plugin's own.
+	setting string
 }
 
 // executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
@@ -299,6 +301,9 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 				return apply, warnings, infos, err
 			})
 			observed.end(err)
+			if q.setting != "" {
+				err = userQueryFailure(what, q.setting, err)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			out.warned = out.warned || warned

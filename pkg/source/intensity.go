@@ -1,12 +1,20 @@
 package source
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"strings"
+	"time"
 
+	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/fleet"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/promclient"
 )
 
 // IntensityQuery is one PromQL query of the grid's carbon intensity (gCO2/kWh) and the site its series are of.
@@ -39,16 +47,16 @@ func IntensityQueries(c models.CarbonSettings) []IntensityQuery {
 func intensityPlan(c models.CarbonSettings) []fleetQuery {
 	var out []fleetQuery
 	for _, iq := range IntensityQueries(c) {
-		quantity := "grid_intensity"
+		quantity, setting := "grid_intensity", "carbon.intensityQuery"
 		siteOf := func(m model.Metric) (string, bool) {
 			site := string(m[model.LabelName(c.IntensitySiteLabel)])
 			return site, site != ""
 		}
 		if iq.Site != "" {
-			quantity = fmt.Sprintf("grid_intensity of %s", iq.Site)
+			quantity, setting = fmt.Sprintf("grid_intensity of %s", iq.Site), fmt.Sprintf("the intensity query of site %s", iq.Site)
 			siteOf = func(model.Metric) (string, bool) { return iq.Site, true }
 		}
-		out = append(out, fleetQuery{quantity: quantity, promql: iq.PromQL, optional: true, provides: NeedIntensity,
+		out = append(out, fleetQuery{quantity: quantity, promql: iq.PromQL, optional: true, provides: NeedIntensity, setting: setting,
 			read: func(grid fleet.Grid) (seriesSink, func(*fetched)) {
 				got, dropped := map[string]fleet.Series{}, 0
 				return seriesInto(grid, siteOf, got, &dropped), func(f *fetched) {
@@ -68,4 +76,62 @@ func intensityPlan(c models.CarbonSettings) []fleetQuery {
 			}})
 	}
 	return out
+}
+
+// checkIntensity runs the grid intensity queries at end, as the health check's test of the setting: a query
+// the engine refuses is a problem (CO2 would quietly fall back to the table), sites without a value now are
+// noted with the table's figure taking over.
+func (p *Prometheus) checkIntensity(ctx context.Context, e promclient.Engine, end time.Time, details map[string]any) (msg, problems []string) {
+	c := p.cfg.Carbon
+	live := map[string]float64{}
+	for _, iq := range IntensityQueries(c) {
+		siteOf := func(m model.Metric) (string, bool) {
+			site := string(m[model.LabelName(c.IntensitySiteLabel)])
+			return site, site != ""
+		}
+		what, setting := "the grid intensity query", "carbon.intensityQuery"
+		if iq.Site != "" {
+			what, setting = fmt.Sprintf("the grid intensity query of %s", iq.Site), fmt.Sprintf("the intensity query of site %s", iq.Site)
+			siteOf = func(model.Metric) (string, bool) { return iq.Site, true }
+		}
+		res, err := promclient.Call(ctx, p.client, what, func(ctx context.Context) (map[string]float64, v1.Warnings, v1.Infos, error) {
+			got, dropped := map[string]float64{}, 0
+			warnings, infos, err := p.client.StreamQuery(ctx, iq.PromQL, v1.Range{End: end}, e.Params(0, true, false), valuesInto(siteOf, got, &dropped))
+			return got, warnings, infos, err
+		})
+		if err != nil {
+			problems = append(problems, userQueryFailure(what, setting, err).Error())
+			continue
+		}
+		maps.Copy(live, res.Value)
+	}
+	var now, without []string
+	for _, s := range c.Sites {
+		if v, ok := live[s.Name]; ok {
+			now = append(now, fmt.Sprintf("%s %.0f", s.Name, v))
+		} else {
+			without = append(without, s.Name)
+		}
+	}
+	details["gridIntensityLive"] = now
+	switch {
+	case len(now) > 0:
+		msg = append(msg, fmt.Sprintf("Grid intensity now (gCO2/kWh): %s.", strings.Join(now, ", ")))
+	case len(problems) == 0:
+		msg = append(msg, "The grid intensity queries answer no series now for any site.")
+	}
+	if len(without) > 0 && len(problems) == 0 {
+		msg = append(msg, fmt.Sprintf("No live grid intensity for %s: the site table applies there.", strings.Join(without, ", ")))
+	}
+	return msg, problems
+}
+
+// userQueryFailure is err in the terms of a user who wrote the PromQL in setting: the engine refusing it is
+// their query's fault, not the plugin's.
+func userQueryFailure(what, setting string, err error) error {
+	var invalid *promclient.InvalidQueryError
+	if errors.As(err, &invalid) {
+		return backend.DownstreamErrorf("%s is not valid PromQL (%s): correct %s in the data source's carbon settings", what, invalid.Msg, setting)
+	}
+	return err
 }
