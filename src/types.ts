@@ -285,6 +285,11 @@ export interface CarbonSettings {
   /** gCO2/kWh */
   defaultIntensity?: number;
   sites?: Site[];
+  /** PromQL of the grid's live intensity (gCO2/kWh), one series per site named by intensitySiteLabel */
+  intensityQuery?: string;
+  intensitySiteLabel?: string;
+  embodied?: EmbodiedGPU[];
+  serviceLifeYears?: number;
 }
 
 export interface Site {
@@ -292,8 +297,18 @@ export interface Site {
   hostPattern: string;
   /** gCO2/kWh */
   intensity: number;
+  /** the site's own PUE; absent: the fleet's */
+  pue?: number;
+  /** PromQL of this site's live intensity (gCO2/kWh); wins over intensityQuery */
+  intensityQuery?: string;
   /** electricity price per kWh in the cost currency; unset: the default price, if any */
   pricePerKWh?: number;
+}
+
+/** Embodied carbon of one GPU of a type, for the SCI. */
+export interface EmbodiedGPU {
+  gpuType: string;
+  kgCO2e?: number;
 }
 
 /** Prices (pkg/models/cost.go). Unset prices leave the cost fields empty; there is no default price. */
@@ -374,6 +389,7 @@ export const SETTINGS_DEFAULTS = {
   recordedPrefix: 'fleet',
   pue: 1,
   defaultIntensity: 198,
+  intensitySiteLabel: 'site',
   ttftP95Seconds: 2,
   itlP95Seconds: 0.2,
 };

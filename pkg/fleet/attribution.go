@@ -41,8 +41,10 @@ type Attribution struct {
 
 	CO2GPerH     float64
 	CO2IdleGPerH float64
-	// CO2MgPerToken is window CO2 / window tokens; NaN like JPerToken.
+	// CO2MgPerToken is window CO2 / window tokens; NaN like JPerToken. It is the SCI's operational part.
 	CO2MgPerToken float64
+	// GridCarbon: the live share of the intensity, idle power in the dirtiest hours, embodied carbon, SCI.
+	GridCarbon
 
 	// Window totals, so sums over models (the fleet summary, savings) stay ratios of sums.
 	EnergyJ     float64
@@ -65,7 +67,8 @@ type Attribution struct {
 
 // Attribute is the idle attribution of one model over the grid g. Energy per placement comes from the energy
 // counter where the source had one, else from the power samples; idle energy is the idle share of the samples
-// applied to that energy. CO2 weighs each placement's energy by its host's intensity and the PUE.
+// applied to that energy. CO2 weighs each placement's energy by its site's PUE and grid intensity, step by
+// step where the grid's live intensity is known (see GridCarbon).
 func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	s := newModelSteps(m, floors, &o)
 	a := Attribution{Model: m.Name, Namespace: m.Namespace, GPUType: m.GPUType(), Unallocated: m.Unallocated}
@@ -107,19 +110,19 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 		pl := &m.Placements[p]
 		floorW := s.floorW[p]
 		gpus := fitLen(pl.GPUs, g.N)
-		var sampledW, idleSampledW, gpuSteps, idleGPUSteps float64
+		var sampledW, idleSampledW, idleGPUSteps float64
+		var cs carbonSums
 		for i, w := range fitLen(pl.PowerW, g.N) {
 			if w != w {
 				continue
 			}
 			n, idle := gpus[i], s.idle(tokens[i])
+			idleW := placementIdleW(w, n, floorW, idle)
 			sampledW += w
-			idleSampledW += placementIdleW(w, n, floorW, idle)
-			if n == n {
-				gpuSteps += n
-				if idle {
-					idleGPUSteps += n
-				}
+			idleSampledW += idleW
+			cs.add(s.carbon[p], i, w, idleW, n)
+			if idle && n == n {
+				idleGPUSteps += n
 			}
 		}
 		// Energy from the counter where there is one; the samples say which share of it was idle.
@@ -131,12 +134,11 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 		}
 		a.EnergyJ += e
 		a.IdleEnergyJ += idle
-		a.CO2G += e * s.gPerJ[p]
-		a.CO2IdleG += idle * s.gPerJ[p]
+		co2G, co2IdleG := a.addCarbon(cs, s.carbon[p], e, idle, sampledW, idleSampledW, pl.GPUType, o.Carbon.Embodied, dt)
 		part := AttributionPart{Host: pl.Host, Site: o.Carbon.SiteName(pl.Host), GPUType: pl.GPUType,
-			EnergyJ: e, IdleEnergyJ: idle, CO2G: e * s.gPerJ[p], CO2IdleG: idle * s.gPerJ[p],
-			GPUSeconds: gpuSteps * dt, IdleGPUSeconds: idleGPUSteps * dt}
-		part.Cost = o.Prices.PartCost(part, o.Carbon.PUE)
+			EnergyJ: e, IdleEnergyJ: idle, CO2G: co2G, CO2IdleG: co2IdleG,
+			GPUSeconds: cs.gpuSteps * dt, IdleGPUSeconds: idleGPUSteps * dt}
+		part.Cost = o.Prices.PartCost(part, s.carbon[p].pue)
 		a.Parts = append(a.Parts, part)
 		a.Cost = a.Cost.plus(part.Cost)
 	}
@@ -161,6 +163,7 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	a.CO2GPerH = a.CO2G / hours
 	a.CO2IdleGPerH = a.CO2IdleG / hours
 	a.Hours, a.MoneyTokens = hours, math.NaN()
+	a.finishCarbon(hours, !o.isIdle(a.TokensPerS), o.Carbon.Embodied.Set())
 	a.JPerToken, a.MarginalJPerToken, a.CO2MgPerToken, a.FitKJPerToken = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 	if !o.isIdle(a.TokensPerS) {
 		a.JPerToken = a.EnergyJ / a.Tokens
@@ -179,6 +182,7 @@ func (a Attribution) noData() Attribution {
 	a.GPUs, a.PowerW, a.IdleW, a.ProductiveW, a.IdleFraction = nan, nan, nan, nan, nan
 	a.TokensPerS, a.JPerToken, a.MarginalJPerToken, a.FitKJPerToken = nan, nan, nan, nan
 	a.CO2GPerH, a.CO2IdleGPerH, a.CO2MgPerToken, a.IdleStepShare = nan, nan, nan, nan
+	a.finishCarbon(math.NaN(), false, false)
 	return a
 }
 

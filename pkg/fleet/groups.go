@@ -19,10 +19,8 @@ const (
 
 // SiteName is the name of the carbon site whose pattern first matches host; "" when none does.
 func (c Carbon) SiteName(host string) string {
-	for _, s := range c.Sites {
-		if s.Host != nil && s.Host.MatchString(host) {
-			return s.Name
-		}
+	if s := c.site(host); s != nil {
+		return s.Name
 	}
 	return ""
 }

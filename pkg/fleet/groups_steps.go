@@ -41,7 +41,7 @@ func GroupStepSeries(ms []*Model, by GroupKey, g Grid, floors IdleFloors, o Opti
 			site := o.Carbon.SiteName(pl.Host)
 			k := keyOf(by, &Attribution{Model: m.Name, Namespace: m.Namespace}, &AttributionPart{Host: pl.Host, Site: site, GPUType: pl.GPUType})
 			gr := group(k)
-			perJ, perGPUS := o.Prices.rates(site, pl.GPUType, o.Carbon.PUE)
+			perJ, perGPUS := o.Prices.rates(site, pl.GPUType, s.carbon[p].pue)
 			gpus := fitLen(pl.GPUs, g.N)
 			for i, w := range fitLen(pl.PowerW, g.N) {
 				if w != w {
@@ -50,7 +50,7 @@ func GroupStepSeries(ms []*Model, by GroupKey, g Grid, floors IdleFloors, o Opti
 				r := tokens[i]
 				gr.powerW[i] = nanSum(gr.powerW[i], w)
 				gr.idleW[i] = nanSum(gr.idleW[i], placementIdleW(w, gpus[i], s.floorW[p], s.idle(r)))
-				gr.co2GPerH[i] = nanSum(gr.co2GPerH[i], w*s.gPerJ[p]*3600)
+				gr.co2GPerH[i] = nanSum(gr.co2GPerH[i], s.co2GPerH(p, i, w, 0, 0))
 				gr.costPerH[i] = nanSum(gr.costPerH[i], (w*perJ+gpus[i]*perGPUS)*3600)
 				if !m.Unallocated && r == r {
 					share := 1.0

@@ -20,6 +20,8 @@ type Summary struct {
 	Models   int
 	// Money is the models' cost over the window.
 	Money
+	// SummaryCarbon: the live share of the grid intensity, embodied carbon and the SCI.
+	SummaryCarbon
 }
 
 // Summarize sums attributions over a grid's window.
@@ -50,5 +52,6 @@ func Summarize(atts []Attribution, g Grid, o Options) Summary {
 		s.JPerToken, s.MoneyTokens = energyJ/tokens, tokens
 	}
 	s.CO2KgPerDay = co2G / 1000 / windowS * 86400
+	s.SummaryCarbon = summarizeCarbon(atts, windowS, co2G, tokens, !o.isIdle(s.TokensPerS))
 	return s
 }

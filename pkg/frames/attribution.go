@@ -37,9 +37,10 @@ func AttributionTable(atts []fleet.Attribution, currencyUnit string) *data.Frame
 		number("co2_g_per_h", atts, func(a attribution) float64 { return a.CO2GPerH }, config("CO2", UnitGPerH)),
 		number("co2_idle_g_per_h", atts, func(a attribution) float64 { return a.CO2IdleGPerH }, config("Idle CO2", UnitGPerH)),
 		number("co2_mg_per_token", atts, func(a attribution) float64 { return a.CO2MgPerToken }, config("CO2 per token", UnitMgPerToken)),
-	).SetMeta(tableMeta())
+	)
+	f.Fields = append(f.Fields, attributionCarbonFields(atts)...)
 	f.Fields = append(f.Fields, moneyFields(atts, func(a attribution) fleet.Money { return a.Money }, currencyUnit)...)
-	return f
+	return f.SetMeta(tableMeta())
 }
 
 // IdleFractionLong is a dataplane NumericLong (v0.1) frame: idle_fraction by model, with model and gpu_type as

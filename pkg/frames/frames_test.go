@@ -127,6 +127,7 @@ func TestIdleAttributionTableHasTheContractFields(t *testing.T) {
 	}
 	assert.Equal(t, []string{"model", "namespace", "gpu_type", "gpus", "replicas", "gpus_per_replica", "power_w", "idle_w", "productive_w", "idle_fraction", "idle_floor_w", "idle_source",
 		"tokens_per_s", "j_per_token", "marginal_j_per_token", "fit_k_j_per_token", "co2_g_per_h", "co2_idle_g_per_h", "co2_mg_per_token",
+		"intensity_source", "live_intensity_share", "idle_dirty_share", "embodied_gco2_per_h", "sci_mg_per_token",
 		"cost_per_h", "energy_cost_per_h", "gpu_cost_per_h", "idle_cost_per_h", "cost_per_million_tokens"}, names)
 	jPerToken, _ := frames[0].FieldByName("j_per_token")
 	assert.Nil(t, jPerToken.At(1), "Kimi served nothing: null J/token")
@@ -156,7 +157,7 @@ func TestTypedFramesAreReadByTheDataplaneReaders(t *testing.T) {
 		{"fleet-timeseries without models", TimeSeries(f.Grid, fleet.MetricPowerW, nil, Context{}), data.KindTimeSeries, 0},
 		{"idle_fraction by model", data.Frames{all["idle-attribution"][1]}, data.KindNumeric, 3},
 		{"k_j_per_token by model", data.Frames{FitLong(curves)}, data.KindNumeric, 3},
-		{"fleet-summary", all["fleet-summary"], data.KindNumeric, 13},
+		{"fleet-summary", all["fleet-summary"], data.KindNumeric, 16},
 		// 2 namespaces (nrp-llm and the unallocated GPUs' "") x 12 figures.
 		{"fleet-summary by namespace", all["fleet-summary-by-namespace"], data.KindNumeric, 24},
 	}

@@ -19,6 +19,7 @@ func FleetSummary(s fleet.Summary, c Context) data.Frames {
 		number("gpus", one, func(s fleet.Summary) float64 { return s.GPUs }, config("GPUs", UnitCount)),
 		number("idle_gpus", one, func(s fleet.Summary) float64 { return s.IdleGPUs }, config("GPUs serving nothing", UnitCount)),
 	)
+	f.Fields = append(f.Fields, summaryCarbonFields(one)...)
 	f.Fields = append(f.Fields, moneyFields(one, func(s fleet.Summary) fleet.Money { return s.Money }, c.CurrencyUnit)...)
 	f.Fields = append(f.Fields, idleCostPerDay(one, c.CurrencyUnit))
 	f.SetMeta(&data.FrameMeta{Type: data.FrameTypeNumericWide, TypeVersion: typeVersion, PreferredVisualization: data.VisTypeTable})

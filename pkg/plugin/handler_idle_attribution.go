@@ -33,5 +33,6 @@ func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attri
 		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
 		atts[i].WithFitSlope(fleet.EfficiencyCurve(m, floors, o).Fit)
 	}
-	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts).WithCost(o.Prices, o.Carbon, ms)
+	c := frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts).WithCost(o.Prices, o.Carbon, ms)
+	return atts, o, d.withCarbon(c, f, o, atts)
 }

@@ -13,6 +13,7 @@ import (
 // TimeSeriesMulti (alertable as is).
 func (d *Datasource) fleetTimeseries(q models.Query, f *fleet.Fleet, _ bool) (data.Frames, error) {
 	o := d.options.forQuery(q)
+	o.Carbon = o.Carbon.WithLive(f.Intensity)
 	metric := fleet.StepMetric(q.Metric)
 	ms := selected(f, q)
 	var floors fleet.IdleFloors // only idle_fraction depends on the idle floors
@@ -21,8 +22,12 @@ func (d *Datasource) fleetTimeseries(q models.Query, f *fleet.Fleet, _ bool) (da
 		floors, floorTypes = fleet.MeasureIdleFloors(f, o), gpuTypes(ms)
 	}
 	c := frames.NewContext(f, floors, floorTypes)
-	if metric == fleet.MetricCostPerH {
+	switch metric {
+	case fleet.MetricCostPerH:
 		c = c.WithCost(o.Prices, o.Carbon, ms)
+	case fleet.MetricCO2GPerH:
+		c = c.WithIntensity(d.settings.Carbon.LiveIntensity(), fleet.LiveIntensityShare(ms, f.Grid, o.Carbon)).
+			WithUnmatchedSites(d.unmatchedSites(f, o))
 	}
 	if by := fleet.GroupKey(q.GroupBy); by != fleet.GroupModel {
 		groups, err := fleet.GroupStepSeries(ms, by, f.Grid, floors, o, metric)
