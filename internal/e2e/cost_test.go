@@ -4,12 +4,12 @@ import (
 	"math"
 	"regexp"
 	"testing"
-	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/framestest"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/models"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/source"
@@ -151,20 +151,9 @@ func TestNamespacesSumToTheFleet(t *testing.T) {
 	}
 
 	// Over time, the namespaces' cost per hour adds up to the models' at every step.
-	stepSums := func(frames data.Frames) map[time.Time]float64 {
-		out := map[time.Time]float64{}
-		for _, f := range frames {
-			for i := range f.Rows() {
-				if v, ok := f.Fields[1].ConcreteAt(i); ok {
-					out[f.Fields[0].At(i).(time.Time)] += v.(float64)
-				}
-			}
-		}
-		return out
-	}
 	require.Len(t, got["teams over time"], 3, "nrp-llm, sdsc-llm and the unallocated GPUs")
 	assert.Equal(t, data.Labels{"namespace": "nrp-llm"}, got["teams over time"][1].Fields[1].Labels)
-	modelSteps, teamSteps := stepSums(got["models over time"]), stepSums(got["teams over time"])
+	modelSteps, teamSteps := framestest.StepSums(got["models over time"]), framestest.StepSums(got["teams over time"])
 	require.NotEmpty(t, modelSteps)
 	require.Len(t, teamSteps, len(modelSteps))
 	for at, v := range modelSteps {

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/framestest"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/internal/promtest"
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/sim"
 )
@@ -34,15 +35,16 @@ var (
 
 // Sites as an operator would set them: California by its own expression, Texas and New York by the shared
 // one (named after the exporter's region label), UNL with no live series at all; PUE per site, the fleet's
-// elsewhere; embodied carbon for every GPU type of the fleet but the H100.
+// elsewhere; embodied carbon for every GPU type of the fleet but the H100; an electricity price per site (USD
+// per kWh, illustrative).
 var gridSites = []struct {
-	name, pattern, query string
-	tableGPerKWh, pue    float64
+	name, pattern, query           string
+	tableGPerKWh, pue, pricePerKWh float64
 }{
-	{"California", `sdsc|ucsd\.edu|calit2`, `grid_intensity_carbon_actual{region="` + sim.RegionCalifornia + `"}`, 198, 1.3},
-	{sim.RegionTexas, `tacc`, "", 393, 0},
-	{sim.RegionNewYork, `nyu\.edu`, "", 174, 1.15},
-	{"UNL", `unl\.edu`, "", 531, 1.25},
+	{"California", `sdsc|ucsd\.edu|calit2`, `grid_intensity_carbon_actual{region="` + sim.RegionCalifornia + `"}`, 198, 1.3, 0.25},
+	{sim.RegionTexas, `tacc`, "", 393, 0, 0.09},
+	{sim.RegionNewYork, `nyu\.edu`, "", 174, 1.15, 0.2},
+	{"UNL", `unl\.edu`, "", 531, 1.25, 0.11},
 }
 
 const (
@@ -55,7 +57,8 @@ var gridEmbodiedKg = map[string]float64{sim.A100SXM80.Name: 1500, sim.A100PCIe80
 func gridSettings(t *testing.T, siteLabel string) []byte {
 	sites := []map[string]any{}
 	for _, s := range gridSites {
-		sites = append(sites, map[string]any{"name": s.name, "hostPattern": s.pattern, "intensity": s.tableGPerKWh, "pue": s.pue, "intensityQuery": s.query})
+		sites = append(sites, map[string]any{"name": s.name, "hostPattern": s.pattern, "intensity": s.tableGPerKWh, "pue": s.pue, "intensityQuery": s.query,
+			"pricePerKWh": s.pricePerKWh})
 	}
 	var embodied []map[string]any
 	for gpu, kg := range gridEmbodiedKg {
@@ -68,6 +71,7 @@ func gridSettings(t *testing.T, siteLabel string) []byte {
 			"intensityQuery": "grid_intensity_carbon_actual", "intensitySiteLabel": siteLabel,
 			"embodied": embodied, "serviceLifeYears": gridLifeYears,
 		},
+		"cost": map[string]any{"currency": "USD"},
 	})
 	require.NoError(t, err)
 	return b
@@ -76,14 +80,14 @@ func gridSettings(t *testing.T, siteLabel string) []byte {
 // gridTruth answers what the simulator says a host's grid did, with the site table where it has no series.
 type gridTruth struct{ s *sim.Sim }
 
-func (g gridTruth) site(host string) (tableGPerKWh, pue float64) {
+func (g gridTruth) site(host string) (tableGPerKWh, pue, pricePerKWh float64) {
 	for _, s := range gridSites {
 		if regexp.MustCompile(s.pattern).MatchString(host) {
 			pue = s.pue
 			if pue == 0 {
 				pue = gridFleetPUE
 			}
-			return s.tableGPerKWh, pue
+			return s.tableGPerKWh, pue, s.pricePerKWh
 		}
 	}
 	panic("no site for " + host)
@@ -94,7 +98,7 @@ func (g gridTruth) gPerKWh(host string, t time.Time) (float64, bool) {
 	if v, ok := g.s.GridGPerKWh(host, t); ok {
 		return v, true
 	}
-	table, _ := g.site(host)
+	table, _, _ := g.site(host)
 	return table, false
 }
 
@@ -165,7 +169,7 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 					continue
 				}
 				g, live := truth.gPerKWh(host, at)
-				_, pue := truth.site(host)
+				_, pue, _ := truth.site(host)
 				// Power and intensity are each tick's samples, so the only error is float rounding; 1% is the
 				// issue's bound, far above it.
 				want := s.ModelPowerW(fr.Name, at) * g * pue / 1000
@@ -195,7 +199,7 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 			if !ok {
 				continue
 			}
-			_, pue := truth.site(host)
+			_, pue, _ := truth.site(host)
 			times, values := fr.Fields[0], fr.Fields[1]
 			for i := range times.Len() {
 				end := times.At(i).(time.Time)
@@ -301,20 +305,69 @@ func TestCarbonFollowsTheGridThroughPrometheus(t *testing.T) {
 		assert.InEpsilon(t, (sum.co2G+sum.embodiedG)*1000/sum.tokens, row["sci_mg_per_token"], 2e-3)
 		assert.InDelta(t, sum.liveSteps/sum.steps, row["live_intensity_share"], 1.0/1440)
 	})
+
+	t.Run("per namespace, CO2 at the live intensity and cost at the site's PUE add up to the fleet's and the truth", func(t *testing.T) {
+		names := slices.Sorted(maps.Keys(models))
+		selection := mustJSON(t, map[string]any{"models": names})
+		grouped := mustJSON(t, map[string]any{"models": names, "groupBy": "namespace"})
+		fleetRow, teams := rowOf1(t, run(t, "fleet-summary", string(selection))[0]), run(t, "fleet-summary", string(grouped))[0]
+		want := map[string]*gridWindow{}
+		for _, name := range names {
+			w := truth.window(name, models[name])
+			if want[w.namespace] == nil {
+				want[w.namespace] = &gridWindow{hours: w.hours}
+			}
+			sum := want[w.namespace]
+			sum.co2G, sum.tableCO2G, sum.energyCost = sum.co2G+w.co2G, sum.tableCO2G+w.tableCO2G, sum.energyCost+w.energyCost
+		}
+		require.Equal(t, len(want), teams.Rows(), "one row per namespace of the models")
+		require.Greater(t, len(want), 1)
+		for _, field := range []string{"co2_kg_per_day", "energy_cost_per_h"} {
+			total := 0.0
+			for ns := range want {
+				total += rowWhere(t, teams, "namespace", ns)[field].(float64)
+			}
+			// The same placements' sums, split by namespace: equal but for float rounding.
+			assert.InEpsilon(t, fleetRow[field], total, 1e-9, "%s: the namespaces add up to the fleet", field)
+		}
+		for ns, w := range want {
+			row := rowWhere(t, teams, "namespace", ns)
+			// Each namespace has a model at a live site, whose intensity moves its CO2 from the table's beyond the
+			// tolerance below: the check tells the two apart.
+			require.Greater(t, math.Abs(w.co2G/w.tableCO2G-1), 0.01, "%s: live and table CO2 too close to tell apart", ns)
+			// Energy from the counter, as the models' CO2 above: within 0.1% of the truth's.
+			assert.InEpsilon(t, w.co2G/w.hours*24/1000, row["co2_kg_per_day"], 1e-3, "%s: CO2", ns)
+			assert.InEpsilon(t, w.energyCost/w.hours, row["energy_cost_per_h"], 1e-3, "%s: energy cost", ns)
+			t.Logf("%s: CO2 %.3f kg/day (truth %.3f, the table's intensity alone %.3f), energy cost %.4f per hour (truth %.4f)",
+				ns, row["co2_kg_per_day"], w.co2G/w.hours*24/1000, w.tableCO2G/w.hours*24/1000, row["energy_cost_per_h"], w.energyCost/w.hours)
+		}
+
+		// Over time, the namespaces' CO2 per hour adds up to the models' at every step.
+		perModel := framestest.StepSums(run(t, "fleet-timeseries", string(mustJSON(t, map[string]any{"metric": "co2_g_per_h", "models": names}))))
+		perTeam := framestest.StepSums(run(t, "fleet-timeseries", string(mustJSON(t, map[string]any{"metric": "co2_g_per_h", "models": names, "groupBy": "namespace"}))))
+		require.Len(t, perTeam, len(perModel))
+		require.GreaterOrEqual(t, len(perModel), 1440)
+		for at, v := range perModel {
+			assert.InEpsilon(t, v, perTeam[at], 1e-9, "CO2 per hour at %s", at)
+		}
+	})
 }
 
 // gridWindow is the truth of one model over the test's day: per step its power and the intensity CO2 should use
 // (what Prometheus answers: the grid's, the table's, or the last sample within the lookback), and the totals.
 type gridWindow struct {
+	namespace                                        string
 	powerW, gPerKWh                                  []float64
 	co2G, embodiedG, tokens, liveSteps, steps, hours float64
+	// tableCO2G is the CO2 at the site table's intensity alone; energyCost the energy at the site's PUE and price.
+	tableCO2G, energyCost float64
 }
 
 // window is the truth of model name on host over the grid's steps from gridFrom to gridTo, each standing for
 // the minute up to it.
 func (g gridTruth) window(name, host string) gridWindow {
 	var w gridWindow
-	_, pue := g.site(host)
+	table, pue, price := g.site(host)
 	spec := g.s.Spec().Models[slices.IndexFunc(g.s.Spec().Models, func(m sim.ModelSpec) bool { return m.Name == name })]
 	// Embodied: GPU-hours x kgCO2e x 1000 / life hours.
 	gPerGPUHour := gridEmbodiedKg[spec.GPUType] * 1000 / (gridLifeYears * 365.25 * 24)
@@ -324,7 +377,10 @@ func (g gridTruth) window(name, host string) gridWindow {
 		if v, stale := g.stale(host, at); stale {
 			i, live = v, true
 		}
-		w.co2G += p * gridStep.Seconds() / 3.6e6 * i * pue
+		kWh := p * gridStep.Seconds() / 3.6e6
+		w.co2G += kWh * i * pue
+		w.tableCO2G += kWh * table * pue
+		w.energyCost += kWh * pue * price
 		w.embodiedG += float64(g.s.GPUsAt(name, at)) * gridStep.Hours() * gPerGPUHour
 		w.steps++
 		if live {
@@ -332,9 +388,16 @@ func (g gridTruth) window(name, host string) gridWindow {
 		}
 		w.powerW, w.gPerKWh = append(w.powerW, p), append(w.gPerKWh, i)
 	}
-	w.hours = w.steps * gridStep.Hours()
+	w.hours, w.namespace = w.steps*gridStep.Hours(), spec.Namespace
 	w.tokens = g.s.Tokens(name, sim.TokensTotal, gridFrom.Add(-gridStep), gridTo)
 	return w
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return b
 }
 
 // rowOf1 is the one row of a NumericWide frame, its null fields left out (the cost fields, without prices).
