@@ -2,6 +2,7 @@ import { queryOptionsFixture } from './test/fixtures';
 import {
   FREED_GPU_CHOICES,
   EVENT_KINDS,
+  GROUP_BY_CHOICES,
   FleetQuery,
   OPTION_DEFAULTS,
   QUERY_TYPE_INFO,
@@ -28,6 +29,7 @@ describe('query contract shared with the backend (pkg/models/testdata/query_opti
     expect(TOKEN_KINDS).toEqual(queryOptionsFixture.choices.tokens);
     expect(TIMESERIES_METRICS).toEqual(queryOptionsFixture.choices.metric);
     expect(FREED_GPU_CHOICES).toEqual(queryOptionsFixture.choices.freedGPUs);
+    expect(GROUP_BY_CHOICES).toEqual(queryOptionsFixture.choices.groupBy);
     expect(EVENT_KINDS).toEqual(queryOptionsFixture.choices.events);
   });
 });
@@ -44,6 +46,7 @@ describe('withQueryType', () => {
     tokens: 'generation',
     idleThreshold: 0.5,
     metric: 'power_w',
+    groupBy: 'namespace',
     kvHeadroom: 0.3,
     trafficMargin: 0.5,
     minHistoryHours: 24,

@@ -21,8 +21,27 @@ export type TokenKind = (typeof TOKEN_KINDS)[number];
 export const FREED_GPU_CHOICES = ['pool', 'powered-off'] as const;
 export type FreedGPUs = (typeof FREED_GPU_CHOICES)[number];
 
-export const TIMESERIES_METRICS = ['power_w', 'tokens_per_s', 'j_per_token', 'idle_fraction', 'co2_g_per_h'] as const;
+export const TIMESERIES_METRICS = [
+  'power_w',
+  'tokens_per_s',
+  'j_per_token',
+  'idle_fraction',
+  'co2_g_per_h',
+  'cost_per_h',
+] as const;
 export type TimeseriesMetric = (typeof TIMESERIES_METRICS)[number];
+
+/** What idle-attribution, fleet-summary and fleet-timeseries group models by (namespace: the team on NRP). */
+export const GROUP_BY_CHOICES = ['model', 'namespace', 'gpu_type', 'site', 'node'] as const;
+export type GroupBy = (typeof GROUP_BY_CHOICES)[number];
+
+export const GROUP_BY_LABELS: Record<GroupBy, string> = {
+  model: 'Model',
+  namespace: 'Namespace (team)',
+  gpu_type: 'GPU type',
+  site: 'Site',
+  node: 'Node',
+};
 
 export const EVENT_KINDS = ['idle', 'restart', 'right-sizing'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
@@ -42,6 +61,9 @@ export interface FleetQuery extends DataQuery {
   tokens?: string;
   /** tok/s below which a step counts as idle */
   idleThreshold?: number;
+  // idle-attribution, fleet-summary and fleet-timeseries.
+  /** one of GROUP_BY_CHOICES: rows or series per model (the default) or per group */
+  groupBy?: GroupBy;
   // fleet-timeseries.
   /** one of TIMESERIES_METRICS, or a dashboard variable */
   metric?: string;
@@ -92,7 +114,7 @@ export const QUERY_TYPE_INFO: Record<QueryType, QueryTypeInfo> = {
   'fleet-timeseries': {
     label: 'Fleet time series',
     description: 'How one metric (power, tokens/s, J/token, idle share, CO₂) moves over time, per model.',
-    options: [...COMMON_OPTIONS, 'metric'],
+    options: [...COMMON_OPTIONS, 'groupBy', 'metric'],
   },
   'efficiency-curve': {
     label: 'Efficiency curve',
@@ -101,8 +123,8 @@ export const QUERY_TYPE_INFO: Record<QueryType, QueryTypeInfo> = {
   },
   'idle-attribution': {
     label: 'Idle attribution',
-    description: "How much of each model's power is idle floor, and what a token costs at the margin.",
-    options: COMMON_OPTIONS,
+    description: "How much of each model's (or team's) power is idle floor, what it costs, and a token's margin.",
+    options: [...COMMON_OPTIONS, 'groupBy'],
   },
   'right-sizing': {
     label: 'Right-sizing',
@@ -125,8 +147,8 @@ export const QUERY_TYPE_INFO: Record<QueryType, QueryTypeInfo> = {
   },
   'fleet-summary': {
     label: 'Fleet summary',
-    description: 'Fleet totals now: power, idle power, tokens/s, J/token, CO₂ per day and idle GPUs.',
-    options: COMMON_OPTIONS,
+    description: 'Fleet (or per-team) totals: power, idle power, tokens/s, J/token, CO₂ per day, cost and idle GPUs.',
+    options: [...COMMON_OPTIONS, 'groupBy'],
   },
   annotations: {
     label: 'Events',
@@ -142,6 +164,7 @@ export const OPTION_DEFAULTS = {
   tokens: 'total',
   idleThreshold: 0.1,
   metric: 'j_per_token',
+  groupBy: 'model',
   kvHeadroom: 0.2,
   trafficMargin: 0.3,
   minHistoryHours: 48,
@@ -171,6 +194,7 @@ export const METRIC_LABELS: Record<TimeseriesMetric, string> = {
   j_per_token: 'Energy per token (J)',
   idle_fraction: 'Idle share of power',
   co2_g_per_h: 'CO₂ (g/h)',
+  cost_per_h: 'Cost per hour',
 };
 
 /** Keeps the options query type `type` uses (and Grafana's own fields), so a saved query carries no stale ones. */
@@ -224,6 +248,7 @@ export interface FleetOptions extends DataSourceJsonData {
   cacheTTLSeconds?: number;
   mapping?: Mapping;
   carbon?: CarbonSettings;
+  cost?: CostSettings;
   idleFloors?: IdleFloor[];
   gpus?: GPUOverride[];
   modelSizes?: ModelSize[];
@@ -247,6 +272,8 @@ export interface Mapping {
   promptTokensMetric?: string;
   generationTokensMetric?: string;
   modelLabel?: string;
+  /** label of the token series naming the model's Kubernetes namespace (the team on NRP), for groupBy */
+  namespaceLabel?: string;
   joinLabels?: string[];
   joinMode?: 'auto' | 'direct' | 'exported';
   gpuModelLabel?: string;
@@ -258,6 +285,11 @@ export interface CarbonSettings {
   /** gCO2/kWh */
   defaultIntensity?: number;
   sites?: Site[];
+  /** PromQL of the grid's live intensity (gCO2/kWh), one series per site named by intensitySiteLabel */
+  intensityQuery?: string;
+  intensitySiteLabel?: string;
+  embodied?: EmbodiedGPU[];
+  serviceLifeYears?: number;
 }
 
 export interface Site {
@@ -265,6 +297,33 @@ export interface Site {
   hostPattern: string;
   /** gCO2/kWh */
   intensity: number;
+  /** the site's own PUE; absent: the fleet's */
+  pue?: number;
+  /** PromQL of this site's live intensity (gCO2/kWh); wins over intensityQuery */
+  intensityQuery?: string;
+  /** electricity price per kWh in the cost currency; unset: the default price, if any */
+  pricePerKWh?: number;
+}
+
+/** Embodied carbon of one GPU of a type, for the SCI. */
+export interface EmbodiedGPU {
+  gpuType: string;
+  kgCO2e?: number;
+}
+
+/** Prices (pkg/models/cost.go). Unset prices leave the cost fields empty; there is no default price. */
+export interface CostSettings {
+  /** ISO 4217 code, e.g. USD */
+  currency?: string;
+  /** per kWh, for hosts no site matches and sites without a price */
+  defaultPricePerKWh?: number;
+  gpus?: GPUPrice[];
+}
+
+export interface GPUPrice {
+  gpuType: string;
+  /** per GPU and hour held (amortised hardware or a cloud list price) */
+  costPerHour?: number;
 }
 
 // Numbers of a row being typed may still be empty; the backend reads them as 0 and says which row is incomplete.
@@ -297,6 +356,7 @@ export const DEFAULT_MAPPING: Required<Omit<Mapping, 'gpuModelLabel' | 'labelFil
   promptTokensMetric: 'vllm:prompt_tokens_total',
   generationTokensMetric: 'vllm:generation_tokens_total',
   modelLabel: 'model_name',
+  namespaceLabel: 'namespace',
   joinLabels: ['namespace', 'pod'],
   joinMode: 'auto',
 };
@@ -329,6 +389,7 @@ export const SETTINGS_DEFAULTS = {
   recordedPrefix: 'fleet',
   pue: 1,
   defaultIntensity: 198,
+  intensitySiteLabel: 'site',
   ttftP95Seconds: 2,
   itlP95Seconds: 0.2,
 };

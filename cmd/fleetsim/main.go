@@ -18,7 +18,7 @@ import (
 
 const usage = `fleetsim: a simulated GPU fleet serving LLMs, with known ground truth.
 
-  fleetsim serve   [flags]   live dcgm-exporter at /dcgm/metrics and vLLM at /vllm/metrics
+  fleetsim serve   [flags]   live dcgm-exporter at /dcgm/metrics, vLLM at /vllm/metrics, grid intensity at /grid/metrics
   fleetsim history [flags]   OpenMetrics history for promtool tsdb create-blocks-from openmetrics
   fleetsim truth   [flags]   the ground truth over the history window, as JSON
 

@@ -6,8 +6,10 @@ import "math"
 // Rates are over the steps where the model had data (its CoveredS), so a model deployed mid-window is judged
 // on the time it ran.
 type Attribution struct {
-	Model   string
-	GPUType string
+	Model string
+	// Namespace is the model's Kubernetes namespace (its team on NRP).
+	Namespace string
+	GPUType   string
 	// Unallocated marks the GPUs no pod holds: all of their power is idle.
 	Unallocated bool
 	// GPUs is the allocation held for most of the covered steps (Model.Allocation): whole GPUs.
@@ -39,8 +41,10 @@ type Attribution struct {
 
 	CO2GPerH     float64
 	CO2IdleGPerH float64
-	// CO2MgPerToken is window CO2 / window tokens; NaN like JPerToken.
+	// CO2MgPerToken is window CO2 / window tokens; NaN like JPerToken. It is the SCI's operational part.
 	CO2MgPerToken float64
+	// GridCarbon: the live share of the intensity, idle power in the dirtiest hours, embodied carbon, SCI.
+	GridCarbon
 
 	// Window totals, so sums over models (the fleet summary, savings) stay ratios of sums.
 	EnergyJ     float64
@@ -54,14 +58,20 @@ type Attribution struct {
 	IdleStepShare float64
 	// GapSteps counts steps without power or token data between the model's first and last covered step.
 	GapSteps int
+
+	// Parts are the model's placements' shares (host, site, GPU type) of energy, CO2, GPU-hours and cost.
+	Parts []AttributionPart
+	// Money is the cost over the covered time (see cost.go); NaN parts where a price is missing.
+	Money
 }
 
 // Attribute is the idle attribution of one model over the grid g. Energy per placement comes from the energy
 // counter where the source had one, else from the power samples; idle energy is the idle share of the samples
-// applied to that energy. CO2 weighs each placement's energy by its host's intensity and the PUE.
+// applied to that energy. CO2 weighs each placement's energy by its site's PUE and grid intensity, step by
+// step where the grid's live intensity is known (see GridCarbon).
 func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	s := newModelSteps(m, floors, &o)
-	a := Attribution{Model: m.Name, GPUType: m.GPUType(), Unallocated: m.Unallocated}
+	a := Attribution{Model: m.Name, Namespace: m.Namespace, GPUType: m.GPUType(), Unallocated: m.Unallocated}
 	floor := floors.ForModel(m.Name, a.GPUType)
 	a.IdleSource, a.IdleFloorW = floor.Source, floor.W
 	if m.Unallocated { // all of its power is idle, as measured: no floor is involved
@@ -100,14 +110,20 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 		pl := &m.Placements[p]
 		floorW := s.floorW[p]
 		gpus := fitLen(pl.GPUs, g.N)
-		var sampledW, idleSampledW float64
+		var sampledW, idleSampledW, idleGPUSteps float64
+		var cs carbonSums
 		for i, w := range fitLen(pl.PowerW, g.N) {
 			if w != w {
 				continue
 			}
-			n := gpus[i]
+			n, idle := gpus[i], s.idle(tokens[i])
+			idleW := placementIdleW(w, n, floorW, idle)
 			sampledW += w
-			idleSampledW += placementIdleW(w, n, floorW, s.idle(tokens[i]))
+			idleSampledW += idleW
+			cs.add(s.carbon[p], i, w, idleW, n)
+			if idle && n == n {
+				idleGPUSteps += n
+			}
 		}
 		// Energy from the counter where there is one; the samples say which share of it was idle.
 		e, idle := pl.EnergyJ, idleSampledW*dt
@@ -118,8 +134,13 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 		}
 		a.EnergyJ += e
 		a.IdleEnergyJ += idle
-		a.CO2G += e * s.gPerJ[p]
-		a.CO2IdleG += idle * s.gPerJ[p]
+		co2G, co2IdleG := a.addCarbon(cs, s.carbon[p], e, idle, sampledW, idleSampledW, pl.GPUType, o.Carbon.Embodied, dt)
+		part := AttributionPart{Host: pl.Host, Site: o.Carbon.SiteName(pl.Host), GPUType: pl.GPUType,
+			EnergyJ: e, IdleEnergyJ: idle, CO2G: co2G, CO2IdleG: co2IdleG,
+			GPUSeconds: cs.gpuSteps * dt, IdleGPUSeconds: idleGPUSteps * dt}
+		part.Cost = o.Prices.PartCost(part, s.carbon[p].pue)
+		a.Parts = append(a.Parts, part)
+		a.Cost = a.Cost.plus(part.Cost)
 	}
 	a.Tokens = m.Tokens(o.Tokens)
 	if math.IsNaN(a.Tokens) {
@@ -141,6 +162,8 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 	a.TokensPerS = a.Tokens / a.CoveredS
 	a.CO2GPerH = a.CO2G / hours
 	a.CO2IdleGPerH = a.CO2IdleG / hours
+	a.Hours, a.MoneyTokens = hours, math.NaN()
+	a.finishCarbon(hours, !o.isIdle(a.TokensPerS), o.Carbon.Embodied.Set())
 	a.JPerToken, a.MarginalJPerToken, a.CO2MgPerToken, a.FitKJPerToken = math.NaN(), math.NaN(), math.NaN(), math.NaN()
 	if !o.isIdle(a.TokensPerS) {
 		a.JPerToken = a.EnergyJ / a.Tokens
@@ -149,6 +172,7 @@ func Attribute(m *Model, g Grid, floors IdleFloors, o Options) Attribution {
 			a.MarginalJPerToken, a.MarginalWithinNoise = math.NaN(), true
 		}
 		a.CO2MgPerToken = a.CO2G * 1000 / a.Tokens
+		a.MoneyTokens = a.Tokens
 	}
 	return a
 }
@@ -158,6 +182,7 @@ func (a Attribution) noData() Attribution {
 	a.GPUs, a.PowerW, a.IdleW, a.ProductiveW, a.IdleFraction = nan, nan, nan, nan, nan
 	a.TokensPerS, a.JPerToken, a.MarginalJPerToken, a.FitKJPerToken = nan, nan, nan, nan
 	a.CO2GPerH, a.CO2IdleGPerH, a.CO2MgPerToken, a.IdleStepShare = nan, nan, nan, nan
+	a.finishCarbon(math.NaN(), false, false)
 	return a
 }
 

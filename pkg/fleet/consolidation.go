@@ -30,6 +30,8 @@ type ConsolidationAction struct {
 	SavingW           float64
 	SavingKWhPerDay   float64
 	SavingKgCO2PerDay float64
+	// SavingsPerMonth is the saving in money (Prices.SavingsPerMonth): energy and the freed GPUs' hours.
+	SavingsPerMonth float64
 	// Plan says which models share which GPUs after a co-location, node by node.
 	Plan   string
 	Reason string
@@ -94,14 +96,14 @@ func Consolidate(f *Fleet, selected func(string) bool, floors IdleFloors, o Opti
 				c.Notes = append(c.Notes, fmt.Sprintf("%s is left out of co-location: its capacity is unknown, so its share of shared GPUs cannot be checked", m.Name))
 				continue
 			}
-			candidates[idle.GPUType] = append(candidates[idle.GPUType], colocated{item: item, rs: rs, energyJ: a.EnergyJ, co2G: a.CO2G, rates: m.TokensPerS(o.Tokens)})
+			candidates[idle.GPUType] = append(candidates[idle.GPUType], colocated{item: item, rs: rs, energyJ: a.EnergyJ, co2G: a.CO2G, energyCost: a.Cost.Energy, rates: m.TokensPerS(o.Tokens)})
 		}
 	}
 
 	nodes := nodeSizes(f)
 	for _, gpuType := range sortedKeys(candidates) {
 		spec, _ := o.GPUs.Lookup(gpuType)
-		a, ok, note := coLocate(gpuType, candidates[gpuType], nodes[gpuType], spec, so.TrafficMargin, freedSavingW(floors.For(gpuType), gpuType, so, o.GPUs))
+		a, ok, note := coLocate(gpuType, candidates[gpuType], nodes[gpuType], spec, so.TrafficMargin, freedSavingW(floors.For(gpuType), gpuType, so, o.GPUs), o.Prices)
 		if ok {
 			c.Actions = append(c.Actions, a)
 		} else if note != "" {
@@ -137,6 +139,7 @@ func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options
 		SavingW:           saving,
 		SavingKWhPerDay:   saving * 24 / 1000,
 		SavingKgCO2PerDay: saving * 86400 * gramsPerJoule(m, a, o) / 1000,
+		SavingsPerMonth:   o.Prices.SavingsPerMonth(saving, a.Cost.Energy, a.EnergyJ, t.GPUs, idle.GPUType),
 		Reason: fmt.Sprintf("idle %.1f%% of %s with data (%s)%s; %dx %s draw ~%.0f W, ~%.0f W after a spin-down (%s)",
 			100*t.IdleShare, formatDuration(t.History), gaps, now, t.GPUs, ShortGPUName(idle.GPUType), a.PowerW, afterW, fs.about),
 	}
@@ -144,10 +147,11 @@ func spinDown(m *Model, g Grid, idle ModelIdleness, floors IdleFloors, o Options
 
 // colocated is a co-location candidate.
 type colocated struct {
-	item    PackItem
-	rs      RightSizing
-	energyJ float64
-	co2G    float64
+	item       PackItem
+	rs         RightSizing
+	energyJ    float64
+	co2G       float64
+	energyCost float64
 	// rates is the model's counted tokens/s per step.
 	rates Series
 }
@@ -170,13 +174,13 @@ func colocationItem(rs RightSizing) (PackItem, bool) {
 // coLocate packs the candidates of one GPU type by memory and keeps the packing only if, on every shared GPU,
 // the models' traffic summed per step leaves the margin at its 95th percentile: peaks that coincide are not
 // waiting in turn. note says why a packing that saves GPUs was turned down.
-func coLocate(gpuType string, cands []colocated, nodeGPUs int, spec GPUSpec, margin float64, fs freedSaving) (ConsolidationAction, bool, string) {
+func coLocate(gpuType string, cands []colocated, nodeGPUs int, spec GPUSpec, margin float64, fs freedSaving, prices Prices) (ConsolidationAction, bool, string) {
 	if len(cands) < 2 {
 		return ConsolidationAction{}, false, ""
 	}
 	items := make([]PackItem, len(cands))
 	a := ConsolidationAction{Action: ActionCoLocate, GPUType: gpuType}
-	var energyJ, co2G float64
+	var energyJ, co2G, energyCost float64
 	minIdle, maxIdle := 1.0, 0.0
 	for i, cd := range cands {
 		items[i] = cd.item
@@ -185,6 +189,7 @@ func coLocate(gpuType string, cands []colocated, nodeGPUs int, spec GPUSpec, mar
 		a.GPUsNow += cd.rs.GPUs
 		energyJ += cd.energyJ
 		co2G += cd.co2G
+		energyCost += cd.energyCost
 		minIdle, maxIdle = math.Min(minIdle, cd.rs.Traffic.IdleShare), math.Max(maxIdle, cd.rs.Traffic.IdleShare)
 	}
 	p, err := PackFirstFitDecreasing(items, cands[0].rs.UsableGBPerGPU, nodeGPUs)
@@ -203,6 +208,7 @@ func coLocate(gpuType string, cands []colocated, nodeGPUs int, spec GPUSpec, mar
 	if energyJ > 0 {
 		a.SavingKgCO2PerDay = a.SavingW * 86400 * co2G / energyJ / 1000
 	}
+	a.SavingsPerMonth = prices.SavingsPerMonth(a.SavingW, energyCost, energyJ, a.GPUsNow-a.GPUsAfter, gpuType)
 	a.Plan = packingPlan(p) + "; " + sharing(cands, spec)
 	name := ShortGPUName(gpuType)
 	a.Reason = fmt.Sprintf("%d low-traffic models (idle %.0f-%.0f%% of the time) on %dx %s fit %dx by memory "+

@@ -113,4 +113,7 @@ type Fleet struct {
 	ExecutedQueries []string
 	// Notices are facts about the data a user should see next to the numbers (gaps, fallbacks, partial answers).
 	Notices []string
+	// Intensity is the grid's live carbon intensity (gCO2/kWh) per site name on the grid, NaN where the source
+	// had none; nil without the live intensity setting (Carbon.WithLive).
+	Intensity map[string]Series
 }

@@ -19,6 +19,8 @@ type Options struct {
 	GPUs GPUCatalog
 	// Carbon turns energy into CO2.
 	Carbon Carbon
+	// Prices turn energy and GPU-hours into money.
+	Prices Prices
 }
 
 // Defaults of the options.

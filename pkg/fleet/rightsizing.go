@@ -136,7 +136,9 @@ type RightSizing struct {
 	SavingProductiveW float64
 	SavingKWhPerDay   float64
 	SavingKgCO2PerDay float64
-	SavingBaseline    FreedGPUs
+	// SavingsPerMonth is the saving in money (Prices.SavingsPerMonth): energy and the freed GPUs' hours.
+	SavingsPerMonth float64
+	SavingBaseline  FreedGPUs
 	// PoolIdleW is what a freed GPU draws in the pool (NaN when powered off or unknown).
 	PoolIdleW      float64
 	PoolIdleSource IdleSource
@@ -271,6 +273,7 @@ func RightSize(m *Model, g Grid, floors IdleFloors, o Options, so SizingOptions)
 	r.SavingW = math.Min(r.SavingIdleW+r.SavingProductiveW, a.PowerW)
 	r.SavingKWhPerDay = r.SavingW * 24 / 1000
 	r.SavingKgCO2PerDay = r.SavingW * 86400 * gramsPerJoule(m, a, o) / 1000
+	r.SavingsPerMonth = o.Prices.SavingsPerMonth(r.SavingW, a.Cost.Energy, a.EnergyJ, r.GPUsFreed, r.GPUType)
 	if !idle {
 		r.ProjectedJPerToken = (a.PowerW - r.SavingW) / a.TokensPerS
 	}

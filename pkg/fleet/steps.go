@@ -13,8 +13,8 @@ type modelSteps struct {
 	o *Options
 	// floorW is the idle floor per GPU of each placement's GPU type.
 	floorW []float64
-	// gPerJ is grams of CO2 per joule at each placement's host, PUE included.
-	gPerJ []float64
+	// carbon is each placement's site: PUE, table and live grid intensity.
+	carbon []placementCarbon
 	// tdpW is the catalog TDP per GPU of each placement's GPU type; 0 when unknown.
 	tdpW []float64
 }
@@ -24,13 +24,13 @@ func newModelSteps(m *Model, floors IdleFloors, o *Options) modelSteps {
 		m:      m,
 		o:      o,
 		floorW: make([]float64, len(m.Placements)),
-		gPerJ:  make([]float64, len(m.Placements)),
+		carbon: make([]placementCarbon, len(m.Placements)),
 		tdpW:   make([]float64, len(m.Placements)),
 	}
 	for i := range m.Placements {
 		p := &m.Placements[i]
 		s.floorW[i] = floors.ForModel(m.Name, p.GPUType).W
-		s.gPerJ[i] = o.Carbon.gPerJ(p.Host)
+		s.carbon[i] = o.Carbon.placement(p.Host)
 		if spec, ok := o.GPUs.Lookup(p.GPUType); ok {
 			s.tdpW[i] = spec.TDPW
 		}

@@ -18,6 +18,10 @@ type Summary struct {
 	// IdleGPUs is the same sum over models that served nothing above the idle threshold, plus unallocated GPUs.
 	IdleGPUs float64
 	Models   int
+	// Money is the models' cost over the window.
+	Money
+	// SummaryCarbon: the live share of the grid intensity, embodied carbon and the SCI.
+	SummaryCarbon
 }
 
 // Summarize sums attributions over a grid's window.
@@ -34,6 +38,7 @@ func Summarize(atts []Attribution, g Grid, o Options) Summary {
 		idleJ += a.IdleEnergyJ
 		tokens += a.Tokens
 		co2G += a.CO2G
+		s.Cost = s.Cost.plus(a.Cost)
 		s.GPUs += a.GPUs
 		if a.Unallocated || math.IsNaN(a.JPerToken) {
 			s.IdleGPUs += a.GPUs
@@ -42,10 +47,11 @@ func Summarize(atts []Attribution, g Grid, o Options) Summary {
 	s.PowerW = energyJ / windowS
 	s.IdleW = idleJ / windowS
 	s.TokensPerS = tokens / windowS
-	s.JPerToken = math.NaN()
+	s.JPerToken, s.Hours, s.MoneyTokens = math.NaN(), windowS/3600, math.NaN()
 	if !o.isIdle(s.TokensPerS) {
-		s.JPerToken = energyJ / tokens
+		s.JPerToken, s.MoneyTokens = energyJ/tokens, tokens
 	}
 	s.CO2KgPerDay = co2G / 1000 / windowS * 86400
+	s.SummaryCarbon = summarizeCarbon(atts, windowS, co2G, tokens, !o.isIdle(s.TokensPerS))
 	return s
 }

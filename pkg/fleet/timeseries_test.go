@@ -22,11 +22,15 @@ func TestStepSeriesPerMetric(t *testing.T) {
 		MetricJPerToken:    {nan, nan, w(20) / 20, w(200) / 200, nan},
 		MetricIdleFraction: {1, 1, 720 / w(20), 720 / w(200), nan},
 		MetricCO2GPerH:     {720 * 0.531, w(0.05) * 0.531, w(20) * 0.531, w(200) * 0.531, nan},
+		// UNL's electricity at 0.07 per kWh and 8 GPUs at 2 per hour.
+		MetricCostPerH: {720*0.07/1000 + 16, w(0.05)*0.07/1000 + 16, w(20)*0.07/1000 + 16, w(200)*0.07/1000 + 16, nan},
 	}
+	o := testOptions()
+	o.Prices = Prices{Currency: "USD", PerKWh: map[string]float64{"UNL": 0.07}, GPUPerH: map[string]float64{a100: 2}}
 	require.Len(t, cases, len(StepMetrics))
 	for metric, want := range cases {
 		t.Run(string(metric), func(t *testing.T) {
-			got, err := StepSeries(&m, testGrid(5), a100Floor, testOptions(), metric)
+			got, err := StepSeries(&m, testGrid(5), a100Floor, o, metric)
 			require.NoError(t, err)
 			require.Len(t, got, 5)
 			for i := range want {

@@ -11,13 +11,15 @@ type attribution = fleet.Attribution
 // IdleAttribution is the idle-attribution table, one row per model, then the NumericLong frame of
 // idle_fraction by model for alert rules.
 func IdleAttribution(atts []fleet.Attribution, c Context) data.Frames {
-	return c.Apply(data.Frames{AttributionTable(atts), IdleFractionLong(atts)})
+	return c.Apply(data.Frames{AttributionTable(atts, c.CurrencyUnit), IdleFractionLong(atts)})
 }
 
-// AttributionTable is one row per model with the fields of the query contract, units and display names set.
-func AttributionTable(atts []fleet.Attribution) *data.Frame {
-	return data.NewFrame("idle-attribution",
+// AttributionTable is one row per model with the fields of the query contract, units and display names set;
+// the money fields are in currencyUnit.
+func AttributionTable(atts []fleet.Attribution, currencyUnit string) *data.Frame {
+	f := data.NewFrame("idle-attribution",
 		text("model", atts, func(a attribution) string { return a.Model }, config("Model", "")),
+		text("namespace", atts, func(a attribution) string { return a.Namespace }, config("Namespace", "")),
 		text("gpu_type", atts, func(a attribution) string { return a.GPUType }, config("GPU type", "")),
 		number("gpus", atts, func(a attribution) float64 { return a.GPUs }, config("GPUs", UnitCount)),
 		number("replicas", atts, func(a attribution) float64 { return countOrNull(a.Replicas) }, config("Replicas", UnitCount)),
@@ -35,7 +37,10 @@ func AttributionTable(atts []fleet.Attribution) *data.Frame {
 		number("co2_g_per_h", atts, func(a attribution) float64 { return a.CO2GPerH }, config("CO2", UnitGPerH)),
 		number("co2_idle_g_per_h", atts, func(a attribution) float64 { return a.CO2IdleGPerH }, config("Idle CO2", UnitGPerH)),
 		number("co2_mg_per_token", atts, func(a attribution) float64 { return a.CO2MgPerToken }, config("CO2 per token", UnitMgPerToken)),
-	).SetMeta(tableMeta())
+	)
+	f.Fields = append(f.Fields, attributionCarbonFields(atts)...)
+	f.Fields = append(f.Fields, moneyFields(atts, func(a attribution) fleet.Money { return a.Money }, currencyUnit)...)
+	return f.SetMeta(tableMeta())
 }
 
 // IdleFractionLong is a dataplane NumericLong (v0.1) frame: idle_fraction by model, with model and gpu_type as

@@ -20,12 +20,12 @@ func Consolidation(c fleet.Consolidation, ctx Context) data.Frames {
 	for _, n := range c.Notes {
 		ctx.Notices = append(ctx.Notices, data.Notice{Severity: data.NoticeSeverityInfo, Text: n})
 	}
-	return ctx.Apply(data.Frames{ActionTable(c.Actions), IdleGapTable(c.Idle), IdleHoursLong(c.Idle)})
+	return ctx.Apply(data.Frames{ActionTable(c.Actions, ctx.CurrencyUnit), IdleGapTable(c.Idle), IdleHoursLong(c.Idle)})
 }
 
 // ActionTable is one row per action with the contract fields (action, models, gpu_type, gpus_now,
 // gpus_after, saving_w, saving_kgco2_per_day, reason), then the energy saving and the co-location plan.
-func ActionTable(actions []fleet.ConsolidationAction) *data.Frame {
+func ActionTable(actions []fleet.ConsolidationAction, currencyUnit string) *data.Frame {
 	return data.NewFrame("consolidation",
 		text("action", actions, func(a action) string { return a.Action }, config("Action", "")),
 		text("models", actions, func(a action) string { return strings.Join(a.Models, ", ") }, config("Models", "")),
@@ -37,6 +37,7 @@ func ActionTable(actions []fleet.ConsolidationAction) *data.Frame {
 		text("reason", actions, func(a action) string { return a.Reason }, config("Reason", "")),
 		number("saving_kwh_per_day", actions, func(a action) float64 { return a.SavingKWhPerDay }, config("Energy saving", UnitKWhPerDay)),
 		text("plan", actions, func(a action) string { return a.Plan }, config("Plan", "")),
+		savings(actions, func(a action) float64 { return a.SavingsPerMonth }, currencyUnit),
 	).SetMeta(tableMeta())
 }
 

@@ -35,6 +35,8 @@ var typeVersion = data.FrameTypeVersion{0, dataplaneLatest}
 type Context struct {
 	ExecutedQueryString string
 	Notices             []data.Notice
+	// CurrencyUnit is the Grafana unit of the money fields (WithCost); "" without prices.
+	CurrencyUnit string
 }
 
 // NewContext is the context of a response about models whose GPUs are of gpuTypes: the fleet's executed

@@ -50,12 +50,14 @@ func testFleet() *fleet.Fleet {
 		Notices:         []string{"the energy counter is not exported: energy is integrated from the power gauge"},
 		Models: []fleet.Model{{
 			Name:                 "gpt-oss-120b",
+			Namespace:            "nrp-llm",
 			Placements:           []fleet.Placement{{Host: "gpu-7.sdsc.optiputer.net", GPUType: a6000, GPUs: series(func(int) float64 { return 2 }), PowerW: gptPower, EnergyJ: math.NaN()}},
 			PromptTokensPerS:     series(func(i int) float64 { return 0.8 * rate(i) }),
 			GenerationTokensPerS: series(func(i int) float64 { return 0.2 * rate(i) }),
 			PromptTokens:         math.NaN(), GenerationTokens: math.NaN(),
 		}, {
 			Name:                 "Kimi-K2.5",
+			Namespace:            "nrp-llm",
 			Placements:           []fleet.Placement{{Host: "gpu-3.sdsc.optiputer.net", GPUType: a100, GPUs: series(func(int) float64 { return 8 }), PowerW: kimiPower, EnergyJ: math.NaN()}},
 			PromptTokensPerS:     series(func(int) float64 { return 0 }),
 			GenerationTokensPerS: series(func(int) float64 { return 0 }),
@@ -89,12 +91,22 @@ func responses(t *testing.T) map[string]data.Frames {
 		series = append(series, ModelSeries{Model: m.Name, GPUType: m.GPUType(), Values: s})
 		curves = append(curves, fleet.EfficiencyCurve(m, floors, o))
 	}
+	// Priced in EUR, with no price for the SDSC hosts' electricity nor for the A6000.
+	po := testOptions()
+	po.Prices = fleet.Prices{Currency: "EUR", PerKWh: map[string]float64{"UNL": 0.3}, GPUPerH: map[string]float64{a100: 2.5}}
+	patts := fleet.AttributeFleet(f, floors, po)
+	ms := []*fleet.Model{&f.Models[0], &f.Models[1], &f.Models[2]}
+	pctx := ctx.WithCost(po.Prices, po.Carbon, ms)
+	byNamespace := fleet.GroupAttributions(patts, fleet.GroupNamespace, f.Grid, po)
 	return map[string]data.Frames{
-		"fleet-timeseries": TimeSeries(f.Grid, fleet.MetricJPerToken, series, ctx),
-		"idle-attribution": IdleAttribution(atts, ctx.WithGaps(atts)),
-		"efficiency-curve": EfficiencyCurves(f.Grid, curves[:2], ctx),
-		"fleet-summary":    FleetSummary(fleet.Summarize(atts, f.Grid, o), ctx.WithGaps(atts)),
-		"annotations":      Annotations(fleet.Events(f, fleet.EventKinds, func(string) bool { return true }, fleet.MeasureIdleFloors(f, o), o, fleet.DefaultSizingOptions()), ctx),
+		"idle-attribution-by-namespace": GroupTable(byNamespace, fleet.GroupNamespace, pctx),
+		"fleet-summary-by-namespace":    GroupSummary(byNamespace, fleet.GroupNamespace, pctx),
+		"fleet-summary-priced":          FleetSummary(fleet.Summarize(patts, f.Grid, po), pctx),
+		"fleet-timeseries":              TimeSeries(f.Grid, fleet.MetricJPerToken, series, ctx),
+		"idle-attribution":              IdleAttribution(atts, ctx.WithGaps(atts)),
+		"efficiency-curve":              EfficiencyCurves(f.Grid, curves[:2], ctx),
+		"fleet-summary":                 FleetSummary(fleet.Summarize(atts, f.Grid, o), ctx.WithGaps(atts)),
+		"annotations":                   Annotations(fleet.Events(f, fleet.EventKinds, func(string) bool { return true }, fleet.MeasureIdleFloors(f, o), o, fleet.DefaultSizingOptions()), ctx),
 	}
 }
 
@@ -113,10 +125,14 @@ func TestIdleAttributionTableHasTheContractFields(t *testing.T) {
 	for _, f := range frames[0].Fields {
 		names = append(names, f.Name)
 	}
-	assert.Equal(t, []string{"model", "gpu_type", "gpus", "replicas", "gpus_per_replica", "power_w", "idle_w", "productive_w", "idle_fraction", "idle_floor_w", "idle_source",
-		"tokens_per_s", "j_per_token", "marginal_j_per_token", "fit_k_j_per_token", "co2_g_per_h", "co2_idle_g_per_h", "co2_mg_per_token"}, names)
+	assert.Equal(t, []string{"model", "namespace", "gpu_type", "gpus", "replicas", "gpus_per_replica", "power_w", "idle_w", "productive_w", "idle_fraction", "idle_floor_w", "idle_source",
+		"tokens_per_s", "j_per_token", "marginal_j_per_token", "fit_k_j_per_token", "co2_g_per_h", "co2_idle_g_per_h", "co2_mg_per_token",
+		"intensity_source", "live_intensity_share", "idle_dirty_share", "embodied_gco2_per_h", "sci_mg_per_token",
+		"cost_per_h", "energy_cost_per_h", "gpu_cost_per_h", "idle_cost_per_h", "cost_per_million_tokens"}, names)
 	jPerToken, _ := frames[0].FieldByName("j_per_token")
 	assert.Nil(t, jPerToken.At(1), "Kimi served nothing: null J/token")
+	cost, _ := frames[0].FieldByName("cost_per_h")
+	assert.Nil(t, cost.At(0), "no prices: null cost, never 0")
 	idle, _ := frames[0].FieldByName("idle_fraction")
 	assert.Equal(t, 1.0, *idle.At(1).(*float64))
 	assert.Equal(t, "percentunit", idle.Config.Unit)
@@ -141,7 +157,9 @@ func TestTypedFramesAreReadByTheDataplaneReaders(t *testing.T) {
 		{"fleet-timeseries without models", TimeSeries(f.Grid, fleet.MetricPowerW, nil, Context{}), data.KindTimeSeries, 0},
 		{"idle_fraction by model", data.Frames{all["idle-attribution"][1]}, data.KindNumeric, 3},
 		{"k_j_per_token by model", data.Frames{FitLong(curves)}, data.KindNumeric, 3},
-		{"fleet-summary", all["fleet-summary"], data.KindNumeric, 7},
+		{"fleet-summary", all["fleet-summary"], data.KindNumeric, 16},
+		// 2 namespaces (nrp-llm and the unallocated GPUs' "") x 12 figures.
+		{"fleet-summary by namespace", all["fleet-summary-by-namespace"], data.KindNumeric, 24},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

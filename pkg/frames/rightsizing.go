@@ -24,13 +24,13 @@ type rightSizing = fleet.RightSizing
 // RightSizing is the right-sizing table, one row per model, then the NumericLong frame of saving_w by model
 // for alert rules.
 func RightSizing(rows []fleet.RightSizing, c Context) data.Frames {
-	return c.Apply(data.Frames{RightSizingTable(rows), SavingLong(rows)})
+	return c.Apply(data.Frames{RightSizingTable(rows, c.CurrencyUnit), SavingLong(rows)})
 }
 
 // RightSizingTable has the contract fields (model, gpu_type, gpus, recommended_gpus, oversized, saving_w,
 // saving_kgco2_per_day, reason), then what the verdict rests on. recommended_gpus and oversized are null where
 // there is no verdict.
-func RightSizingTable(rows []fleet.RightSizing) *data.Frame {
+func RightSizingTable(rows []fleet.RightSizing, currencyUnit string) *data.Frame {
 	return data.NewFrame("right-sizing",
 		text("model", rows, func(r rightSizing) string { return r.Model }, config("Model", "")),
 		text("gpu_type", rows, func(r rightSizing) string { return r.GPUType }, config("GPU type", "")),
@@ -71,6 +71,7 @@ func RightSizingTable(rows []fleet.RightSizing) *data.Frame {
 		verdictBool("latency_checked", rows, func(r rightSizing) bool { return r.LatencyChecked }, config("Latency checked", "")),
 		text("saving_baseline", rows, func(r rightSizing) string { return string(r.SavingBaseline) }, config("Freed GPUs", "")),
 		number("pool_idle_w", rows, func(r rightSizing) float64 { return r.PoolIdleW }, config("Pool idle per GPU", UnitWatts)),
+		savings(rows, func(r rightSizing) float64 { return r.SavingsPerMonth }, currencyUnit),
 	).SetMeta(tableMeta())
 }
 

@@ -10,7 +10,7 @@ import (
 // alert rules read it as is).
 func FleetSummary(s fleet.Summary, c Context) data.Frames {
 	one := []fleet.Summary{s}
-	return c.Apply(data.Frames{data.NewFrame("fleet-summary",
+	f := data.NewFrame("fleet-summary",
 		number("power_w", one, func(s fleet.Summary) float64 { return s.PowerW }, config("Power", UnitWatts)),
 		number("idle_w", one, func(s fleet.Summary) float64 { return s.IdleW }, config("Idle power", UnitWatts)),
 		number("tokens_per_s", one, func(s fleet.Summary) float64 { return s.TokensPerS }, config("Tokens/s", UnitTokensPerS)),
@@ -18,5 +18,10 @@ func FleetSummary(s fleet.Summary, c Context) data.Frames {
 		number("co2_kg_per_day", one, func(s fleet.Summary) float64 { return s.CO2KgPerDay }, config("CO2", UnitKgPerDay)),
 		number("gpus", one, func(s fleet.Summary) float64 { return s.GPUs }, config("GPUs", UnitCount)),
 		number("idle_gpus", one, func(s fleet.Summary) float64 { return s.IdleGPUs }, config("GPUs serving nothing", UnitCount)),
-	).SetMeta(&data.FrameMeta{Type: data.FrameTypeNumericWide, TypeVersion: typeVersion, PreferredVisualization: data.VisTypeTable})})
+	)
+	f.Fields = append(f.Fields, summaryCarbonFields(one)...)
+	f.Fields = append(f.Fields, moneyFields(one, func(s fleet.Summary) fleet.Money { return s.Money }, c.CurrencyUnit)...)
+	f.Fields = append(f.Fields, idleCostPerDay(one, c.CurrencyUnit))
+	f.SetMeta(&data.FrameMeta{Type: data.FrameTypeNumericWide, TypeVersion: typeVersion, PreferredVisualization: data.VisTypeTable})
+	return c.Apply(data.Frames{f})
 }

@@ -28,11 +28,32 @@ var metricUnits = map[fleet.StepMetric]string{
 // named after the metric with labels model and gpu_type, shown under the model's name. No models give the
 // dataplane's "no data" frame. Values are not copied: they must not change after.
 func TimeSeries(g fleet.Grid, metric fleet.StepMetric, series []ModelSeries, c Context) data.Frames {
+	return timeSeries(g, metric, len(series), func(i int) (string, data.Labels, fleet.Series) {
+		s := &series[i]
+		return s.Model, modelLabels(s.Model, s.GPUType), s.Values
+	}, c)
+}
+
+// GroupTimeSeries is TimeSeries with one frame per group, labelled with the key it groups by; the group without
+// a key (the unallocated GPUs by namespace) is shown as "(no namespace)".
+func GroupTimeSeries(g fleet.Grid, metric fleet.StepMetric, by fleet.GroupKey, series []fleet.GroupSeries, c Context) data.Frames {
+	return timeSeries(g, metric, len(series), func(i int) (string, data.Labels, fleet.Series) {
+		s := &series[i]
+		return cmpOr(s.Key, "(no "+string(by)+")"), data.Labels{string(by): s.Key}, s.Values
+	}, c)
+}
+
+// timeSeries builds the frames of n series, each given by its name, labels and values.
+func timeSeries(g fleet.Grid, metric fleet.StepMetric, n int, series func(i int) (string, data.Labels, fleet.Series), c Context) data.Frames {
 	meta := func() *data.FrameMeta {
 		return &data.FrameMeta{Type: data.FrameTypeTimeSeriesMulti, TypeVersion: typeVersion, PreferredVisualization: data.VisTypeGraph}
 	}
-	if len(series) == 0 {
+	if n == 0 {
 		return c.Apply(data.Frames{data.NewFrame("").SetMeta(meta())})
+	}
+	unit := metricUnits[metric]
+	if metric == fleet.MetricCostPerH {
+		unit = c.CurrencyUnit
 	}
 	times := make([]time.Time, g.N)
 	for i := range times {
@@ -41,11 +62,11 @@ func TimeSeries(g fleet.Grid, metric fleet.StepMetric, series []ModelSeries, c C
 	// Every frame is on the same grid and encoding only reads the field: one time field for all of them saves
 	// a copy per model (24 MB for 1000 models over 1000 steps).
 	timeField := data.NewField("time", nil, times)
-	frames := make(data.Frames, 0, len(series))
-	for _, s := range series {
-		value := nullable(string(metric), modelLabels(s.Model, s.GPUType), s.Values).
-			SetConfig(&data.FieldConfig{DisplayNameFromDS: s.Model, Unit: metricUnits[metric]})
-		frames = append(frames, data.NewFrame(s.Model, timeField, value).SetMeta(meta()))
+	frames := make(data.Frames, 0, n)
+	for i := range n {
+		name, labels, values := series(i)
+		value := nullable(string(metric), labels, values).SetConfig(&data.FieldConfig{DisplayNameFromDS: name, Unit: unit})
+		frames = append(frames, data.NewFrame(name, timeField, value).SetMeta(meta()))
 	}
 	return c.Apply(frames)
 }

@@ -33,8 +33,13 @@ var QueryTypes = []string{
 // FreedGPUChoices are the savings baselines: freed GPUs return to the pool, or are powered off.
 var FreedGPUChoices = []string{string(fleet.FreedToPool), string(fleet.FreedPoweredOff)}
 
+// GroupByChoices are the groupings of idle-attribution, fleet-summary and fleet-timeseries (fleet.GroupKeys).
+var GroupByChoices = []string{
+	string(fleet.GroupModel), string(fleet.GroupNamespace), string(fleet.GroupGPUType), string(fleet.GroupSite), string(fleet.GroupNode),
+}
+
 // Metrics of fleet-timeseries.
-var TimeseriesMetrics = []string{"power_w", "tokens_per_s", "j_per_token", "idle_fraction", "co2_g_per_h"}
+var TimeseriesMetrics = []string{"power_w", "tokens_per_s", "j_per_token", "idle_fraction", "co2_g_per_h", "cost_per_h"}
 
 // Query is one query's options, defaults applied. Every option has a default, so {} with a queryType is valid.
 type Query struct {
@@ -45,6 +50,10 @@ type Query struct {
 	ModelRegex    string          `json:"modelRegex"`
 	Tokens        fleet.TokenKind `json:"tokens"`
 	IdleThreshold float64         `json:"idleThreshold"` // tok/s below which a step counts as idle
+
+	// idle-attribution, fleet-summary and fleet-timeseries: rows or series per model, namespace, GPU type, site
+	// or node (GroupByChoices).
+	GroupBy string `json:"groupBy"`
 
 	// fleet-timeseries.
 	Metric string `json:"metric"`
@@ -106,6 +115,7 @@ func DefaultQuery() Query {
 		Tokens:            fleet.TokensTotal,
 		IdleThreshold:     DefaultIdleThreshold,
 		Metric:            DefaultMetric,
+		GroupBy:           string(fleet.GroupModel),
 		KVHeadroom:        DefaultKVHeadroom,
 		TrafficMargin:     DefaultTrafficMargin,
 		MinHistoryHours:   DefaultMinHistoryHours,
@@ -130,6 +140,9 @@ func (q *Query) validate() error {
 	}
 	if !contains(TimeseriesMetrics, q.Metric) {
 		errs = append(errs, fmt.Errorf("metric %q is not one of %s", q.Metric, strings.Join(TimeseriesMetrics, ", ")))
+	}
+	if !contains(GroupByChoices, q.GroupBy) {
+		errs = append(errs, fmt.Errorf("groupBy %q is not one of %s", q.GroupBy, strings.Join(GroupByChoices, ", ")))
 	}
 	if !inRange(q.KVHeadroom, 0, 10) {
 		errs = append(errs, fmt.Errorf("kvHeadroom %v is outside 0..10 (a fraction of the weights)", q.KVHeadroom))

@@ -67,6 +67,7 @@ func TestQueryOptionsMatchTheSharedFixture(t *testing.T) {
 	assert.Equal(t, TimeseriesMetrics, f.Choices["metric"])
 	assert.True(t, slices.Equal([]string{"total", "generation"}, f.Choices["tokens"]))
 	assert.Equal(t, FreedGPUChoices, f.Choices["freedGPUs"])
+	assert.Equal(t, GroupByChoices, f.Choices["groupBy"])
 	for i, k := range fleet.EventKinds {
 		assert.Equal(t, string(k), f.Choices["events"][i])
 	}
@@ -93,6 +94,7 @@ func TestParseQueryErrorsNameTheOption(t *testing.T) {
 		{"absurd headroom", `{"kvHeadroom": 50}`, "kvHeadroom 50 is outside"},
 		{"unknown tokens", `{"tokens": "prompt"}`, `tokens "prompt" is not`},
 		{"unknown metric", `{"metric": "watts"}`, `metric "watts" is not one of`},
+		{"unknown groupBy", `{"groupBy": "team"}`, `groupBy "team" is not one of model, namespace, gpu_type, site, node`},
 		{"bad regex", `{"modelRegex": "gpt-(oss"}`, `modelRegex "gpt-(oss" does not compile`},
 		{"unexpanded variable", `{"models": ["$model"]}`, "dashboard variable that was not expanded"},
 		{"unexpanded variable in braces", `{"models": ["gpt-oss-120b", "${model}"]}`, `"${model}" looks like a dashboard variable`},

@@ -34,6 +34,7 @@ type Settings struct {
 	CacheTTLSeconds float64        `json:"cacheTTLSeconds"`
 	Mapping         Mapping        `json:"mapping"`
 	Carbon          CarbonSettings `json:"carbon"`
+	Cost            CostSettings   `json:"cost"`
 	IdleFloors      []IdleFloorW   `json:"idleFloors"`
 	GPUs            []GPUOverride  `json:"gpus"`
 	ModelSizes      []ModelSize    `json:"modelSizes"`
@@ -112,6 +113,9 @@ type CarbonSettings struct {
 	PUE            float64 `json:"pue"`
 	DefaultGPerKWh float64 `json:"defaultIntensity"`
 	Sites          []Site  `json:"sites"`
+
+	// Carbon that follows the grid, and embodied carbon (see carbon.go in this package).
+	GridCarbonSettings
 }
 
 // Site is a grid intensity for the GPU nodes whose host name matches HostPattern (a regular expression).
@@ -119,6 +123,13 @@ type Site struct {
 	Name        string  `json:"name"`
 	HostPattern string  `json:"hostPattern"`
 	GPerKWh     float64 `json:"intensity"`
+	// PricePerKWh is the site's electricity price in the cost currency; nil when not set.
+	PricePerKWh *float64 `json:"pricePerKWh,omitempty"`
+	// PUE is the site's own; 0 takes the fleet's (carbon.pue).
+	PUE float64 `json:"pue"`
+	// IntensityQuery is a PromQL expression for this site's live grid intensity (gCO2/kWh); it wins over
+	// carbon.intensityQuery for this site.
+	IntensityQuery string `json:"intensityQuery"`
 }
 
 // IdleFloorW overrides the idle floor of one GPU type.
@@ -262,6 +273,7 @@ func (c *Settings) applyDefaults() {
 	if c.Carbon.Sites == nil {
 		c.Carbon.Sites = DefaultSites()
 	}
+	c.Carbon.applyGridDefaults()
 }
 
 func setDefault(field *string, def string) {
@@ -350,6 +362,8 @@ func (c *Settings) validate() error {
 			errs = append(errs, fmt.Errorf("carbon.sites[%d] (%s): intensity %v gCO2/kWh is outside 0..2000", i, s.Name, s.GPerKWh))
 		}
 	}
+	errs = append(errs, c.Cost.validate(c.Carbon.Sites)...)
+	errs = append(errs, c.Carbon.validateGrid()...)
 	for i, f := range c.IdleFloors {
 		if f.GPUType == "" || f.Watts <= 0 || f.Watts > 2000 {
 			errs = append(errs, fmt.Errorf("idleFloors[%d]: needs a GPU type and watts in 0..2000, got %q and %v", i, f.GPUType, f.Watts))

@@ -161,16 +161,21 @@ func TestProvisionedAlertRulesAreValid(t *testing.T) {
 						assert.Equal(t, r.Data[0].QueryType, panelQueries[r.PanelID], "panel %d", r.PanelID)
 					}
 
-					// Notifications name the model, its GPUs and the number behind the alert.
-					assert.Contains(t, r.Annotations["summary"], "{{ $labels.model }}")
-					assert.Contains(t, r.Annotations["description"], "{{ $labels.gpu_type }}")
+					// Notifications name the model and its GPUs (or the group a grouped query answers for) and the
+					// number behind the alert.
+					if by, ok := r.Data[0].Model["groupBy"].(string); ok && by != "model" {
+						assert.Contains(t, r.Annotations["summary"], "{{ $labels."+by+" }}")
+					} else {
+						assert.Contains(t, r.Annotations["summary"], "{{ $labels.model }}")
+						assert.Contains(t, r.Annotations["description"], "{{ $labels.gpu_type }}")
+					}
 					assert.Contains(t, r.Annotations["description"], "$values.B.Value")
 				})
 			}
 		}
 	}
-	assert.Equal(t, map[string]bool{models.QueryRightSizing: true, models.QueryConsolidation: true}, queryTypes,
-		"rules for oversized and idle models")
+	assert.Equal(t, map[string]bool{models.QueryRightSizing: true, models.QueryConsolidation: true, models.QueryFleetSummary: true}, queryTypes,
+		"rules for oversized and idle models, and a team's idle cost")
 }
 
 // readDashboardInto decodes the provisioned dashboard into v, a struct of the parts a test reads.

@@ -126,7 +126,7 @@ func TestDashboardPanelsGetTheFieldsTheyUse(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, []string{"Fleet summary", "Energy per token", "Idle power", "Efficiency curves", "Right-sizing", "Consolidation"}, rows)
+	assert.Equal(t, []string{"Fleet summary", "Energy per token", "Idle power", "Efficiency curves", "Right-sizing", "Consolidation", "Cost and carbon by team"}, rows)
 }
 
 func TestDashboardVariables(t *testing.T) {

@@ -9,9 +9,15 @@ import (
 )
 
 // idleAttribution answers the idle attribution table of the selected models and the idle_fraction frame for
-// alerts; an alert rule gets the idle_fraction frame only.
+// alerts; an alert rule gets the idle_fraction frame only. With a groupBy other than model, one row per group.
 func (d *Datasource) idleAttribution(q models.Query, f *fleet.Fleet, fromAlert bool) (data.Frames, error) {
-	atts, _, c := d.attributions(q, f)
+	atts, o, c := d.attributions(q, f)
+	if groups, by := grouped(q, atts, f.Grid, o); groups != nil {
+		if fromAlert {
+			return frames.GroupLong("idle_fraction", groups, by, c), nil
+		}
+		return frames.GroupTable(groups, by, c), nil
+	}
 	if fromAlert {
 		return c.Apply(data.Frames{frames.IdleFractionLong(atts)}), nil
 	}
@@ -27,5 +33,6 @@ func (d *Datasource) attributions(q models.Query, f *fleet.Fleet) ([]fleet.Attri
 		atts[i] = fleet.Attribute(m, f.Grid, floors, o)
 		atts[i].WithFitSlope(fleet.EfficiencyCurve(m, floors, o).Fit)
 	}
-	return atts, o, frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts)
+	c := frames.NewContext(f, floors, gpuTypes(ms)).WithGaps(atts).WithMarginalNoise(atts).WithCost(o.Prices, o.Carbon, ms)
+	return atts, o, d.withCarbon(c, f, o, atts)
 }

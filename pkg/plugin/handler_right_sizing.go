@@ -32,7 +32,7 @@ type sizingInputs struct {
 
 func (d *Datasource) sizingInputs(q models.Query, f *fleet.Fleet) sizingInputs {
 	o, floors, ms := d.prepare(q, f)
-	return sizingInputs{options: o, floors: floors, sizing: d.options.sizingFor(q), context: frames.NewContext(f, floors, gpuTypes(ms))}
+	return sizingInputs{options: o, floors: floors, sizing: d.options.sizingFor(q), context: frames.NewContext(f, floors, gpuTypes(ms)).WithCost(o.Prices, o.Carbon, ms)}
 }
 
 // sizingOptions are the right-sizing and consolidation options of the settings: their model sizes on top of the

@@ -94,10 +94,16 @@ const demoSettings = `{"mode":"demo"}`
 // rowOf is the row of model in a table frame.
 func rowOf(t *testing.T, f *data.Frame, model string) map[string]any {
 	t.Helper()
-	names, _ := f.FieldByName("model")
+	return rowWhere(t, f, "model", model)
+}
+
+// rowWhere is the row of a frame whose string field key is value.
+func rowWhere(t *testing.T, f *data.Frame, key, value string) map[string]any {
+	t.Helper()
+	names, _ := f.FieldByName(key)
 	require.NotNil(t, names)
 	for i := range names.Len() {
-		if names.At(i) == model {
+		if names.At(i) == value {
 			row := map[string]any{}
 			for _, field := range f.Fields {
 				v := field.At(i)
@@ -113,7 +119,7 @@ func rowOf(t *testing.T, f *data.Frame, model string) map[string]any {
 			return row
 		}
 	}
-	t.Fatalf("no row for %s", model)
+	t.Fatalf("no row with %s %s", key, value)
 	return nil
 }
 

@@ -40,6 +40,7 @@ func fleetOptions(s *models.Settings) (fleet.Options, error) {
 		return fleet.Options{}, err
 	}
 	o.Carbon = carbon
+	o.Prices = pricesOf(s)
 	return o, nil
 }
 
@@ -84,8 +85,9 @@ func carbonOf(c models.CarbonSettings) (fleet.Carbon, error) {
 		if err != nil {
 			return fleet.Carbon{}, fmt.Errorf("carbon site %d (%s): host pattern %q does not compile: %w", i, s.Name, s.HostPattern, err)
 		}
-		out.Sites = append(out.Sites, fleet.CarbonSite{Name: s.Name, Host: re, GPerKWh: s.GPerKWh})
+		out.Sites = append(out.Sites, fleet.CarbonSite{Name: s.Name, Host: re, GPerKWh: s.GPerKWh, PUE: s.PUE})
 	}
+	out.Embodied = embodiedOf(c.GridCarbonSettings)
 	return out, nil
 }
 
@@ -93,6 +95,7 @@ func carbonOf(c models.CarbonSettings) (fleet.Carbon, error) {
 // fleet, and the models the query selects.
 func (d *Datasource) prepare(q models.Query, f *fleet.Fleet) (fleet.Options, fleet.IdleFloors, []*fleet.Model) {
 	o := d.options.forQuery(q)
+	o.Carbon = o.Carbon.WithLive(f.Intensity)
 	return o, fleet.MeasureIdleFloors(f, o), selected(f, q)
 }
 

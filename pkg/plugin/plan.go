@@ -101,6 +101,8 @@ func identity(req *backend.QueryDataRequest) string {
 func needs(q models.Query) source.Quantities {
 	perStep := source.NeedPowerW | source.NeedTokenRates
 	switch {
+	case q.QueryType == models.QueryFleetTimeseries && q.Metric == string(fleet.MetricCO2GPerH):
+		return perStep | source.NeedIntensity
 	case q.QueryType == models.QueryFleetTimeseries && q.Metric != string(fleet.MetricIdleFraction):
 		return perStep
 	case q.QueryType == models.QueryAnnotations && slices.Contains(q.Events, fleet.EventVerdict):

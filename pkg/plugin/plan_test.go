@@ -39,6 +39,7 @@ func TestARequestReadsTheQuantitiesItsQueriesNeed(t *testing.T) {
 	}{
 		{"J/token", []backend.DataQuery{dataQuery("A", models.QueryFleetTimeseries, `{"metric":"j_per_token"}`)}, perStep},
 		{"power", []backend.DataQuery{dataQuery("A", models.QueryFleetTimeseries, `{"metric":"power_w"}`)}, perStep},
+		{"CO2 follows the grid's intensity", []backend.DataQuery{dataQuery("A", models.QueryFleetTimeseries, `{"metric":"co2_g_per_h"}`)}, perStep | source.NeedIntensity},
 		{"idle fraction measures idle floors", []backend.DataQuery{dataQuery("A", models.QueryFleetTimeseries, `{"metric":"idle_fraction"}`)}, perStep | source.NeedGPUs},
 		{"efficiency curve", []backend.DataQuery{dataQuery("A", models.QueryEfficiencyCurve, `{}`)}, perStep | source.NeedGPUs | source.NeedPowerLimits},
 		{"J/token and curves together", []backend.DataQuery{

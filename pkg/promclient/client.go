@@ -235,13 +235,20 @@ func (c *Client) failure(ctx context.Context, what string, ex *exchange, err err
 	return backend.DownstreamErrorf("could not reach %s for %s: %v", at, what, err)
 }
 
+// InvalidQueryError is the engine's reason for refusing a query as invalid. The plugin's own PromQL is then
+// either its bug or the label filter's fault; a caller whose query a user wrote says so instead.
+type InvalidQueryError struct{ Msg string }
+
+func (e *InvalidQueryError) Error() string { return e.Msg }
+
 func (c *Client) apiFailure(at, what string, ex *exchange, e *v1.Error) error {
 	switch e.Type {
 	case v1.ErrBadData:
+		invalid := &InvalidQueryError{Msg: e.Msg}
 		if strings.Contains(e.Msg, "parse error") && strings.TrimSpace(c.filter) != "" {
-			return backend.DownstreamErrorf("%s rejected %s as invalid PromQL (%s): check the label filter %q in the data source settings (a matcher list such as cluster=\"nrp\")", at, what, e.Msg, c.filter)
+			return backend.DownstreamErrorf("%s rejected %s as invalid PromQL (%w): check the label filter %q in the data source settings (a matcher list such as cluster=\"nrp\")", at, what, invalid, c.filter)
 		}
-		return backend.PluginErrorf("%s rejected %s as invalid (%s): this is a bug in the plugin, please report it", at, what, e.Msg)
+		return backend.PluginErrorf("%s rejected %s as invalid (%w): this is a bug in the plugin, please report it", at, what, invalid)
 	case v1.ErrExec:
 		return backend.DownstreamErrorf("%s could not execute %s: %s%s", at, what, e.Msg, execHint(e.Msg))
 	case v1.ErrTimeout:

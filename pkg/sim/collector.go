@@ -16,23 +16,28 @@ const (
 	PathVLLM = "/vllm/metrics"
 )
 
-// Handler serves the fleet live as two exporters, dcgm-exporter at PathDCGM and vLLM at PathVLLM, with the
-// values at now() of each scrape. During a scrape gap both answer 503, as an unreachable exporter would.
+// Handler serves the fleet live as two exporters, dcgm-exporter at PathDCGM and vLLM at PathVLLM, and the grid
+// intensity exporter at PathGrid, with the values at now() of each scrape. During a scrape gap both answer 503, as an unreachable exporter would.
 func (s *Sim) Handler(n Naming, now func() time.Time) http.Handler {
 	mux := http.NewServeMux()
 	for path, gpu := range map[string]bool{PathDCGM: true, PathVLLM: false} {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(&collector{s: s, naming: n, gpu: gpu, now: now})
-		metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError})
-		mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if s.inGap(now().UnixMilli()) {
-				http.Error(w, "simulated scrape gap", http.StatusServiceUnavailable)
-				return
-			}
-			metrics.ServeHTTP(w, r)
-		}))
+		mux.Handle(path, s.unlessInGap(now, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError})))
 	}
+	mux.Handle(PathGrid, s.unlessInGap(now, s.gridHandler(now)))
 	return mux
+}
+
+// unlessInGap answers 503 during a scrape gap, as an unreachable exporter would, and with h otherwise.
+func (s *Sim) unlessInGap(now func() time.Time, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.inGap(now().UnixMilli()) {
+			http.Error(w, "simulated scrape gap", http.StatusServiceUnavailable)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // collector emits the series of one exporter as const metrics. It describes nothing (an unchecked

@@ -125,6 +125,7 @@ func DefaultFleet(epoch time.Time, mess bool) Spec {
 			},
 		},
 	}
+	s.Grid = DefaultGrid(epoch, mess)
 	if mess {
 		s.Mess = Mess{
 			Restarts: []Restart{{Model: "gemma-4-31B", At: epoch.Add(DefaultRestartAfter), Down: DefaultRestartDown, ToHosts: []string{HostUCSDA6000}}},

@@ -131,7 +131,7 @@ func scrape(t testing.TB, s *sim.Sim, n sim.Naming, at time.Time) []sample {
 	srv := httptest.NewServer(s.Handler(n, func() time.Time { return at }))
 	defer srv.Close()
 	var out []sample
-	for _, path := range []string{sim.PathDCGM, sim.PathVLLM} {
+	for _, path := range []string{sim.PathDCGM, sim.PathVLLM, sim.PathGrid} {
 		resp, err := srv.Client().Get(srv.URL + path)
 		require.NoError(t, err)
 		body, err := io.ReadAll(resp.Body)

@@ -154,6 +154,7 @@ func (s *Sim) visitHistory(o HistoryOptions, family func(name string, f family),
 			}
 		}
 	}
+	s.visitGrid(o, firstMS, endMS, stepMS, family, series)
 	return nil
 }
 

@@ -149,6 +149,8 @@ type Spec struct {
 	// DriverVersion is the DCGM_FI_DRIVER_VERSION label.
 	DriverVersion string
 	Mess          Mess
+	// Grid are the power grids of the nodes, whose carbon intensity the grid exporter reports (grid.go).
+	Grid []GridSite
 }
 
 // ContainerName is the container of the model's pods: Container, or a slug of the served name.

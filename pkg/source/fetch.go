@@ -87,6 +87,9 @@ func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error
 		needs |= NeedPowerW
 	}
 	plan := s.plan(q, grid, rateWindow, window, needs)
+	if needs.Has(NeedIntensity) {
+		plan = append(plan, intensityPlan(p.cfg.Carbon)...)
+	}
 	for i := range plan {
 		plan[i].params = d.engine.Params(grid.Step, plan[i].instant, req.FromAlert)
 		plan[i].recorded = useRecorded
@@ -106,6 +109,7 @@ func (p *Prometheus) read(ctx context.Context, req Request) (*fleet.Fleet, error
 		EnergySource: fleet.EnergyFromGauge,
 		RateWindow:   rateWindow,
 		Notices:      append(append(notices, recordedNotices...), res.notices...),
+		Intensity:    res.intensity,
 	}
 	if d.hasEnergy {
 		f.EnergySource = fleet.EnergyFromCounter
@@ -156,6 +160,8 @@ type fleetQuery struct {
 	params url.Values
 	// recorded says the PromQL reads the recorded series of the recording rules, for logs and spans.
 	recorded bool
+	// setting names the setting a user wrote the PromQL in; empty for the plugin's own.
+	setting string
 }
 
 // executed is the query as it ran, with its range, pasteable into Explore (PromQL ignores # comments).
@@ -183,6 +189,8 @@ type fetched struct {
 	notices                        []string
 	// warned says the engine attached warnings to an answer: it may be partial.
 	warned bool
+	// intensity is the grid's carbon intensity per site (intensity.go).
+	intensity map[string]fleet.Series
 }
 
 // reader makes, for one attempt, the sink an answer's series go to and the step that stores what it kept.
@@ -316,6 +324,9 @@ func (p *Prometheus) run(ctx context.Context, plan []fleetQuery, grid fleet.Grid
 				return apply, warnings, infos, err
 			})
 			observed.end(err)
+			if q.setting != "" {
+				err = userQueryFailure(what, q.setting, err)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			out.warned = out.warned || warned

@@ -132,6 +132,14 @@ func (p *Prometheus) Health(ctx context.Context) Health {
 	}
 	details["energySource"] = energy
 	msg = append(msg, p.checkIntervals(intervals.Value, details)...)
+	if p.cfg.Carbon.LiveIntensity() {
+		said, failed := p.checkIntensity(ctx, e, end, details)
+		msg = append(msg, said...)
+		if len(failed) > 0 {
+			problems = append(problems, failed...)
+			msg = append(msg, failed...)
+		}
+	}
 	msg = append(msg, noted...)
 	if n := append(present.Notices, append(powerLabels.Notices, tokenLabels.Notices...)...); len(n) > 0 {
 		details["notices"] = n

@@ -503,3 +503,39 @@ func TestSimulatedHealthAndValues(t *testing.T) {
 		assert.Contains(t, h.Message, "Found no series of prompt tokens (tgi_prompt_tokens_total) in the last 24h")
 	})
 }
+
+// Save & test tries the grid intensity queries at the check's instant: the sites with a value now are named
+// with it (the simulator's grid at that minute), those without are told the site table applies, and a query
+// the engine refuses fails the check instead of leaving CO2 quietly on the table.
+func TestHealthTriesTheGridIntensityQueries(t *testing.T) {
+	sites := func(s *models.Settings) {
+		s.Carbon.IntensityQuery, s.Carbon.IntensitySiteLabel = sim.MetricGridIntensity, "region"
+		s.Carbon.Sites = []models.Site{
+			{Name: "California", HostPattern: `sdsc`, GPerKWh: 198, IntensityQuery: fmt.Sprintf(`%s{region=%q}`, sim.MetricGridIntensity, sim.RegionCalifornia)},
+			{Name: sim.RegionNewYork, HostPattern: `nyu\.edu`, GPerKWh: 174},
+			{Name: "UNL", HostPattern: `unl\.edu`, GPerKWh: 531},
+		}
+	}
+	p, s := simSource(t, "plain", sites)
+	at := variants["plain"].to
+	h := p.Health(context.Background())
+	assert.True(t, h.OK, h.Message)
+	var live []string
+	for _, c := range []struct{ site, host string }{{"California", sim.HostSDSCA100}, {sim.RegionNewYork, sim.HostNYUA100}} {
+		g, ok := s.GridGPerKWh(c.host, at)
+		require.True(t, ok, "the simulated grid of %s has a value at %s", c.site, at)
+		live = append(live, fmt.Sprintf("%s %.0f", c.site, g))
+	}
+	assert.Contains(t, h.Message, "Grid intensity now (gCO2/kWh): "+strings.Join(live, ", ")+".")
+	assert.Contains(t, h.Message, "No live grid intensity for UNL: the site table applies there.")
+
+	broken, _ := simSource(t, "plain", func(s *models.Settings) {
+		sites(s)
+		s.Carbon.Sites[0].IntensityQuery = sim.MetricGridIntensity + `{region=`
+	})
+	h = broken.Health(context.Background())
+	assert.False(t, h.OK, h.Message)
+	assert.Contains(t, h.Message, "the grid intensity query of California is not valid PromQL (")
+	assert.Contains(t, h.Message, "correct the intensity query of site California in the data source's carbon settings")
+	assert.NotContains(t, h.Message, "label filter", "the query is the user's, not the filter's fault")
+}

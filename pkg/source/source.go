@@ -42,9 +42,12 @@ const (
 	// NeedServing are the serving engine's load signals per model (queue, KV cache, latency histograms): the
 	// saturation and latency evidence of right-sizing. Optional: a read without them still answers.
 	NeedServing
+	// NeedIntensity is the grid's live carbon intensity per site, when the carbon settings have a query for it.
+	// Optional like NeedServing.
+	NeedIntensity
 
 	// NeedAll is every quantity.
-	NeedAll = NeedPowerW | NeedGPUs | NeedTokenRates | NeedPowerLimits | NeedWindowTotals | NeedServing
+	NeedAll = NeedPowerW | NeedGPUs | NeedTokenRates | NeedPowerLimits | NeedWindowTotals | NeedServing | NeedIntensity
 )
 
 // Has reports whether q includes all of want; the zero set is every quantity.

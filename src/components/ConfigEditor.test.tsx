@@ -137,6 +137,69 @@ describe('ConfigEditor', () => {
     expect(latest().jsonData.carbon?.sites).toBeUndefined();
   });
 
+  it('cost: a currency, a price per site and per GPU type; nothing priced until set', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    await user.click(screen.getByRole('button', { name: 'Expand section Cost' }));
+    expect(screen.getByLabelText('Default price per kWh')).toHaveAttribute('placeholder', 'none');
+
+    await fill(user, screen.getByLabelText('Currency'), 'usd');
+    expect(screen.getByText(/An ISO 4217 code in capitals/)).toBeInTheDocument();
+    await user.clear(screen.getByLabelText('Currency'));
+    await fill(user, screen.getByLabelText('Currency'), 'EUR');
+    expect(screen.queryByText(/An ISO 4217 code in capitals/)).not.toBeInTheDocument();
+    expect(latest().jsonData.cost?.currency).toBe('EUR');
+
+    await user.click(screen.getByRole('button', { name: 'Add GPU cost' }));
+    await fill(user, screen.getByLabelText('GPU costs, row 1, GPU type'), 'NVIDIA L40');
+    await fill(user, screen.getByLabelText('GPU costs, row 1, Cost per GPU-hour'), '1.2');
+    expect(latest().jsonData.cost?.gpus).toEqual([{ gpuType: 'NVIDIA L40', costPerHour: 1.2 }]);
+
+    await user.click(screen.getByRole('button', { name: 'Expand section Carbon' }));
+    await fill(user, screen.getByLabelText('Sites, row 1, Price per kWh'), '0.09');
+    expect(latest().jsonData.carbon?.sites?.[0]).toEqual({ ...DEFAULT_SITES[0], pricePerKWh: 0.09 });
+  });
+
+  it('carbon: PUE and live intensity per site, the shared intensity query, embodied carbon', async () => {
+    const { user, settings: latest } = renderConfig(settings());
+    await user.click(screen.getByRole('button', { name: 'Expand section Carbon' }));
+
+    await fill(user, screen.getByLabelText('Sites, row 3, PUE'), '1.3');
+    await fill(
+      user,
+      screen.getByLabelText('Sites, row 3, Live gCO₂/kWh (PromQL)'),
+      'grid_intensity_carbon_actual{region="US-TEX-ERCO"}'
+    );
+    expect(latest().jsonData.carbon?.sites?.[2]).toEqual({
+      name: 'TACC',
+      hostPattern: 'tacc|utexas\\.edu',
+      intensity: 393,
+      pue: 1.3,
+      intensityQuery: 'grid_intensity_carbon_actual{region="US-TEX-ERCO"}',
+    });
+    await fill(user, screen.getByLabelText('Sites, row 1, PUE'), '0.8');
+    expect(screen.getByText('Must be a number from 1 to 5 (PUE).')).toBeInTheDocument();
+
+    await fill(user, screen.getByLabelText('Live grid intensity'), 'grid_intensity_carbon_actual');
+    expect(screen.getByLabelText('Site label')).toHaveAttribute('placeholder', 'site');
+    await fill(user, screen.getByLabelText('Site label'), 'the region');
+    expect(screen.getByText('"the region" is not a Prometheus label name.')).toBeInTheDocument();
+    expect(latest().jsonData.carbon).toMatchObject({
+      intensityQuery: 'grid_intensity_carbon_actual',
+      intensitySiteLabel: 'the region',
+    });
+
+    await user.click(screen.getByRole('button', { name: 'Add GPU type' }));
+    await fill(user, screen.getByLabelText('Embodied carbon, row 1, GPU type'), 'NVIDIA L40');
+    await fill(user, screen.getByLabelText('Embodied carbon, row 1, kgCO₂e per GPU'), '900');
+    expect(screen.getByText(/Set the service life/)).toBeInTheDocument();
+    await fill(user, screen.getByLabelText('GPU service life (years)'), '4');
+    expect(screen.queryByText(/Set the service life/)).not.toBeInTheDocument();
+    expect(latest().jsonData.carbon).toMatchObject({
+      embodied: [{ gpuType: 'NVIDIA L40', kgCO2e: 900 }],
+      serviceLifeYears: 4,
+    });
+  });
+
   it('latency SLOs: the defaults as placeholders, 0 to leave one unchecked, ranges checked', async () => {
     const { user, settings: latest } = renderConfig(settings());
     await user.click(screen.getByRole('button', { name: 'Expand section Latency SLOs' }));

@@ -23,6 +23,7 @@ import {
 import { Engine, ENGINE_LABELS, ENGINES, FleetOptions, SETTINGS_DEFAULTS, SLOSettings } from '../types';
 import { metricNameError, rangeError, scrapeIntervalError } from '../validation';
 import { CarbonSection } from './config/CarbonSection';
+import { CostSection } from './config/CostSection';
 import { MappingSection } from './config/MappingSection';
 import { OverridesSection } from './config/OverridesSection';
 import { LABEL_WIDTH, Setting, Settings } from './config/fields';
@@ -226,6 +227,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       <MappingSection mapping={jsonData.mapping ?? {}} onChange={(mapping) => setJson({ mapping })} />
       <Divider />
       <CarbonSection carbon={jsonData.carbon ?? {}} onChange={(carbon) => setJson({ carbon })} />
+      <Divider />
+      <CostSection cost={jsonData.cost ?? {}} onChange={(cost) => setJson({ cost })} />
       <Divider />
       <ConfigSection
         title="Latency SLOs"

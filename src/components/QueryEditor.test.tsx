@@ -84,6 +84,7 @@ const SET_OPTION: Record<string, { set: (user: UserEvent) => Promise<void>; expe
   },
   idleThreshold: { set: (user) => typeAndCommit(user, 'Idle below (tok/s)', '0.5'), expected: 0.5 },
   metric: { set: (user) => chooseOption(user, 'Metric', 'Power \\(W\\)'), expected: 'power_w' },
+  groupBy: { set: (user) => chooseOption(user, 'Group by', 'Namespace \\(team\\)'), expected: 'namespace' },
   kvHeadroom: { set: (user) => typeAndCommit(user, 'KV-cache headroom', '0.35'), expected: 0.35 },
   trafficMargin: { set: (user) => typeAndCommit(user, 'Traffic margin', '0.5'), expected: 0.5 },
   minHistoryHours: { set: (user) => typeAndCommit(user, 'Min history (h)', '24'), expected: 24 },
@@ -112,6 +113,7 @@ const OPTION_LABEL: Record<string, string> = {
   tokens: 'Tokens',
   idleThreshold: 'Idle below (tok/s)',
   metric: 'Metric',
+  groupBy: 'Group by',
   kvHeadroom: 'KV-cache headroom',
   trafficMargin: 'Traffic margin',
   minHistoryHours: 'Min history (h)',
@@ -226,10 +228,11 @@ describe('QueryEditor', () => {
   it('fits in one row in Explore, the description as a tooltip', async () => {
     await renderEditor({ queryType: 'fleet-timeseries' }, CoreApp.Explore);
     expect(screen.queryByTestId('query-type-description')).not.toBeInTheDocument();
-    // Query type, metric and models side by side, in that order.
+    // Query type, metric, grouping and models side by side, in that order.
     expect(screen.getAllByRole('combobox').map((c) => c.getAttribute('id'))).toEqual([
       'fleet-A-queryType',
       'fleet-A-metric',
+      'fleet-A-groupBy',
       'fleet-A-models',
     ]);
   });

@@ -9,6 +9,9 @@ import {
   FREED_GPU_CHOICES,
   FleetOptions,
   FleetQuery,
+  GROUP_BY_CHOICES,
+  GROUP_BY_LABELS,
+  GroupBy,
   isQueryType,
   METRIC_LABELS,
   NumericOption,
@@ -47,6 +50,11 @@ const FREED_GPU_OPTIONS = FREED_GPU_CHOICES.map((value) => ({
     value === 'pool'
       ? 'A freed GPU still draws the idle power of an unallocated GPU'
       : 'A freed GPU draws nothing: its node is powered off',
+}));
+
+const GROUP_BY_OPTIONS: Array<ComboboxOption<GroupBy>> = GROUP_BY_CHOICES.map((value) => ({
+  value,
+  label: GROUP_BY_LABELS[value],
 }));
 
 const METRIC_OPTIONS: ComboboxOption[] = TIMESERIES_METRICS.map((value) => ({ value, label: METRIC_LABELS[value] }));
@@ -202,6 +210,20 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
       />
     </EditorField>
   );
+  const groupByField = uses('groupBy') && (
+    <EditorField
+      label="Group by"
+      tooltip="One row (or series) per model, or the sum of the models of each namespace (team), GPU type, site or node."
+    >
+      <Combobox<GroupBy>
+        id={id('groupBy')}
+        options={GROUP_BY_OPTIONS}
+        value={query.groupBy ?? OPTION_DEFAULTS.groupBy}
+        width={22}
+        onChange={(option) => update({ groupBy: option.value === OPTION_DEFAULTS.groupBy ? undefined : option.value })}
+      />
+    </EditorField>
+  );
   const freedField = uses('freedGPUs') && (
     <EditorField label="Freed GPUs" tooltip="What a GPU freed by the recommendation draws afterwards: the savings' baseline.">
       <RadioButtonGroup
@@ -223,6 +245,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
         <EditorRow>
           {typeField}
           {metricField}
+          {groupByField}
           {modelFields}
           {tokensField}
           {numberField('idleThreshold')}
@@ -250,6 +273,7 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource, app }: Pr
       <EditorRow>
         {tokensField}
         {metricField}
+        {groupByField}
         {typeNumbers}
         {freedField}
         {eventsField}

@@ -301,10 +301,14 @@ func TestComposeServicesOnLinuxHost(t *testing.T) {
 		// A day back is inside the 14-day history and long before the first live scrape.
 		assert.Positive(t, queryScalar(t, listen, `count(DCGM_FI_DEV_POWER_USAGE offset 1d)`), "history of GPU power")
 		assert.Positive(t, queryScalar(t, listen, `count(vllm:generation_tokens_total offset 1d)`), "history of vLLM tokens")
+		assert.Positive(t, queryScalar(t, listen, `count(grid_intensity_carbon_actual offset 1d)`), "history of the grid's intensity")
 		// The first scrape comes within one 30 s interval of the start.
 		require.Eventually(t, func() bool {
 			return queryScalar(t, listen, `count(up{job=~"dcgm-exporter|vllm"} == 1)`) == 2
 		}, 2*time.Minute, time.Second, "both jobs scraped fleetsim")
+		require.Eventually(t, func() bool {
+			return queryScalar(t, listen, `count(up{job="grid-intensity"} == 1)`) == 1
+		}, 2*time.Minute, time.Second, "the grid intensity job scraped fleetsim")
 		assert.Positive(t, queryScalar(t, listen, `count(DCGM_FI_DEV_POWER_USAGE{instance="`+live+`"})`), "live GPU power")
 	})
 }

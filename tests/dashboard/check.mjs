@@ -1,6 +1,6 @@
 // The dashboard preview (tests/dashboard/page.tsx) in the browser check (tests/check.mjs): every panel of the
 // provisioned dashboard got numbers from the plugin and drew them, and the page is saved as
-// docs/img/dashboard.png.
+// docs/img/dashboard.png, its last row ("Cost and carbon by team") as docs/img/dashboard-teams.png too.
 import path from 'node:path';
 
 // What a panel type shows once drawn: uPlot's canvas, table rows (the header's and at least one more), the
@@ -28,4 +28,15 @@ export async function checkDashboard(page, fail, imgDir) {
   }
   await page.waitForLoadState('networkidle');
   await page.locator('#dashboard').screenshot({ path: path.join(imgDir, 'dashboard.png') });
+
+  // The team row runs from its header to the bottom of the grid.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const row = await page.locator('[data-row="Cost and carbon by team"]').boundingBox();
+  const grid = await page.locator('#dashboard').boundingBox();
+  if (!row || !grid) {
+    fail('the dashboard has no "Cost and carbon by team" row');
+    return;
+  }
+  const clip = { x: grid.x, y: row.y, width: grid.width, height: grid.y + grid.height - row.y };
+  await page.screenshot({ path: path.join(imgDir, 'dashboard-teams.png'), fullPage: true, clip });
 }

@@ -115,7 +115,7 @@ function Dashboard({ preview, frames }: { preview: Preview; frames: Map<number, 
           const place = { position: 'absolute' as const, left, top, width, height };
           if (panel.type === 'row') {
             return (
-              <div key={panel.id} className={styles.row} style={place}>
+              <div key={panel.id} className={styles.row} style={place} data-row={panel.title}>
                 <Icon name="angle-down" />
                 {panel.title}
               </div>

@@ -19,7 +19,7 @@ const JOIN_MODES: Array<{ value: NonNullable<Mapping['joinMode']>; label: string
 ];
 
 type MetricField = 'powerMetric' | 'energyMetric' | 'powerLimitMetric' | 'promptTokensMetric' | 'generationTokensMetric';
-type LabelField = 'gpuTypeLabel' | 'modelLabel' | 'gpuModelLabel';
+type LabelField = 'gpuTypeLabel' | 'modelLabel' | 'namespaceLabel' | 'gpuModelLabel';
 
 const METRIC_FIELDS: Array<{ key: MetricField; label: string; tooltip: string }> = [
   { key: 'powerMetric', label: 'GPU power (W)', tooltip: 'Gauge in watts, one series per GPU.' },
@@ -36,6 +36,11 @@ const METRIC_FIELDS: Array<{ key: MetricField; label: string; tooltip: string }>
 const LABEL_FIELDS: Array<{ key: LabelField; label: string; tooltip: string; placeholder?: string }> = [
   { key: 'gpuTypeLabel', label: 'GPU type label', tooltip: 'Label of the GPU series naming the GPU product.' },
   { key: 'modelLabel', label: 'Model label', tooltip: 'Label of the token series naming the served model.' },
+  {
+    key: 'namespaceLabel',
+    label: 'Namespace label',
+    tooltip: "Label of the token series naming the model's namespace (the team), for grouping by namespace.",
+  },
   {
     key: 'gpuModelLabel',
     label: 'Model label on GPUs',

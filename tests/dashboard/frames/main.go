@@ -1,6 +1,6 @@
 // Command frames answers the provisioned dashboard's panels with the plugin itself, for the dashboard preview
-// page (tests/dashboard): it builds the data source in demo mode as Grafana does (NewDatasource with jsonData
-// {"mode": "demo", "demoNow": ...}), sends every panel's query through QueryData as Grafana sends it (the model
+// page (tests/dashboard): it builds the provisioned demo data source as Grafana does (NewDatasource with its
+// jsonData, its example prices included, and demoNow), sends every panel's query through QueryData as Grafana sends it (the model
 // variable at "All", the dashboard's week), and writes the response in Grafana's JSON wire format, one refId
 // per panel.
 //
@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/nrp-nautilus/fleet-efficiency-datasource/pkg/plugin"
 )
@@ -49,15 +50,16 @@ type panel struct {
 
 func main() {
 	dashboard := flag.String("dashboard", "provisioning/dashboards/fleet-efficiency.json", "the dashboard whose panels to answer")
+	datasources := flag.String("datasources", "provisioning/datasources/fleetefficiency.yaml", "the provisioned data sources, the demo one's settings")
 	out := flag.String("out", "tests/dashboard/dist/frames.json", "where to write the response")
 	flag.Parse()
-	if err := run(*dashboard, *out); err != nil {
+	if err := run(*dashboard, *datasources, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "frames:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dashboardPath, out string) error {
+func run(dashboardPath, datasourcesPath, out string) error {
 	to, err := time.Parse(time.RFC3339, now)
 	if err != nil {
 		return err
@@ -71,7 +73,11 @@ func run(dashboardPath, out string) error {
 		return fmt.Errorf("%s: %w", dashboardPath, err)
 	}
 	ctx := context.Background()
-	inst, err := plugin.NewDatasource(ctx, backend.DataSourceInstanceSettings{JSONData: []byte(`{"mode":"demo","demoNow":"` + now + `"}`)})
+	settings, err := demoSettings(datasourcesPath)
+	if err != nil {
+		return err
+	}
+	inst, err := plugin.NewDatasource(ctx, backend.DataSourceInstanceSettings{JSONData: settings})
 	if err != nil {
 		return err
 	}
@@ -93,6 +99,33 @@ func run(dashboardPath, out string) error {
 	}
 	return os.WriteFile(out, body, 0o644)
 }
+
+// demoSettings are the jsonData of the provisioned demo data source, pinned to now.
+func demoSettings(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f struct {
+		Datasources []struct {
+			UID      string         `yaml:"uid"`
+			JSONData map[string]any `yaml:"jsonData"`
+		} `yaml:"datasources"`
+	}
+	if err := yaml.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for _, ds := range f.Datasources {
+		if ds.UID == demoUID && ds.JSONData["mode"] == "demo" {
+			ds.JSONData["demoNow"] = now
+			return json.Marshal(ds.JSONData)
+		}
+	}
+	return nil, fmt.Errorf("%s: no data source %s in demo mode", path, demoUID)
+}
+
+// demoUID is the provisioned demo data source.
+const demoUID = "fleet-efficiency-demo"
 
 // panelQueries are the queries Grafana sends for the dashboard's panels: each target without its data source,
 // the model variable at "All" (its allValue), refId the panel's id.
