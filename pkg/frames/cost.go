@@ -80,7 +80,7 @@ func moneyFields[T any](rows []T, money func(T) fleet.Money, unit string) []*dat
 func GroupTable(groups []fleet.Group, by fleet.GroupKey, c Context) data.Frames {
 	type g = fleet.Group
 	f := data.NewFrame("idle-attribution",
-		text(string(by), groups, func(r g) string { return r.Key }, config(groupTitles[by], "")),
+		text(string(by), groups, func(r g) string { return groupName(r.Key, by) }, config(groupTitles[by], "")),
 		number("models", groups, func(r g) float64 { return float64(r.Models) }, config("Models", UnitCount)),
 		number("gpus", groups, func(r g) float64 { return r.GPUs }, config("GPUs", UnitCount)),
 		number("power_w", groups, func(r g) float64 { return r.PowerW }, config("Power", UnitWatts)),
@@ -106,7 +106,7 @@ var groupTitles = map[fleet.GroupKey]string{
 func GroupSummary(groups []fleet.Group, by fleet.GroupKey, c Context) data.Frames {
 	type g = fleet.Group
 	f := data.NewFrame("fleet-summary",
-		text(string(by), groups, func(r g) string { return r.Key }, config(groupTitles[by], "")),
+		text(string(by), groups, func(r g) string { return groupName(r.Key, by) }, config(groupTitles[by], "")),
 		number("power_w", groups, func(r g) float64 { return r.PowerW }, config("Power", UnitWatts)),
 		number("idle_w", groups, func(r g) float64 { return r.IdleW }, config("Idle power", UnitWatts)),
 		number("tokens_per_s", groups, func(r g) float64 { return r.TokensPerS }, config("Tokens/s", UnitTokensPerS)),

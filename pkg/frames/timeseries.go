@@ -34,12 +34,11 @@ func TimeSeries(g fleet.Grid, metric fleet.StepMetric, series []ModelSeries, c C
 	}, c)
 }
 
-// GroupTimeSeries is TimeSeries with one frame per group, labelled with the key it groups by; the group without
-// a key (the unallocated GPUs by namespace) is shown as "(no namespace)".
+// GroupTimeSeries is TimeSeries with one frame per group, labelled with the key it groups by.
 func GroupTimeSeries(g fleet.Grid, metric fleet.StepMetric, by fleet.GroupKey, series []fleet.GroupSeries, c Context) data.Frames {
 	return timeSeries(g, metric, len(series), func(i int) (string, data.Labels, fleet.Series) {
 		s := &series[i]
-		return cmpOr(s.Key, "(no "+string(by)+")"), data.Labels{string(by): s.Key}, s.Values
+		return groupName(s.Key, by), data.Labels{string(by): s.Key}, s.Values
 	}, c)
 }
 
@@ -70,3 +69,7 @@ func timeSeries(g fleet.Grid, metric fleet.StepMetric, n int, series func(i int)
 	}
 	return c.Apply(frames)
 }
+
+// groupName is how a group is shown: its key, or "(no namespace)" for the group without one (the unallocated
+// GPUs by namespace). Labels keep the empty key, as alert rules see it.
+func groupName(key string, by fleet.GroupKey) string { return cmpOr(key, "(no "+string(by)+")") }
