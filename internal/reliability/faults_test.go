@@ -59,9 +59,9 @@ func TestFaultsOfPrometheusAreReadableErrorsOfTheirWindowAlone(t *testing.T) {
 		want       string
 		downstream bool
 	}{
-		{name: "502 from a proxy without a backend", quantity: "gpus", downstream: true,
+		{name: "502 from a proxy without a backend", quantity: "prompt_tokens_per_s", downstream: true,
 			fails: func(call) http.HandlerFunc { return answer(502, "<html><body>502 Bad Gateway</body></html>") },
-			want:  "Prometheus at URL answered 502 Bad Gateway for the gpus query: <html><body>502 Bad Gateway</body></html>"},
+			want:  "Prometheus at URL answered 502 Bad Gateway for the prompt_tokens_per_s query: <html><body>502 Bad Gateway</body></html>"},
 		{name: "503 from a proxy", quantity: "generation_tokens_per_s", downstream: true,
 			fails: func(call) http.HandlerFunc {
 				return answer(503, "upstream connect error or disconnect/reset before headers")
@@ -78,11 +78,11 @@ func TestFaultsOfPrometheusAreReadableErrorsOfTheirWindowAlone(t *testing.T) {
 				return answer(200, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{}"value":[1,"2"]}]}}`)
 			},
 			want: "Prometheus at URL answered the prompt_tokens query with a response that is not valid Prometheus API JSON"},
-		{name: "a binary body (gzip a proxy does not declare)", quantity: "gpus", downstream: true,
+		{name: "a binary body (gzip a proxy does not declare)", quantity: "generation_tokens", downstream: true,
 			fails: func(call) http.HandlerFunc {
 				return answer(200, "\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff\xaa\xae\x05\x04\x00\x00\xff\xff")
 			},
-			want: "Prometheus at URL answered the gpus query with a response that is not valid Prometheus API JSON"},
+			want: "Prometheus at URL answered the generation_tokens query with a response that is not valid Prometheus API JSON"},
 		{name: "a body cut short every time", quantity: "power_w", downstream: true, fails: cut,
 			want: "the answer of Prometheus at URL to the power_w query was cut short (decoding the answer: unexpected EOF): the server or a proxy closed the connection"},
 		// The timeout leaves the other queries, and window B, ample time on a busy machine.
@@ -158,7 +158,7 @@ func TestADegradedPrometheusGivesExactNumbersOrSaysWhatIsMissing(t *testing.T) {
 			}},
 		{name: "a proxy failing once without a backend is asked again",
 			fails: func(c call, attempt int64) http.HandlerFunc {
-				if c.quantity() == "gpus" && attempt == 1 {
+				if c.quantity() == "prompt_tokens_per_s" && attempt == 1 {
 					return answer(503, "no healthy upstream")
 				}
 				return nil
