@@ -33,10 +33,7 @@ func thanosWithAStoreDown(t *testing.T) *httptest.Server {
 		q := r.Form.Get("query")
 		placement := `{"model_name":"qwen","Hostname":"gpu-1.sdsc.optiputer.net","modelName":"NVIDIA A100-SXM4-80GB"}`
 		value := "100" // tokens per second
-		switch {
-		case strings.HasPrefix(q, "count by"):
-			value = "2"
-		case strings.HasPrefix(q, "sum by (model_name, Hostname"):
+		if strings.HasPrefix(q, "sum by (model_name, Hostname") {
 			value = "500"
 		}
 		switch r.URL.Path {
