@@ -180,11 +180,12 @@ func TestPrometheusScrapesLiveFleet(t *testing.T) {
 	cfg = strings.ReplaceAll(cfg, "fleetsim:9400", strings.TrimPrefix(exporters.URL, "http://"))
 	cfg = strings.ReplaceAll(cfg, "scrape_interval: 30s", "scrape_interval: 1s")
 	prom := promtest.Start(t, promtest.Options{Config: cfg})
+	jobs := strings.Count(cfg, "job_name:") // dcgm-exporter, vLLM and the grid intensity exporter
 
 	require.Eventually(t, func() bool {
 		up := prom.QueryVector(t, `up == 1`, time.Now(), "job")
-		return len(up) == 2 && len(prom.QueryVector(t, `vllm:generation_tokens_total`, time.Now(), "model_name")) == len(s.Spec().Models)
-	}, 20*time.Second, 200*time.Millisecond, "both jobs scraped")
+		return len(up) == jobs && len(prom.QueryVector(t, `vllm:generation_tokens_total`, time.Now(), "model_name")) == len(s.Spec().Models)
+	}, 20*time.Second, 200*time.Millisecond, "every job scraped")
 
 	now := time.Now()
 	vllm := prom.Query(t, `vllm:generation_tokens_total`, now).(model.Vector)
